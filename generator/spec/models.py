@@ -1,0 +1,234 @@
+"""The pipeline file format: pydantic models, the single source of truth.
+
+Every model forbids unknown keys. Rules that span several fields (min <= max,
+unique app ids, a certificate in the pipeline's region) live in `rules.py`,
+where they can name the exact key at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+Email = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
+    Field(description="an e-mail address"),
+]
+AppId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+Schedule = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^)]+\))$"
+    ),
+    Field(description="an EventBridge Scheduler expression: rate(1 hour) or cron(0 2 * * ? *)"),
+]
+DomainName = Annotated[
+    str,
+    StringConstraints(
+        max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    ),
+]
+HttpsOrigin = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:\d{1,5})?$")]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
+CertificateArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+    ),
+]
+SecretArn = Annotated[
+    str,
+    StringConstraints(pattern=r"^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$"),
+]
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class App(Strict):
+    """One web or mobile app that sends events to the pipeline."""
+
+    id: AppId = Field(description="app id sent by the tracker; lowercase, digits, underscore")
+    platform: Literal["web", "ios", "android", "server"]
+
+
+class ExistingNetwork(Strict):
+    """Deploy into a VPC that already exists."""
+
+    vpc_id: VpcId
+    public_subnets: list[SubnetId] = Field(min_length=2, description="for the load balancer")
+    private_subnets: list[SubnetId] = Field(min_length=2, description="for the collectors")
+
+
+class CreatedNetwork(Strict):
+    """Let the ingestion stack create a VPC with public and private subnets."""
+
+    create: Literal[True]
+    cidr: Annotated[str, StringConstraints(pattern=r"^10\.\d{1,3}\.0\.0/16$")] = "10.0.0.0/16"
+    az_count: int = Field(default=2, ge=2, le=3)
+    nat_gateways: int = Field(default=1, ge=1, le=3, description="one per AZ for HA, one to save cost")
+
+
+class Capacity(Strict):
+    min: int = Field(default=2, ge=1, le=100)
+    max: int = Field(default=8, ge=1, le=200)
+    target_cpu: int = Field(default=50, ge=10, le=90, description="target tracking on average CPU %")
+
+
+class Domain(Strict):
+    name: DomainName
+    certificate_arn: CertificateArn
+    hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[0-9A-Z]{4,32}$")] | None = Field(
+        default=None, description="when set, an alias record for the name is created in this zone"
+    )
+
+
+class KinesisSink(Strict):
+    type: Literal["kinesis"]
+    mode: Literal["on-demand", "provisioned"] = "on-demand"
+    shards: int | None = Field(default=None, ge=1, le=500, description="only with mode: provisioned")
+    retention_hours: int = Field(default=24, ge=24, le=8760)
+
+
+class S3Sink(Strict):
+    type: Literal["s3"]
+    buffer_mb: int = Field(default=10, ge=1, le=128)
+    interval_s: int = Field(default=60, ge=10, le=900)
+
+
+Sink = Annotated[KinesisSink | S3Sink, Field(discriminator="type")]
+
+
+def _network_kind(value: object) -> str:
+    """`create: true` selects a new VPC; anything else is read as an existing one."""
+    if isinstance(value, dict):
+        return "created" if "create" in value else "existing"
+    return "created" if isinstance(value, CreatedNetwork) else "existing"
+
+
+Network = Annotated[
+    Annotated[ExistingNetwork, Tag("existing")] | Annotated[CreatedNetwork, Tag("created")],
+    Discriminator(_network_kind),
+]
+
+
+class NoAuth(Strict):
+    type: Literal["none"]
+
+
+class CognitoAuth(Strict):
+    """Collectors accept requests signed in through a Cognito user pool made for this pipeline."""
+
+    type: Literal["cognito"]
+    callback_urls: list[HttpsUrl] = Field(default_factory=list)
+
+
+class OidcAuth(Strict):
+    """Collectors accept requests signed in through an external OpenID Connect provider."""
+
+    type: Literal["oidc"]
+    issuer: HttpsUrl
+    authorization_endpoint: HttpsUrl
+    token_endpoint: HttpsUrl
+    user_info_endpoint: HttpsUrl
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    client_secret_arn: SecretArn = Field(
+        description="Secrets Manager secret whose `client_secret` key holds the secret; never the secret"
+    )
+
+
+Auth = Annotated[NoAuth | CognitoAuth | OidcAuth, Field(discriminator="type")]
+
+
+class Ingestion(Strict):
+    launch_type: Literal["fargate", "ec2"] = "fargate"
+    instance_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")] = Field(
+        default="t3.medium", description="only with launch_type: ec2"
+    )
+    image: Annotated[str, StringConstraints(min_length=3, max_length=255, pattern=r"^\S+$")] = Field(
+        description="the collector container image, usually set once in _defaults.yaml"
+    )
+    container_port: int = Field(default=8080, ge=1024, le=65535)
+    cpu: Literal[256, 512, 1024, 2048, 4096] = 512
+    memory: int = Field(default=1024, ge=512, le=30720, description="MiB")
+    capacity: Capacity = Field(default_factory=Capacity)
+    domain: Domain
+    endpoint_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/_-]{0,120}$")] = "/collect"
+    cors_origins: list[HttpsOrigin] = Field(default_factory=list)
+    sink: Sink = Field(default_factory=lambda: KinesisSink(type="kinesis"))
+    auth: Auth = Field(default_factory=lambda: NoAuth(type="none"))
+
+
+class Processing(Strict):
+    schedule: Schedule = "rate(1 hour)"
+    enrich: list[Literal["ip-geo", "user-agent", "referer"]] = Field(
+        default_factory=lambda: ["ip-geo", "user-agent"]
+    )
+    retention_days: int = Field(default=365, ge=1, le=3650, description="days data objects are kept")
+    memory_mb: int = Field(default=1024, ge=128, le=10240)
+    timeout_s: int = Field(default=300, ge=10, le=900)
+    concurrency: int = Field(default=5, ge=1, le=1000, description="reserved concurrency per function")
+
+
+class Monitoring(Strict):
+    alarm_email: Email | None = Field(default=None, description="defaults to owner")
+    log_retention_days: Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ] = 30
+    no_events_minutes: int = Field(default=15, ge=5, le=1440)
+    error_rate_percent: float = Field(default=1.0, gt=0, le=100)
+    iterator_age_seconds: int = Field(default=600, ge=60, le=86400)
+
+
+class PipelineSpec(Strict):
+    """One pipeline for one environment, after `_defaults.yaml` and its overrides are merged."""
+
+    description: Annotated[str, StringConstraints(max_length=200)] = ""
+    owner: Email
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    apps: list[App] = Field(min_length=1, max_length=100)
+    network: Network = Field(default_factory=lambda: CreatedNetwork(create=True))
+    ingestion: Ingestion
+    processing: Processing = Field(default_factory=Processing)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    deletion: Literal["retain", "delete"] = Field(
+        default="retain", description="what happens to data when the pipeline is removed"
+    )
+
+    @property
+    def alarm_email(self) -> str:
+        return self.monitoring.alarm_email or self.owner
+
+    @property
+    def retain(self) -> bool:
+        return self.deletion == "retain"
+
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
+
+
+class ConsoleAuthCognito(Strict):
+    type: Literal["cognito"]
+
+
+class ConsoleAuthOidc(Strict):
+    type: Literal["oidc"]
+    issuer: HttpsUrl
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class ConsoleSpec(Strict):
+    """Settings of the installation's control plane, from the optional `pipelines.d/_console.yaml`."""
+
+    auth: ConsoleAuthCognito | ConsoleAuthOidc = Field(
+        default_factory=lambda: ConsoleAuthCognito(type="cognito"), discriminator="type"
+    )
+    admin_email: Email | None = Field(default=None, description="first console user (Cognito only)")
+    log_retention_days: Literal[30, 60, 90, 180, 365, 731] = 90

@@ -1,0 +1,121 @@
+"""Rules that span several fields of a valid spec, each naming the exact key at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+import boto3
+
+from generator.spec.errors import Path, shown
+from generator.spec.models import KinesisSink, OidcAuth, PipelineSpec
+
+Finding = tuple[Path, str]
+Rule = Callable[[PipelineSpec, dict[str, Any]], Iterator[Finding]]
+
+
+@cache
+def known_regions() -> dict[str, str]:
+    """Region -> partition, from botocore's endpoint data (no AWS call)."""
+    session = boto3.session.Session()
+    regions: dict[str, str] = {}
+    for partition in session.get_available_partitions():
+        for region in session.get_available_regions("cloudformation", partition_name=partition):
+            regions[region] = partition
+    return regions
+
+
+def _arn_parts(arn: str) -> tuple[str, str]:
+    parts = arn.split(":")
+    return parts[1], parts[3]
+
+
+def capacity_range(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    cap = spec.ingestion.capacity
+    if cap.max < cap.min:
+        yield ("ingestion", "capacity", "max"), f"expected >= capacity.min ({cap.min}), found {cap.max}"
+
+
+def unique_app_ids(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    first: dict[str, int] = {}
+    for index, app in enumerate(spec.apps):
+        if app.id in first:
+            yield ("apps", index, "id"), f"expected a unique app id, found {app.id!r} again (apps[{first[app.id]}])"
+        else:
+            first[app.id] = index
+
+
+def sink_options(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    sink = spec.ingestion.sink
+    if not isinstance(sink, KinesisSink):
+        return
+    if sink.mode == "provisioned" and sink.shards is None:
+        yield ("ingestion", "sink", "shards"), "expected a shard count with mode: provisioned, found nothing"
+    if sink.mode == "on-demand" and sink.shards is not None:
+        yield ("ingestion", "sink", "shards"), f"expected no shard count with mode: on-demand, found {sink.shards}"
+
+
+def launch_type_options(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    ingestion = raw.get("ingestion") or {}
+    if spec.ingestion.launch_type == "fargate" and "instance_type" in ingestion:
+        yield (
+            ("ingestion", "instance_type"),
+            f"expected no instance type with launch_type: fargate, found {shown(ingestion['instance_type'])}",
+        )
+    if spec.ingestion.launch_type == "fargate":
+        valid = {256: (512, 2048), 512: (1024, 4096), 1024: (2048, 8192), 2048: (4096, 16384), 4096: (8192, 30720)}
+        low, high = valid[spec.ingestion.cpu]
+        if not low <= spec.ingestion.memory <= high or spec.ingestion.memory % 1024 and spec.ingestion.memory != 512:
+            yield (
+                ("ingestion", "memory"),
+                f"expected a Fargate memory size for cpu {spec.ingestion.cpu} ({low}-{high} MiB in GiB steps), "
+                f"found {spec.ingestion.memory}",
+            )
+
+
+def region_exists(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    if spec.region not in known_regions():
+        sample = ", ".join(sorted(known_regions())[:4])
+        yield ("region",), f"expected an AWS region ({sample}, …), found {spec.region!r}"
+
+
+def same_region_arns(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    partition = known_regions().get(spec.region)
+    if partition is None:
+        return
+    arns: list[tuple[Path, str, str]] = [
+        (("ingestion", "domain", "certificate_arn"), spec.ingestion.domain.certificate_arn, "certificate"),
+    ]
+    if isinstance(spec.ingestion.auth, OidcAuth):
+        arns.append((("ingestion", "auth", "client_secret_arn"), spec.ingestion.auth.client_secret_arn, "secret"))
+    for path, arn, what in arns:
+        arn_partition, arn_region = _arn_parts(arn)
+        if arn_region != spec.region:
+            yield path, f"expected a {what} in {spec.region}, found one in {arn_region}"
+        elif arn_partition != partition:
+            yield path, f"expected a {what} in partition {partition}, found one in {arn_partition}"
+
+
+def cognito_callbacks(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    auth = spec.ingestion.auth
+    if auth.type == "cognito" and not auth.callback_urls:
+        yield (
+            ("ingestion", "auth", "callback_urls"),
+            "expected at least one https:// callback URL for the Cognito client, found nothing",
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    capacity_range,
+    unique_app_ids,
+    sink_options,
+    launch_type_options,
+    region_exists,
+    same_region_arns,
+    cognito_callbacks,
+)
+
+
+def check(spec: PipelineSpec, raw: dict[str, Any]) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(spec, raw)]

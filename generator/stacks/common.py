@@ -1,0 +1,116 @@
+"""What every stack builder shares: names, exports, retention, log groups, template rendering.
+
+Cross-stack contract. Each stack exports its outputs as `<stack-name>:<Output>`, so a reader of
+the console's Exports page sees which stack owns a value:
+
+| stack      | outputs                                                                            |
+| ---------- | ---------------------------------------------------------------------------------- |
+| storage    | KeyArn, DataBucketName, DataBucketArn, LogsBucketName, StreamName*, StreamArn*     |
+| ingestion  | CollectorEndpoint, LoadBalancerDnsName, LoadBalancerFullName, TargetGroupFullName, |
+|            | ClusterName, ServiceName                                                           |
+| processing | StateMachineArn, StateMachineName, EnrichFunctionName, SinkFunctionName*,          |
+|            | DeadLetterQueueName                                                                |
+| monitoring | DashboardName, AlarmTopicArn                                                       |
+| console    | StateTableName, StateTableArn, GraphQLUrl, GraphQLApiId, UserPoolId*               |
+
+(* only when the pipeline or console uses that option)
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from troposphere import Export, ImportValue, Output, Sub, Template
+from troposphere.logs import LogGroup
+
+from generator.spec.loader import Pipeline
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+CONSOLE_STACK = "pipectl-console"
+KINDS = ("storage", "ingestion", "processing", "monitoring")
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "storage": (),
+    "ingestion": ("storage",),
+    "processing": ("storage",),
+    "monitoring": ("ingestion", "processing"),
+}
+
+
+def stack_name(pipeline: Pipeline, kind: str) -> str:
+    """The CloudFormation stack name: part of the user interface, never changes for a pipeline."""
+    return f"pipectl-{pipeline.name}-{pipeline.env}-{kind}"
+
+
+def export_name(stack: str, output: str) -> str:
+    return f"{stack}:{output}"
+
+
+def imported(pipeline: Pipeline, kind: str, output: str) -> ImportValue:
+    """A value exported by another stack of the same pipeline and environment."""
+    return ImportValue(export_name(stack_name(pipeline, kind), output))
+
+
+def new_template(description: str) -> Template:
+    template = Template(Description=description[:1024])
+    template.set_version("2010-09-09")
+    return template
+
+
+def describe(pipeline: Pipeline, kind: str, holds: str) -> str:
+    """Stack description shown in the console: who, what, and what the pipeline is for."""
+    text = f"pipectl {pipeline.name}/{pipeline.env} {kind}: {holds}"
+    if pipeline.spec.description:
+        text += f" - {pipeline.spec.description}"
+    return text
+
+
+def add_output(template: Template, stack: str, name: str, value: Any, description: str) -> Output:
+    """An output exported under `<stack>:<name>`, beside the resource it describes."""
+    return template.add_output(
+        Output(name, Description=description, Value=value, Export=Export(export_name(stack, name)))
+    )
+
+
+def keep(resource: Any, retain: bool) -> Any:
+    """Stateful resources keep their data when the stack goes, unless the file says deletion: delete."""
+    policy = "Retain" if retain else "Delete"
+    resource.DeletionPolicy = policy
+    resource.UpdateReplacePolicy = policy
+    return resource
+
+
+def log_group(
+    template: Template, logical_id: str, name: str, retention_days: int, key_arn: Any, retain: bool
+) -> LogGroup:
+    """A KMS-encrypted log group with a retention, created by the template, never by the service."""
+    group = LogGroup(logical_id, LogGroupName=name, RetentionInDays=retention_days, KmsKeyId=key_arn)
+    return template.add_resource(keep(group, retain))
+
+
+def arn(service: str, resource: str) -> Sub:
+    """An ARN in this stack's partition, region and account: nothing hard-coded."""
+    return Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+@cache
+def _jinja() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(name: str, **values: Any) -> str:
+    """Render a Jinja2 template from `templates/`."""
+    return _jinja().get_template(name).render(**values)
+
+
+def render_json(name: str, **values: Any) -> Any:
+    """Render a JSON template and parse it, so a broken template fails at synth, not at deploy."""
+    return json.loads(render(name, **values))
