@@ -230,5 +230,8 @@ class ConsoleSpec(Strict):
     auth: ConsoleAuthCognito | ConsoleAuthOidc = Field(
         default_factory=lambda: ConsoleAuthCognito(type="cognito"), discriminator="type"
     )
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] | None = Field(
+        default=None, description="where the console stack lives; defaults to where most pipelines are"
+    )
     admin_email: Email | None = Field(default=None, description="first console user (Cognito only)")
     log_retention_days: Literal[30, 60, 90, 180, 365, 731] = 90

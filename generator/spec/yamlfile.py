@@ -78,6 +78,14 @@ def parse_bytes(raw: bytes, shown_as: str) -> tuple[Document | None, SpecError |
         line = text[: text.index("\x00")].count("\n") + 1
         return at(line, 1, "(file)", "expected text, found a NUL character")
     try:
+        if "&" in text or "*" in text:
+            for event in yaml.parse(text, Loader=_Loader):
+                anchor = getattr(event, "anchor", None)
+                if anchor is not None:
+                    mark = event.start_mark
+                    what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
+                    return at(mark.line + 1, mark.column + 1, "(file)",
+                              f"expected plain YAML, found {what} ({anchor}); repeat the value or use _defaults.yaml")
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

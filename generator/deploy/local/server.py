@@ -1,0 +1,97 @@
+"""The embedded local AWS: moto's server on a loopback port, with pipectl's CloudFormation models.
+
+moto keeps its state in module-level backends, so every server started in one process shares one
+AWS account. The simulated provisioning delay is process-wide for the same reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from generator.deploy.local.models import register_models
+
+LOOPBACK = "127.0.0.1"
+
+_delay = {"seconds": 0.0}
+_patch_lock = threading.Lock()
+
+
+def set_resource_delay(seconds: float) -> None:
+    """Make every resource creation in moto's CloudFormation engine take `seconds` (0 turns it off).
+
+    moto creates a whole stack synchronously inside one request; real CloudFormation spends minutes
+    waiting per resource. The delay lets benchmarks of the DAG walker see that shape.
+    """
+    if seconds < 0:
+        raise ValueError(f"resource delay must be >= 0, got {seconds}")
+    _install_delay_hook()
+    _delay["seconds"] = seconds
+
+
+def _install_delay_hook() -> None:
+    """Wrap moto's per-resource creation once; the wrapper sleeps only while a delay is set."""
+    from moto.cloudformation import parsing
+
+    with _patch_lock:
+        original = parsing.parse_and_create_resource
+        if getattr(original, "_pipectl_delay", False):
+            return
+
+        def delayed(*args: Any, **kwargs: Any) -> Any:
+            if _delay["seconds"]:
+                time.sleep(_delay["seconds"])
+            return original(*args, **kwargs)
+
+        delayed._pipectl_delay = True  # type: ignore[attr-defined]
+        parsing.parse_and_create_resource = delayed
+
+
+def make_app() -> Any:
+    """moto's WSGI application (all services), with pipectl's models registered before any stack."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    register_models()
+    return DomainDispatcherApplication(create_backend_app)
+
+
+class EmbeddedAws:
+    """A moto server running in a thread of this process; stop it, or use it as a context manager."""
+
+    def __init__(self, server: BaseWSGIServer, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+        host, port = server.server_address[:2]
+        self.endpoint = f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> EmbeddedAws:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedAws({self.endpoint})"
+
+
+def start_embedded(resource_delay_s: float = 0.0) -> EmbeddedAws:
+    """Start moto's server in a daemon thread on 127.0.0.1 and a free port; returns once it listens."""
+    set_resource_delay(resource_delay_s)
+    server = make_server(LOOPBACK, 0, make_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="pipectl-local-aws", daemon=True)
+    thread.start()
+    return EmbeddedAws(server, thread)

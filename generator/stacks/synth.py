@@ -1,0 +1,168 @@
+"""Synth: validated specs -> `build/` (one JSON template per stack) and `build/manifest.json`.
+
+The manifest is the only thing the controller reads. Output is byte-identical for identical
+input, and files whose bytes did not change are not rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from troposphere import Template
+
+from generator.spec.loader import Installation, Pipeline
+from generator.stacks.common import CONSOLE_STACK, DEPENDS_ON, KINDS, stack_name
+from generator.stacks.console import build_console
+from generator.stacks.ingestion import build_ingestion
+from generator.stacks.monitoring import build_monitoring
+from generator.stacks.processing import build_processing
+from generator.stacks.storage import build_storage
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+BUILDERS: dict[str, Callable[[Pipeline], Template]] = {
+    "storage": build_storage,
+    "ingestion": build_ingestion,
+    "processing": build_processing,
+    "monitoring": build_monitoring,
+}
+# Resource types that hold data or identities: a plan that replaces or deletes one is flagged.
+STATEFUL_TYPES = frozenset({
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::Kinesis::Stream",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::Cognito::UserPool",
+})
+# Stacks whose loss would lose data get termination protection.
+PROTECTED_KINDS = frozenset({"console", "storage"})
+KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json"}
+
+
+@dataclass(frozen=True)
+class StackBuild:
+    """One synthesized stack: its manifest entry and the JSON text of its template."""
+
+    entry: dict[str, Any]
+    text: str
+
+
+def serialize(body: dict[str, Any]) -> str:
+    """The one serialization used for every template (and by the synth benchmark's baseline)."""
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def _stack(
+    name: str, kind: str, template: Template, path: str, region: str, depends_on: list[str],
+    tags: dict[str, str], pipeline: Pipeline | None, retain: bool,
+) -> StackBuild:
+    body = template.to_dict()
+    text = serialize(body)
+    parameters = {
+        key: str(param["Default"]) for key, param in sorted(body.get("Parameters", {}).items()) if "Default" in param
+    }
+    digest = hashlib.sha256(text.encode())
+    digest.update(json.dumps({"parameters": parameters, "tags": tags}, sort_keys=True).encode())
+    spec_hash = digest.hexdigest()
+    stateful = sorted(
+        logical for logical, resource in body.get("Resources", {}).items() if resource.get("Type") in STATEFUL_TYPES
+    )
+    entry = {
+        "name": name,
+        "kind": kind,
+        "pipeline": pipeline.name if pipeline else None,
+        "env": pipeline.env if pipeline else None,
+        "region": region,
+        "template": path,
+        "depends_on": depends_on,
+        "parameters": parameters,
+        "tags": {**tags, "pipectl:spec-hash": spec_hash},
+        "hash": spec_hash,
+        "stateful": stateful,
+        "retain": retain,
+        "termination_protection": kind in PROTECTED_KINDS and retain,
+    }
+    return StackBuild(entry, text)
+
+
+def console_region(installation: Installation) -> str:
+    """The console lives in `_console.yaml`'s region, else where most pipelines are."""
+    if installation.console.region:
+        return installation.console.region
+    counts = Counter(p.spec.region for p in installation.pipelines)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0] if counts else "us-east-1"
+
+
+def build_all(installation: Installation) -> list[StackBuild]:
+    """Every stack of the installation, console first, then pipelines and environments in name order."""
+    builds = [
+        _stack(
+            CONSOLE_STACK, "console", build_console(installation.console), "console.json",
+            console_region(installation), [], {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"},
+            None, True,
+        )
+    ]
+    for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
+        base_tags = {
+            "pipectl:pipeline": pipeline.name,
+            "pipectl:env": pipeline.env,
+            "pipectl:owner": pipeline.spec.owner,
+            "pipectl:managed-by": "pipectl",
+        }
+        for kind in KINDS:
+            builds.append(_stack(
+                stack_name(pipeline, kind), kind, BUILDERS[kind](pipeline),
+                f"{pipeline.name}/{pipeline.env}/{kind}.json", pipeline.spec.region,
+                [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
+                {**base_tags, "pipectl:kind": kind}, pipeline, pipeline.spec.retain,
+            ))
+    return builds
+
+
+def manifest_text(builds: list[StackBuild]) -> str:
+    return json.dumps({"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}, indent=2, sort_keys=True) + "\n"
+
+
+def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
+    """Write templates and the manifest; drop templates of stacks that no longer exist."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    wanted = {build_dir / b.entry["template"]: b.text for b in builds}
+    written: list[Path] = []
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    for child in build_dir.iterdir():
+        if child.name in KEPT or child.name.startswith("plan"):
+            continue
+        if child.is_dir():
+            for stale in child.rglob("*.json"):
+                if stale not in wanted:
+                    stale.unlink()
+            for folder in sorted((p for p in child.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+            if not any(child.iterdir()):
+                shutil.rmtree(child)
+        elif child.suffix == ".json" and child not in wanted:
+            child.unlink()
+    manifest = build_dir / MANIFEST
+    text = manifest_text(builds)
+    if not manifest.exists() or manifest.read_text() != text:
+        manifest.write_text(text)
+    return written
+
+
+def synthesize(installation: Installation, build_dir: Path) -> list[StackBuild]:
+    builds = build_all(installation)
+    write_build(build_dir, builds)
+    return builds
