@@ -30,8 +30,9 @@ class Output:
     def __init__(self, fmt: str = "text") -> None:
         self.format = fmt
         interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
-        self.out = Console(highlight=False, no_color=not interactive, force_terminal=interactive or None,
-                           soft_wrap=True)
+        self.out = Console(
+            highlight=False, no_color=not interactive, force_terminal=interactive or None, soft_wrap=True
+        )
         self.err = Console(stderr=True, highlight=False, no_color=not interactive, soft_wrap=True)
         self.interactive = interactive
 
@@ -48,8 +49,13 @@ class Output:
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pipelines", "-p", default="pipelines.d", metavar="DIR",
-                        help="directory of pipeline files (default: pipelines.d)")
+    parser.add_argument(
+        "--pipelines",
+        "-p",
+        default="pipelines.d",
+        metavar="DIR",
+        help="directory of pipeline files (default: pipelines.d)",
+    )
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="where synth writes (default: build)")
 
 

@@ -122,7 +122,7 @@ def lint_templates(build_dir: Path, jobs: Sequence[LintJob], workers: int | None
         else:
             with ProcessPoolExecutor(max_workers=count, initializer=_load_rules) as pool:
                 outcomes = list(pool.map(_worker, work))
-        for (job, entry), found in zip(misses, outcomes, strict=True):
+        for (_job, entry), found in zip(misses, outcomes, strict=True):
             entry.write_text(json.dumps([asdict(f) for f in found]))
             results.extend(found)
     return sorted(results)

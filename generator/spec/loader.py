@@ -73,7 +73,9 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
     prefix = shown_as if shown_as is not None else str(directory)
     errors: list[SpecError] = []
     if not directory.is_dir():
-        raise SpecErrors([SpecError(Location(prefix, 1, 1), "(directory)", "expected a directory of pipeline files, found none")])
+        raise SpecErrors(
+            [SpecError(Location(prefix, 1, 1), "(directory)", "expected a directory of pipeline files, found none")]
+        )
 
     def read(path: FsPath) -> Document | None:
         doc, error = load_document(path, f"{prefix}/{path.name}")
@@ -82,7 +84,11 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
             return None
         assert doc is not None
         if not isinstance(doc.data, dict):
-            errors.append(SpecError(Location(doc.file, 1, 1), "(file)", f"expected a mapping of settings, found {shown(doc.data)}"))
+            errors.append(
+                SpecError(
+                    Location(doc.file, 1, 1), "(file)", f"expected a mapping of settings, found {shown(doc.data)}"
+                )
+            )
             return None
         return doc
 
@@ -96,18 +102,23 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         sources.append(shown_file)
         name = path.stem
         if not PIPELINE_NAME.match(name) or len(name) > MAX_NAME:
-            errors.append(SpecError(
-                Location(shown_file, 1, 1), "(file name)",
-                f"expected a pipeline name of at most {MAX_NAME} lowercase letters, digits and single hyphens, "
-                f"starting with a letter (it names the stacks pipectl-<name>-<env>-<kind>), found {name!r}",
-            ))
+            errors.append(
+                SpecError(
+                    Location(shown_file, 1, 1),
+                    "(file name)",
+                    f"expected a pipeline name of at most {MAX_NAME} lowercase letters, digits and single hyphens, "
+                    f"starting with a letter (it names the stacks pipectl-<name>-<env>-<kind>), found {name!r}",
+                )
+            )
             continue
         doc = read(path)
         if doc is None:
             continue
         pipelines.extend(_load_pipeline(name, doc, defaults, errors))
     if not files and not errors:
-        errors.append(SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none"))
+        errors.append(
+            SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none")
+        )
     if errors:
         raise SpecErrors(errors)
     return Installation(tuple(pipelines), console or ConsoleSpec(), tuple(sources))
@@ -135,16 +146,38 @@ def _environment_names(name: str, doc: Document, defaults: Document | None, erro
         envs = source.data["environments"]
         where = source.values[("environments",)]
         if not isinstance(envs, dict) or not envs:
-            errors.append(SpecError(where, "environments", f"expected a mapping of environment names to overrides, found {shown(envs)}"))
+            errors.append(
+                SpecError(
+                    where, "environments", f"expected a mapping of environment names to overrides, found {shown(envs)}"
+                )
+            )
             return []
         for env, override in envs.items():
             loc = source.keys[("environments", env)]
             if not ENV_NAME.match(env):
-                errors.append(SpecError(loc, f"environments.{env}", f"expected an environment name of at most 10 lowercase letters and digits, found {env!r}"))
+                errors.append(
+                    SpecError(
+                        loc,
+                        f"environments.{env}",
+                        f"expected an environment name of at most 10 lowercase letters and digits, found {env!r}",
+                    )
+                )
             elif override is not None and not isinstance(override, dict):
-                errors.append(SpecError(source.values[("environments", env)], f"environments.{env}", f"expected a mapping of overrides, found {shown(override)}"))
+                errors.append(
+                    SpecError(
+                        source.values[("environments", env)],
+                        f"environments.{env}",
+                        f"expected a mapping of overrides, found {shown(override)}",
+                    )
+                )
             elif isinstance(override, dict) and "environments" in override:
-                errors.append(SpecError(source.keys[("environments", env, "environments")], f"environments.{env}.environments", "expected settings, found environments nested in an environment"))
+                errors.append(
+                    SpecError(
+                        source.keys[("environments", env, "environments")],
+                        f"environments.{env}.environments",
+                        "expected settings, found environments nested in an environment",
+                    )
+                )
         if source is doc or declared is None:
             declared = envs
     return sorted(declared) if declared is not None else list(DEFAULT_ENVIRONMENTS)
@@ -157,9 +190,16 @@ def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: 
         return []
     out: list[Pipeline] = []
     for env in envs:
-        layers = [_Layer(d, root) for d, root in (
-            (defaults, ()), (doc, ()), (defaults, ("environments", env)), (doc, ("environments", env)),
-        ) if d is not None]
+        layers = [
+            _Layer(d, root)
+            for d, root in (
+                (defaults, ()),
+                (doc, ()),
+                (defaults, ("environments", env)),
+                (doc, ("environments", env)),
+            )
+            if d is not None
+        ]
         merged = _merge(layers)
         merged.data.pop("environments", None)
         try:
@@ -230,8 +270,10 @@ def _strip_tags(loc: tuple[int | str, ...], data: Any) -> Path:
         if isinstance(data, dict) and isinstance(part, str) and part not in data and not last and part in _TAGS:
             continue
         out.append(part)
-        data = data.get(part) if isinstance(data, dict) else (
-            data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None
+        data = (
+            data.get(part)
+            if isinstance(data, dict)
+            else (data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None)
         )
     return tuple(out)
 
@@ -285,11 +327,13 @@ def _describe(err: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, .
     msg = err["msg"]
     for lead in ("Input should be ", "Value error, "):
         if msg.startswith(lead):
-            msg = msg[len(lead):]
+            msg = msg[len(lead) :]
     return f"expected {msg}, found {found}"
 
 
-def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, dict[str, type[BaseModel]]]:
+def _model_at(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[type[BaseModel] | None, dict[str, type[BaseModel]]]:
     """The model class a pydantic error location points into, and the other members of its union."""
     current: Any = model
     siblings: dict[str, type[BaseModel]] = {}
@@ -333,7 +377,13 @@ def _members(tp: Any) -> dict[str, type[BaseModel]]:
                 args = typing.get_args(type_field.annotation)
                 tag = str(args[0]) if args else None
             if tag is None:
-                tag = "created" if "create" in member.model_fields else "existing" if "vpc_id" in member.model_fields else member.__name__
+                tag = (
+                    "created"
+                    if "create" in member.model_fields
+                    else "existing"
+                    if "vpc_id" in member.model_fields
+                    else member.__name__
+                )
             out[tag] = member
     return out
 

@@ -21,24 +21,18 @@ SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 Schedule = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^)]+\))$"
-    ),
+    StringConstraints(pattern=r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^)]+\))$"),
     Field(description="an EventBridge Scheduler expression: rate(1 hour) or cron(0 2 * * ? *)"),
 ]
 DomainName = Annotated[
     str,
-    StringConstraints(
-        max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-    ),
+    StringConstraints(max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
 ]
 HttpsOrigin = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:\d{1,5})?$")]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
 CertificateArn = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
-    ),
+    StringConstraints(pattern=r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"),
 ]
 SecretArn = Annotated[
     str,
@@ -166,11 +160,12 @@ class Ingestion(Strict):
     auth: Auth = Field(default_factory=lambda: NoAuth(type="none"))
 
 
+Enrichment = Literal["ip-geo", "user-agent", "referer"]
+
+
 class Processing(Strict):
     schedule: Schedule = "rate(1 hour)"
-    enrich: list[Literal["ip-geo", "user-agent", "referer"]] = Field(
-        default_factory=lambda: ["ip-geo", "user-agent"]
-    )
+    enrich: list[Enrichment] = Field(default_factory=lambda: list[Enrichment](["ip-geo", "user-agent"]))
     retention_days: int = Field(default=365, ge=1, le=3650, description="days data objects are kept")
     memory_mb: int = Field(default=1024, ge=128, le=10240)
     timeout_s: int = Field(default=300, ge=10, le=900)

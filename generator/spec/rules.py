@@ -66,7 +66,7 @@ def launch_type_options(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Fin
     if spec.ingestion.launch_type == "fargate":
         valid = {256: (512, 2048), 512: (1024, 4096), 1024: (2048, 8192), 2048: (4096, 16384), 4096: (8192, 30720)}
         low, high = valid[spec.ingestion.cpu]
-        if not low <= spec.ingestion.memory <= high or spec.ingestion.memory % 1024 and spec.ingestion.memory != 512:
+        if not low <= spec.ingestion.memory <= high or (spec.ingestion.memory % 1024 and spec.ingestion.memory != 512):
             yield (
                 ("ingestion", "memory"),
                 f"expected a Fargate memory size for cpu {spec.ingestion.cpu} ({low}-{high} MiB in GiB steps), "

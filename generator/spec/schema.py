@@ -26,8 +26,8 @@ def _relax(node: Any) -> Any:
 
 
 def pipeline_schema() -> dict[str, Any]:
-    schema = _relax(PipelineSpec.model_json_schema())
-    overrides = {key: value for key, value in schema["properties"].items()}
+    schema: dict[str, Any] = _relax(PipelineSpec.model_json_schema())
+    overrides = dict(schema["properties"])
     schema["properties"]["environments"] = {
         "type": "object",
         "title": "Environments",

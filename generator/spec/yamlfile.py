@@ -20,7 +20,7 @@ from generator.spec.errors import Location, Path, SpecError, format_path, shown
 try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -84,8 +84,12 @@ def parse_bytes(raw: bytes, shown_as: str) -> tuple[Document | None, SpecError |
                 if anchor is not None:
                     mark = event.start_mark
                     what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
-                    return at(mark.line + 1, mark.column + 1, "(file)",
-                              f"expected plain YAML, found {what} ({anchor}); repeat the value or use _defaults.yaml")
+                    return at(
+                        mark.line + 1,
+                        mark.column + 1,
+                        "(file)",
+                        f"expected plain YAML, found {what} ({anchor}); repeat the value or use _defaults.yaml",
+                    )
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -122,7 +126,9 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self._fail(node, path, f"expected at most {MAX_DEPTH} levels of nesting, found more")
         if id(node) in self.seen:
-            raise self._fail(node, path, "expected plain YAML, found an alias (*name); repeat the value or use _defaults.yaml")
+            raise self._fail(
+                node, path, "expected plain YAML, found an alias (*name); repeat the value or use _defaults.yaml"
+            )
         self.seen.add(id(node))
         if node.tag not in PLAIN_TAGS:
             raise self._fail(node, path, f"expected a plain value, found the YAML tag {node.tag!r}")
@@ -148,7 +154,9 @@ class _Builder:
             child = (*path, key)
             if key in out:
                 first = self.doc.keys[child]
-                raise self._fail(key_node, child, f"expected each key once, found {key!r} again (first at line {first.line})")
+                raise self._fail(
+                    key_node, child, f"expected each key once, found {key!r} again (first at line {first.line})"
+                )
             mark = key_node.start_mark
             self.doc.keys[child] = Location(self.doc.file, mark.line + 1, mark.column + 1)
             out[key] = self.build(value_node, child, depth + 1)

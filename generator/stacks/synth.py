@@ -34,14 +34,16 @@ BUILDERS: dict[str, Callable[[Pipeline], Template]] = {
     "monitoring": build_monitoring,
 }
 # Resource types that hold data or identities: a plan that replaces or deletes one is flagged.
-STATEFUL_TYPES = frozenset({
-    "AWS::S3::Bucket",
-    "AWS::DynamoDB::Table",
-    "AWS::Kinesis::Stream",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::Cognito::UserPool",
-})
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::Kinesis::Stream",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::Cognito::UserPool",
+    }
+)
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage"})
 KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json"}
@@ -61,8 +63,15 @@ def serialize(body: dict[str, Any]) -> str:
 
 
 def _stack(
-    name: str, kind: str, template: Template, path: str, region: str, depends_on: list[str],
-    tags: dict[str, str], pipeline: Pipeline | None, retain: bool,
+    name: str,
+    kind: str,
+    template: Template,
+    path: str,
+    region: str,
+    depends_on: list[str],
+    tags: dict[str, str],
+    pipeline: Pipeline | None,
+    retain: bool,
 ) -> StackBuild:
     body = template.to_dict()
     text = serialize(body)
@@ -105,9 +114,15 @@ def build_all(installation: Installation) -> list[StackBuild]:
     """Every stack of the installation, console first, then pipelines and environments in name order."""
     builds = [
         _stack(
-            CONSOLE_STACK, "console", build_console(installation.console), "console.json",
-            console_region(installation), [], {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"},
-            None, True,
+            CONSOLE_STACK,
+            "console",
+            build_console(installation.console),
+            "console.json",
+            console_region(installation),
+            [],
+            {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"},
+            None,
+            True,
         )
     ]
     for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
@@ -118,17 +133,26 @@ def build_all(installation: Installation) -> list[StackBuild]:
             "pipectl:managed-by": "pipectl",
         }
         for kind in KINDS:
-            builds.append(_stack(
-                stack_name(pipeline, kind), kind, BUILDERS[kind](pipeline),
-                f"{pipeline.name}/{pipeline.env}/{kind}.json", pipeline.spec.region,
-                [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
-                {**base_tags, "pipectl:kind": kind}, pipeline, pipeline.spec.retain,
-            ))
+            builds.append(
+                _stack(
+                    stack_name(pipeline, kind),
+                    kind,
+                    BUILDERS[kind](pipeline),
+                    f"{pipeline.name}/{pipeline.env}/{kind}.json",
+                    pipeline.spec.region,
+                    [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
+                    {**base_tags, "pipectl:kind": kind},
+                    pipeline,
+                    pipeline.spec.retain,
+                )
+            )
     return builds
 
 
 def manifest_text(builds: list[StackBuild]) -> str:
-    return json.dumps({"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}, indent=2, sort_keys=True) + "\n"
+    return (
+        json.dumps({"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
