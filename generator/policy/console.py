@@ -1,0 +1,236 @@
+"""Least-privilege IAM for the `pipectl-console` stack, as awacs documents.
+
+Each function returns one policy document; the stack builder decides where it is attached. Values
+(ARNs, names) arrive as CloudFormation expressions, so nothing here knows a region or an account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import awacs.dynamodb as dynamodb
+import awacs.kms as kms
+import awacs.logs as logs
+import awacs.sqs as sqs
+import awacs.sts as sts
+import awacs.xray as xray
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    ConditionElement,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import Sub
+
+VERSION = "2012-10-17"
+
+# What the account (and through it, IAM policies and CloudFormation) may do with the console key.
+# Listed one by one: the key policy is the only thing that can ever grant use of the key.
+KEY_ADMINISTRATION = [
+    kms.CancelKeyDeletion,
+    kms.CreateAlias,
+    kms.CreateGrant,
+    kms.DeleteAlias,
+    kms.DescribeKey,
+    kms.DisableKey,
+    kms.DisableKeyRotation,
+    kms.EnableKey,
+    kms.EnableKeyRotation,
+    kms.GetKeyPolicy,
+    kms.GetKeyRotationStatus,
+    kms.ListGrants,
+    kms.ListKeyPolicies,
+    kms.ListKeyRotations,
+    kms.ListResourceTags,
+    kms.PutKeyPolicy,
+    kms.RetireGrant,
+    kms.RevokeGrant,
+    kms.ScheduleKeyDeletion,
+    kms.TagResource,
+    kms.UntagResource,
+    kms.UpdateAlias,
+    kms.UpdateKeyDescription,
+]
+KEY_USE = [
+    kms.Decrypt,
+    kms.Encrypt,
+    kms.GenerateDataKey,
+    kms.GenerateDataKeyWithoutPlaintext,
+    kms.ReEncryptFrom,
+    kms.ReEncryptTo,
+]
+# CloudWatch Logs needs these to encrypt a log group with a customer managed key.
+LOGS_KEY_USE = [
+    kms.Decrypt,
+    kms.DescribeKey,
+    kms.Encrypt,
+    kms.GenerateDataKey,
+    kms.GenerateDataKeyWithoutPlaintext,
+    kms.ReEncryptFrom,
+    kms.ReEncryptTo,
+]
+
+
+def _account_root() -> Principal:
+    return Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+
+
+def _service(name: str) -> Principal:
+    return Principal("Service", name)
+
+
+def _same_account() -> ConditionElement:
+    return StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")})
+
+
+def key_policy(log_group_patterns: list[str]) -> PolicyDocument:
+    """The console key: the account administers and uses it; CloudWatch Logs may use it for our groups."""
+    log_group_arns = [
+        Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{pattern}")
+        for pattern in log_group_patterns
+    ]
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="AccountAdministersAndDelegatesTheKey",
+                Effect=Allow,
+                Principal=_account_root(),
+                Action=KEY_ADMINISTRATION + KEY_USE,
+                # In a key policy, "*" means this key and nothing else.
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="CloudWatchLogsEncryptsConsoleLogGroups",
+                Effect=Allow,
+                Principal=_service(Sub("logs.${AWS::Region}.amazonaws.com")),
+                Action=LOGS_KEY_USE,
+                # In a key policy, "*" means this key and nothing else.
+                Resource=["*"],
+                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_group_arns})),
+            ),
+        ],
+    )
+
+
+def appsync_trust(api_arn: Any | None = None) -> PolicyDocument:
+    """AppSync of this account (and, when known, only this API) may assume the role."""
+    conditions: list[ConditionElement] = [_same_account()]
+    if api_arn is not None:
+        conditions.append(ArnLike({"aws:SourceArn": api_arn}))
+    else:
+        conditions.append(
+            ArnLike({"aws:SourceArn": Sub("arn:${AWS::Partition}:appsync:${AWS::Region}:${AWS::AccountId}:apis/*")})
+        )
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=_service("appsync.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(conditions),
+            )
+        ],
+    )
+
+
+def lambda_trust() -> PolicyDocument:
+    """Lambda of this account may assume the role."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=_service("lambda.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(_same_account()),
+            )
+        ],
+    )
+
+
+def write_logs(log_group_arn: Any) -> Statement:
+    """Write to one log group that the template created (never create groups)."""
+    return Statement(
+        Sid="WriteOwnLogGroup",
+        Effect=Allow,
+        Action=[logs.CreateLogStream, logs.PutLogEvents],
+        Resource=[log_group_arn],
+    )
+
+
+def appsync_logs(log_group_arn: Any) -> PolicyDocument:
+    """AppSync's field-level error logs go to the API's own log group only."""
+    return PolicyDocument(Version=VERSION, Statement=[write_logs(log_group_arn)])
+
+
+def state_reader(table_arn: Any, key_arn: Any) -> PolicyDocument:
+    """The GraphQL data source reads the state table (items and its index) and nothing else."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="ReadStateTable",
+                Effect=Allow,
+                Action=[dynamodb.GetItem, dynamodb.Query],
+                Resource=[table_arn, Sub("${Table}/index/*", Table=table_arn)],
+            ),
+            Statement(
+                Sid="DecryptStateTable",
+                Effect=Allow,
+                Action=[kms.Decrypt],
+                Resource=[key_arn],
+                Condition=Condition(StringEquals({"kms:ViaService": Sub("dynamodb.${AWS::Region}.amazonaws.com")})),
+            ),
+        ],
+    )
+
+
+def recorder(table_arn: Any, key_arn: Any, queue_arn: Any, log_group_arn: Any) -> PolicyDocument:
+    """The recorder writes items, sends failed events to its dead-letter queue, and logs and traces."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="WriteStateItems",
+                Effect=Allow,
+                Action=[dynamodb.PutItem, dynamodb.UpdateItem],
+                Resource=[table_arn],
+            ),
+            Statement(
+                Sid="UseConsoleKeyThroughTableAndQueue",
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.Encrypt, kms.GenerateDataKey],
+                Resource=[key_arn],
+                Condition=Condition(
+                    StringEquals(
+                        {
+                            "kms:ViaService": [
+                                Sub("dynamodb.${AWS::Region}.amazonaws.com"),
+                                Sub("sqs.${AWS::Region}.amazonaws.com"),
+                            ]
+                        }
+                    )
+                ),
+            ),
+            Statement(
+                Sid="SendToDeadLetterQueue",
+                Effect=Allow,
+                Action=[sqs.SendMessage],
+                Resource=[queue_arn],
+            ),
+            write_logs(log_group_arn),
+            Statement(
+                Sid="WriteTraces",
+                Effect=Allow,
+                Action=[xray.PutTelemetryRecords, xray.PutTraceSegments],
+                # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
+                Resource=["*"],
+            ),
+        ],
+    )

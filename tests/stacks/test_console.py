@@ -1,0 +1,598 @@
+"""The pipectl-console stack: lint-clean in every variant, retained, encrypted, least privilege, and
+resolvers that really answer the four queries (run with node against moto's DynamoDB)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from cfnlint.api import ManualArgs, lint
+from moto import mock_aws
+from moto.events.models import EventPattern
+
+from generator.spec.loader import load_directory
+from generator.spec.models import ConsoleSpec
+from generator.stacks import common
+from generator.stacks.console import QUERIES, build_console, recorder_source, resolver_code
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "pipelines.d"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+CONSOLE_FILES = {
+    "cognito-365": "auth: {type: cognito}\nlog_retention_days: 365\n",
+    "oidc": "auth: {type: oidc, issuer: 'https://login.example.com', client_id: pipectl-console}\n",
+}
+STATEFUL = {
+    "AWS::KMS::Key", "AWS::DynamoDB::Table", "AWS::Logs::LogGroup", "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolUser",
+}
+
+
+def _spec(name: str, tmp: Path) -> ConsoleSpec:
+    if name == "shipped":
+        return load_directory(SHIPPED).console
+    directory = tmp / name
+    directory.mkdir()
+    shutil.copy(SHIPPED / "_defaults.yaml", directory / "_defaults.yaml")
+    shutil.copy(SHIPPED / "shop.yaml", directory / "shop.yaml")
+    (directory / "_console.yaml").write_text(CONSOLE_FILES[name])
+    return load_directory(directory).console
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ConsoleSpec]:
+    tmp = tmp_path_factory.mktemp("console")
+    return {name: _spec(name, tmp) for name in ["shipped", *CONSOLE_FILES]}
+
+
+@pytest.fixture(scope="module")
+def rendered(specs: dict[str, ConsoleSpec]) -> dict[str, str]:
+    return {name: build_console(spec).to_json() for name, spec in specs.items()}
+
+
+@pytest.fixture(scope="module")
+def templates(rendered: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {name: json.loads(text) for name, text in rendered.items()}
+
+
+@pytest.fixture(scope="module", params=["shipped", "cognito-365", "oidc"])
+def variant(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return dict(template["Resources"][logical_id]["Properties"])
+
+
+# --- the template as a whole ---------------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing(rendered: dict[str, str], variant: str) -> None:
+    matches = lint(rendered[variant], config=ManualArgs(regions=[REGION]))
+    assert [str(m) for m in matches] == []
+
+
+def test_the_same_spec_gives_the_same_template(specs: dict[str, ConsoleSpec], rendered: dict[str, str]) -> None:
+    for name, spec in specs.items():
+        assert build_console(spec).to_json() == rendered[name]
+
+
+def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]) -> None:
+    contract = ["GraphQLApiId", "GraphQLUrl", "StateTableArn", "StateTableName"]
+    for name, template in templates.items():
+        exported = {
+            key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out
+        }
+        expected = [*contract, "UserPoolId"] if name != "oidc" else contract
+        assert sorted(exported) == sorted(expected), name
+        assert all(value == f"{common.CONSOLE_STACK}:{key}" for key, value in exported.items())
+        assert template["Description"].startswith("pipectl control plane")
+
+
+def test_nothing_hard_codes_an_account_or_a_region(rendered: dict[str, str]) -> None:
+    for text in rendered.values():
+        assert not re.search(r"\d{12}", text)
+        assert not re.search(r"(eu|us|ap|sa|ca|me|af)-(west|east|north|south|central)-\d", text)
+        assert "arn:aws:" not in text
+
+
+# --- retention and encryption --------------------------------------------------------------------------
+
+
+def test_stateful_resources_are_always_retained(templates: dict[str, dict[str, Any]]) -> None:
+    for template in templates.values():
+        stateful = [r for r in template["Resources"].values() if r["Type"] in STATEFUL]
+        assert len(stateful) >= 4
+        for resource in stateful:
+            assert resource["DeletionPolicy"] == "Retain"
+            assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_console_key_rotates_and_has_its_alias(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    key = props(template, "ConsoleKey")
+    assert key["EnableKeyRotation"] is True
+    alias = props(template, "ConsoleKeyAlias")
+    assert alias["AliasName"] == "alias/pipectl/console"
+    assert alias["TargetKeyId"] == {"Ref": "ConsoleKey"}
+
+
+def test_cloudwatch_logs_may_use_the_key_for_the_console_log_groups_only(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    statements = props(templates["shipped"], "ConsoleKey")["KeyPolicy"]["Statement"]
+    [logs] = [s for s in statements if s["Principal"].get("Service") == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}]
+    patterns = [p["Fn::Sub"] for p in logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]
+    assert all(":log-group:" in p for p in patterns)
+    assert any(p.endswith("/aws/appsync/apis/*") for p in patterns)
+    assert any(p.endswith("/aws/lambda/pipectl-console-recorder") for p in patterns)
+    assert "kms:PutKeyPolicy" not in logs["Action"]
+
+
+def test_the_state_table_layout_and_protection(templates: dict[str, dict[str, Any]]) -> None:
+    table = props(templates["shipped"], "StateTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {"pk": "S", "sk": "S"}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {
+        "SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Fn::GetAtt": ["ConsoleKey", "Arn"]},
+    }
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["DeletionProtectionEnabled"] is True
+
+
+def test_log_groups_are_created_encrypted_with_the_console_retention(
+    specs: dict[str, ConsoleSpec], templates: dict[str, dict[str, Any]]
+) -> None:
+    for name, template in templates.items():
+        groups = resources(template, "AWS::Logs::LogGroup")
+        assert sorted(groups) == ["GraphQLLogGroup", "RecorderLogGroup"]
+        for group in groups.values():
+            assert group["Properties"]["RetentionInDays"] == specs[name].log_retention_days
+            assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["ConsoleKey", "Arn"]}
+        assert groups["GraphQLLogGroup"]["Properties"]["LogGroupName"] == {
+            "Fn::Sub": "/aws/appsync/apis/${GraphQLApi.ApiId}"
+        }
+    assert {specs["cognito-365"].log_retention_days, specs["shipped"].log_retention_days} == {365, 90}
+
+
+def test_the_dead_letter_queue_is_encrypted_with_the_console_key(templates: dict[str, dict[str, Any]]) -> None:
+    queue = props(templates["shipped"], "RecorderDeadLetterQueue")
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["ConsoleKey", "Arn"]}
+
+
+# --- sign-in -------------------------------------------------------------------------------------------
+
+
+def test_cognito_sign_in_is_invitation_only_with_mfa(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    api = props(template, "GraphQLApi")
+    assert api["AuthenticationType"] == "AMAZON_COGNITO_USER_POOLS"
+    assert api["UserPoolConfig"]["UserPoolId"] == {"Ref": "ConsoleUserPool"}
+    pool = props(template, "ConsoleUserPool")
+    assert pool["MfaConfiguration"] == "ON"
+    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["DeletionProtection"] == "ACTIVE"
+    password = pool["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 12
+    assert all(password[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    client = props(template, "ConsoleAppClient")
+    assert client["GenerateSecret"] is False
+    assert "ALLOW_USER_SRP_AUTH" in client["ExplicitAuthFlows"]
+    assert not {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"} & set(client["ExplicitAuthFlows"])
+
+
+def test_the_admin_user_exists_only_when_an_email_is_given(templates: dict[str, dict[str, Any]]) -> None:
+    admin = props(templates["shipped"], "ConsoleAdmin")
+    assert admin["Username"] == "platform@example.com"
+    assert {"Name": "email", "Value": "platform@example.com"} in admin["UserAttributes"]
+    assert "ConsoleAdmin" not in templates["cognito-365"]["Resources"]
+    assert "ConsoleUserPool" in templates["cognito-365"]["Resources"]
+
+
+def test_oidc_sign_in_has_no_user_pool(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["oidc"]
+    api = props(template, "GraphQLApi")
+    assert api["AuthenticationType"] == "OPENID_CONNECT"
+    assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com", "ClientId": "pipectl-console"}
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Cognito::")]
+    assert "UserPoolId" not in template["Outputs"]
+
+
+# --- the API -------------------------------------------------------------------------------------------
+
+
+def test_the_api_logs_errors_and_traces(templates: dict[str, dict[str, Any]]) -> None:
+    api = props(templates["shipped"], "GraphQLApi")
+    assert api["LogConfig"]["FieldLogLevel"] == "ERROR"
+    assert api["LogConfig"]["CloudWatchLogsRoleArn"] == {"Fn::GetAtt": ["GraphQLLogsRole", "Arn"]}
+    assert api["XrayEnabled"] is True
+
+
+def schema_queries() -> set[str]:
+    schema = (common.TEMPLATES_DIR / "appsync" / "schema.graphql").read_text()
+    body = re.search(r"type Query \{(.*?)\n\}", schema, re.S)
+    assert body is not None
+    return set(re.findall(r"^\s+(\w+)[(:]", body.group(1), re.M))
+
+
+def test_one_js_resolver_per_query_of_the_schema(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    assert props(template, "GraphQLSchema")["Definition"] == (
+        common.TEMPLATES_DIR / "appsync" / "schema.graphql"
+    ).read_text()
+    resolvers = resources(template, "AWS::AppSync::Resolver")
+    fields = {r["Properties"]["FieldName"] for r in resolvers.values()}
+    assert fields == schema_queries() == {"pipelines", "pipeline", "runs", "stacks"}
+    for resolver in resolvers.values():
+        p = resolver["Properties"]
+        assert p["TypeName"] == "Query"
+        assert p["Runtime"] == {"Name": "APPSYNC_JS", "RuntimeVersion": "1.0.0"}
+        assert p["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
+        assert resolver["DependsOn"] == ["GraphQLSchema"]
+        assert p["Code"] == resolver_code(p["FieldName"])
+        assert "{{" not in p["Code"] and "{%" not in p["Code"]
+        assert "export function request" in p["Code"] and "export function response" in p["Code"]
+
+
+def test_the_firewall_guards_the_api(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    association = props(template, "GraphQLFirewallAssociation")
+    assert association["ResourceArn"] == {"Fn::GetAtt": ["GraphQLApi", "Arn"]}
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["GraphQLFirewall", "Arn"]}
+    acl = props(template, "GraphQLFirewall")
+    assert acl["Scope"] == "REGIONAL"
+    statements = [rule["Statement"] for rule in acl["Rules"]]
+    assert {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}} in statements
+    assert any("RateBasedStatement" in s for s in statements)
+    for config in [acl["VisibilityConfig"], *(rule["VisibilityConfig"] for rule in acl["Rules"])]:
+        assert config["CloudWatchMetricsEnabled"] is True
+        assert config["SampledRequestsEnabled"] is True
+
+
+# --- least privilege -----------------------------------------------------------------------------------
+
+
+def statements_of(template: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(logical id, kind of document, statement) for every policy document in the template."""
+    for name, resource in template["Resources"].items():
+        p = resource.get("Properties", {})
+        documents: list[tuple[str, dict[str, Any]]] = []
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.append(("trust", p["AssumeRolePolicyDocument"]))
+            documents += [("identity", policy["PolicyDocument"]) for policy in p.get("Policies", [])]
+        elif resource["Type"] == "AWS::IAM::Policy":
+            documents.append(("identity", p["PolicyDocument"]))
+        elif resource["Type"] == "AWS::KMS::Key":
+            documents.append(("key", p["KeyPolicy"]))
+        for kind, document in documents:
+            for statement in document["Statement"]:
+                yield name, kind, statement
+
+
+def actions(template: dict[str, Any], logical_id: str) -> set[str]:
+    return {
+        action
+        for name, kind, statement in statements_of(template)
+        if name == logical_id and kind == "identity"
+        for action in statement["Action"]
+    }
+
+
+def test_no_wildcard_actions_and_resource_star_only_for_xray(templates: dict[str, dict[str, Any]]) -> None:
+    for template in templates.values():
+        found = list(statements_of(template))
+        assert len(found) >= 8
+        for _, kind, statement in found:
+            assert statement["Effect"] == "Allow"
+            for action in statement["Action"]:
+                assert action != "*" and not action.endswith(":*")
+            if kind == "identity" and "*" in statement["Resource"]:
+                assert {a.split(":")[0] for a in statement["Action"]} == {"xray"}
+
+
+def test_the_api_reads_the_table_and_nothing_else(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    assert actions(template, "StateTableReaderRole") == {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"}
+    assert actions(template, "GraphQLLogsPolicy") == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    [logs] = [s for name, _, s in statements_of(template) if name == "GraphQLLogsPolicy"]
+    assert logs["Resource"] == [{"Fn::GetAtt": ["GraphQLLogGroup", "Arn"]}]
+    trust = props(template, "StateTableReaderRole")["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "appsync.amazonaws.com"}
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": ["GraphQLApi", "Arn"]}
+
+
+def test_the_recorder_writes_items_and_nothing_else(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    assert actions(template, "RecorderRole") == {
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+        "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    by_action = {
+        action: statement["Resource"]
+        for name, _, statement in statements_of(template)
+        if name == "RecorderRole" and "Resource" in statement
+        for action in statement["Action"]
+    }
+    assert by_action["dynamodb:UpdateItem"] == [{"Fn::GetAtt": ["StateTable", "Arn"]}]
+    assert by_action["sqs:SendMessage"] == [{"Fn::GetAtt": ["RecorderDeadLetterQueue", "Arn"]}]
+    assert by_action["logs:PutLogEvents"] == [{"Fn::GetAtt": ["RecorderLogGroup", "Arn"]}]
+
+
+# --- the recorder --------------------------------------------------------------------------------------
+
+
+def test_the_recorder_function(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    function = props(template, "RecorderFunction")
+    assert function["Runtime"] == "python3.12"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Code"]["ZipFile"] == recorder_source()
+    assert len(function["Code"]["ZipFile"]) < 4096
+    assert function["Handler"] == "index.handler"
+    assert function["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "RecorderLogGroup"}}
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["ReservedConcurrentExecutions"] >= 1
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["RecorderDeadLetterQueue", "Arn"]}}
+    assert function["Environment"] == {"Variables": {"TABLE_NAME": {"Ref": "StateTable"}}}
+    permission = props(template, "RecorderPermission")
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["RecorderRule", "Arn"]}
+    assert props(template, "RecorderRule")["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RecorderFunction", "Arn"]}
+
+
+def _resolve_subs(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        return value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::Region}", REGION).replace(
+            "${AWS::AccountId}", ACCOUNT
+        )
+    if isinstance(value, dict):
+        return {k: _resolve_subs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_subs(v) for v in value]
+    return value
+
+
+def _event(detail_type: str, source: str, resource: str) -> dict[str, Any]:
+    return {"detail-type": detail_type, "source": source, "resources": [resource], "detail": {}}
+
+
+@pytest.mark.parametrize(
+    ("event", "matches"),
+    [
+        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1"), True),
+        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-console/1"), True),
+        (_event("CodePipeline Pipeline Execution State Change", "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl"), True),
+        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1"), False),
+        (_event("CodePipeline Pipeline Execution State Change", "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing"), False),
+        (_event("CloudFormation Resource Status Change", "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1"), False),
+    ],
+)
+def test_the_rule_sends_exactly_our_events(
+    templates: dict[str, dict[str, Any]], event: dict[str, Any], matches: bool
+) -> None:
+    pattern = _resolve_subs(props(templates["shipped"], "RecorderRule")["EventPattern"])
+    assert EventPattern.load(json.dumps(pattern)).matches_event(cast(Any, event)) is matches
+
+
+# --- the dashboard -------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[str, dict[str, Any]]) -> None:
+    dashboard = props(templates["shipped"], "ConsoleDashboard")
+    assert dashboard["DashboardName"] == "pipectl-console"
+    body_text, variables = dashboard["DashboardBody"]["Fn::Sub"]
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", body_text))
+    assert placeholders == {"AWS::Region", *variables}
+    body = json.loads(body_text)
+    metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    seen = {(m[0], m[1]) for m in metrics}
+    assert {
+        ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Errors"), ("AWS/AppSync", "Requests"),
+        ("AWS/AppSync", "5XXError"), ("AWS/AppSync", "Latency"), ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"), ("AWS/WAFV2", "BlockedRequests"),
+    } <= seen
+    assert variables["ApiId"] == {"Fn::GetAtt": ["GraphQLApi", "ApiId"]}
+    assert variables["RecorderFunction"] == {"Ref": "RecorderFunction"}
+
+
+# --- the resolvers, evaluated with node against moto's DynamoDB ----------------------------------------
+
+NODE = shutil.which("node")
+UTILS = """
+function toAttr(v) {
+  if (v === null || v === undefined) return { NULL: true };
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: String(v) };
+  if (typeof v === 'boolean') return { BOOL: v };
+  if (Array.isArray(v)) return { L: v.map(toAttr) };
+  return { M: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAttr(x)])) };
+}
+export const util = {
+  error(message, type) { const e = new Error(message); e.type = type; throw e; },
+  dynamodb: { toMapValues(o) { return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, toAttr(v)])); } },
+};
+"""
+HARNESS = """
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+const [, , file, phase] = process.argv;
+const ctx = JSON.parse(readFileSync(0, 'utf8'));
+const resolver = await import(pathToFileURL(file).href);
+try {
+  console.log(JSON.stringify({ value: resolver[phase](ctx) ?? null }));
+} catch (e) {
+  console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
+}
+"""
+
+
+class Resolvers:
+    """The rendered resolvers in a directory node can import them from, with a stand-in for AppSync's util."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        utils = directory / "node_modules" / "@aws-appsync" / "utils"
+        utils.mkdir(parents=True)
+        (utils / "package.json").write_text(json.dumps({"name": "@aws-appsync/utils", "type": "module",
+                                                        "exports": "./index.js"}))
+        (utils / "index.js").write_text(UTILS)
+        (directory / "harness.mjs").write_text(HARNESS)
+        for field in QUERIES:
+            (directory / f"{field}.mjs").write_text(resolver_code(field))
+
+    def run(self, field: str, phase: str, ctx: dict[str, Any]) -> dict[str, Any]:
+        assert NODE is not None
+        done = subprocess.run(
+            [NODE, "harness.mjs", f"{field}.mjs", phase], input=json.dumps(ctx, default=_plain),
+            capture_output=True, text=True, cwd=self.directory, timeout=30, check=True,
+        )
+        return dict(json.loads(done.stdout))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(value)
+
+
+@pytest.fixture(scope="module")
+def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
+    if NODE is None:
+        pytest.skip("node is not installed")
+    return Resolvers(tmp_path_factory.mktemp("resolvers"))
+
+
+SEED = [
+    {"pk": "PIPELINE#shop", "sk": "META", "name": "shop", "owner": "analytics@example.com", "region": "eu-west-1",
+     "envs": ["test", "prod"], "updated_at": "2024-05-01T09:00:00Z"},
+    {"pk": "PIPELINE#shop-eu", "sk": "META", "name": "shop-eu", "owner": "eu@example.com", "region": "eu-west-1",
+     "envs": ["prod"], "updated_at": "2024-05-01T09:00:00Z"},
+    {"pk": "PIPELINE#shop", "sk": "RUN#2024-05-01T10:00:00Z#r1", "run_id": "r1", "kind": "apply",
+     "revision": "abc1234", "actor": "ci", "started_at": "2024-05-01T10:00:00Z", "ended_at": "2024-05-01T10:09:00Z",
+     "result": "failed", "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"}},
+    {"pk": "PIPELINE#shop", "sk": "RUN#2024-05-02T10:00:00Z#r2", "run_id": "r2", "kind": "plan",
+     "revision": "def5678", "actor": "ana", "started_at": "2024-05-02T10:00:00Z", "result": "ok", "stacks": {}},
+    {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
+    {"pk": "LOCK", "sk": "deploy", "owner": "ci", "run_id": "r2", "expires_at": 1714650000},
+    {"pk": "PIPELINE#shop", "sk": "STACK#prod#pipectl-shop-prod-storage", "stack": "pipectl-shop-prod-storage",
+     "kind": "storage", "env": "prod", "status": "UPDATE_COMPLETE", "reason": "", "revision": "abc1234",
+     "updated_at": "2024-05-01T10:03:00Z"},
+    {"pk": "PIPELINE#shop", "sk": "STACK#test#pipectl-shop-test-storage", "stack": "pipectl-shop-test-storage",
+     "kind": "storage", "env": "test", "status": "CREATE_COMPLETE", "updated_at": "2024-05-01T10:02:00Z"},
+    {"pk": "PIPELINE#shop-eu", "sk": "STACK#prod#pipectl-shop-eu-prod-storage",
+     "stack": "pipectl-shop-eu-prod-storage", "kind": "storage", "env": "prod", "status": "CREATE_COMPLETE"},
+]
+
+
+@pytest.fixture(scope="module")
+def state(templates: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    """A moto table with the template's own keys and index, holding items of every kind."""
+    table = props(templates["shipped"], "StateTable")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName=table["TableName"], KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"], BillingMode=table["BillingMode"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+        )
+        resource = boto3.resource("dynamodb", region_name=REGION).Table(table["TableName"])
+        for item in SEED:
+            resource.put_item(Item=item)
+        yield client, table["TableName"]
+
+
+def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any]) -> Any:
+    """What AppSync would do: run request, send it to DynamoDB, hand the result to response."""
+    client, table_name = state
+    request = resolvers.run(field, "request", {"args": args})["value"]
+    plain = TypeDeserializer()
+    if request["operation"] == "GetItem":
+        item = client.get_item(TableName=table_name, Key=request["key"]).get("Item")
+        result: Any = {k: plain.deserialize(v) for k, v in item.items()} if item else None
+    else:
+        assert request["operation"] == "Query"
+        query: dict[str, Any] = {
+            "TableName": table_name,
+            "KeyConditionExpression": request["query"]["expression"],
+            "ExpressionAttributeValues": request["query"]["expressionValues"],
+            "ScanIndexForward": request.get("scanIndexForward", True),
+            "Limit": request["limit"],
+        }
+        if "index" in request:
+            query["IndexName"] = request["index"]
+        items = client.query(**query)["Items"]
+        result = {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
+    answer = resolvers.run(field, "response", {"args": args, "result": result})
+    assert "error" not in answer, answer
+    return answer["value"]
+
+
+def test_pipelines_lists_every_pipeline_and_nothing_else(resolvers: Resolvers, state: Any) -> None:
+    pipelines = ask(resolvers, state, "pipelines", {})
+    assert [p["name"] for p in pipelines] == ["shop", "shop-eu"]
+    assert pipelines[0] == {"name": "shop", "owner": "analytics@example.com", "region": "eu-west-1",
+                            "envs": ["test", "prod"], "updatedAt": "2024-05-01T09:00:00Z"}
+
+
+def test_pipeline_finds_one_or_none(resolvers: Resolvers, state: Any) -> None:
+    assert ask(resolvers, state, "pipeline", {"name": "shop-eu"})["owner"] == "eu@example.com"
+    assert ask(resolvers, state, "pipeline", {"name": "nope"}) is None
+
+
+def test_runs_are_newest_first_with_their_stack_results(resolvers: Resolvers, state: Any) -> None:
+    runs = ask(resolvers, state, "runs", {"pipeline": "shop"})
+    assert [r["runId"] for r in runs] == ["r2", "r1"]
+    assert runs[1]["stacks"] == [
+        {"stack": "pipectl-shop-prod-ingestion", "result": "failed"},
+        {"stack": "pipectl-shop-prod-storage", "result": "ok"},
+    ]
+    assert runs[1]["pipeline"] == "shop"
+    assert runs[1]["endedAt"] == "2024-05-01T10:09:00Z"
+    assert [r["runId"] for r in ask(resolvers, state, "runs", {"pipeline": "shop", "limit": 1})] == ["r2"]
+
+
+def test_runs_limit_is_capped(resolvers: Resolvers) -> None:
+    request = resolvers.run("runs", "request", {"args": {"pipeline": "shop", "limit": 100000}})["value"]
+    assert request["limit"] == 100
+    request = resolvers.run("runs", "request", {"args": {"pipeline": "shop"}})["value"]
+    assert request["limit"] == 20
+
+
+def test_stacks_of_a_pipeline_and_of_one_environment(resolvers: Resolvers, state: Any) -> None:
+    every = ask(resolvers, state, "stacks", {"pipeline": "shop"})
+    assert [s["stack"] for s in every] == ["pipectl-shop-prod-storage", "pipectl-shop-test-storage"]
+    [prod] = ask(resolvers, state, "stacks", {"pipeline": "shop", "env": "prod"})
+    assert prod == {"pipeline": "shop", "stack": "pipectl-shop-prod-storage", "kind": "storage", "env": "prod",
+                    "status": "UPDATE_COMPLETE", "reason": "", "revision": "abc1234",
+                    "updatedAt": "2024-05-01T10:03:00Z"}
+
+
+def test_data_source_errors_reach_the_caller(resolvers: Resolvers) -> None:
+    for field in QUERIES:
+        answer = resolvers.run(field, "response", {"args": {}, "error": {"message": "throttled", "type": "X"}})
+        assert answer == {"error": "throttled", "type": "X"}
