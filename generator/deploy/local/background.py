@@ -5,6 +5,7 @@ Its endpoint, pid and start time live in `<workdir>/.pipectl/local.json`; its ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,9 +121,7 @@ def _wait_until_answering(endpoint: str, process: subprocess.Popen[bytes], workd
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"local AWS exited with code {process.returncode}; see {log_file(workdir)}"
-            )
+            raise RuntimeError(f"local AWS exited with code {process.returncode}; see {log_file(workdir)}")
         if _answers(endpoint):
             return
         time.sleep(0.1)
@@ -153,7 +152,5 @@ def _alive(pid: int) -> bool:
 
 def _reap(pid: int) -> None:
     """When this process started the server, collect its exit status so it stops looking alive."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

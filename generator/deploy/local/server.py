@@ -51,11 +51,43 @@ def _install_delay_hook() -> None:
         parsing.parse_and_create_resource = delayed
 
 
+def _refresh_outputs_after_change_sets() -> None:
+    """moto applies a change set to the resources only: outputs and exports stay those of before.
+
+    After moto's execute_change_set, rebuild the stack's outputs and the account's exports from
+    the executed template, as create_stack and update_stack do, so Fn::ImportValue sees them.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    with _patch_lock:
+        original = CloudFormationBackend.execute_change_set
+        if getattr(original, "_pipectl_refresh", False):
+            return
+
+        def execute_change_set(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
+            original(backend, change_set_name, stack_name)
+            change_set = backend.change_sets.get(change_set_name) or next(
+                cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
+            )
+            stack = backend.stacks[change_set.stack_id]
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
+            current = {export.name: export for export in stack.exports}
+            for name, export in list(backend.exports.items()):
+                if export.exporting_stack_id == stack.stack_id and name not in current:
+                    del backend.exports[name]
+            backend.exports.update(current)
+
+        execute_change_set._pipectl_refresh = True  # type: ignore[attr-defined]
+        CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign, assignment]
+
+
 def make_app() -> Any:
     """moto's WSGI application (all services), with pipectl's models registered before any stack."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     register_models()
+    _refresh_outputs_after_change_sets()
     return DomainDispatcherApplication(create_backend_app)
 
 

@@ -27,7 +27,7 @@ class LocalSession:
         )
 
     def client(self, service: str) -> Any:
-        return self.boto.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+        return self.boto.client(service, endpoint_url=self.endpoint)
 
 
 def local_session(endpoint: str, region: str) -> LocalSession:

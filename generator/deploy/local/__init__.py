@@ -1,0 +1,47 @@
+"""The embedded local AWS target: moto's server, with pipectl's CloudFormation models.
+
+- `start_embedded()` runs it in a thread of this process (`with start_embedded() as aws: aws.endpoint`).
+- `start_background(workdir)` / `background_status` / `stop_background` run it as a detached process
+  recorded in `<workdir>/.pipectl/local.json` (`pipectl local start|status|stop`).
+- `resolve_endpoint(workdir)` picks the background server, else starts an in-process one to stop.
+- `local_session(endpoint, region).client("cloudformation")`: clients with fixed dummy credentials.
+- `unmaterialisable(template)` names the types the local target cannot create: refuse before deploying.
+- moto stores but does not enforce termination protection and stack policies: call
+  `check_termination_protection` before delete_stack and `check_stack_policy` before
+  execute_change_set. moto also answers HTTP 500 (not a failed stack) when a resource cannot be
+  created, and leaves that stack in CREATE_IN_PROGRESS: treat the exception as the failure.
+"""
+
+from generator.deploy.local.background import (
+    background_status,
+    resolve_endpoint,
+    start_background,
+    stop_background,
+)
+from generator.deploy.local.coverage import coverage, supported_types, unmaterialisable
+from generator.deploy.local.guards import (
+    StackProtected,
+    check_stack_policy,
+    check_termination_protection,
+)
+from generator.deploy.local.server import EmbeddedAws, set_resource_delay, start_embedded
+from generator.deploy.local.session import LocalSession, local_env, local_session
+
+__all__ = [
+    "EmbeddedAws",
+    "LocalSession",
+    "StackProtected",
+    "background_status",
+    "check_stack_policy",
+    "check_termination_protection",
+    "coverage",
+    "local_env",
+    "local_session",
+    "resolve_endpoint",
+    "set_resource_delay",
+    "start_background",
+    "start_embedded",
+    "stop_background",
+    "supported_types",
+    "unmaterialisable",
+]

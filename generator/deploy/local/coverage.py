@@ -1,0 +1,99 @@
+"""Which resource types the local target can really create, so a template is refused before deploying.
+
+`python -m generator.deploy.local.coverage [TEMPLATE.json ...]` prints the table for pipectl's types,
+or for the types used by the given templates.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from generator.deploy.local.models import register_models
+
+RECORDED = frozenset(
+    {
+        "AWS::AppSync::DataSource",
+        "AWS::AppSync::Resolver",
+        "AWS::CodeStarNotifications::NotificationRule",
+    }
+)
+"""Types moto has no API for: pipectl records them (stack resources, `recorded_resources`)."""
+
+EMITTED = (
+    "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Kinesis::Stream",
+    "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::RouteTable", "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::EIP",
+    "AWS::EC2::NatGateway", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress", "AWS::EC2::FlowLog", "AWS::EC2::LaunchTemplate", "AWS::ECS::Cluster",
+    "AWS::ECS::TaskDefinition", "AWS::ECS::Service", "AWS::ECS::CapacityProvider",
+    "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::AutoScaling::AutoScalingGroup", "AWS::IAM::Role",
+    "AWS::IAM::Policy", "AWS::IAM::InstanceProfile", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::Logs::LogGroup", "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolDomain", "AWS::Cognito::UserPoolUser",
+    "AWS::Route53::RecordSet", "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::Permission", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::StepFunctions::StateMachine",
+    "AWS::Scheduler::Schedule", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy",
+    "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::AppSync::GraphQLApi",
+    "AWS::AppSync::GraphQLSchema", "AWS::AppSync::DataSource", "AWS::AppSync::Resolver", "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation", "AWS::Events::Rule", "AWS::CodePipeline::Pipeline",
+    "AWS::CodeBuild::Project", "AWS::CodeCommit::Repository", "AWS::CodeStarNotifications::NotificationRule",
+)  # fmt: skip
+"""The resource types pipectl's stack builders emit."""
+
+
+def supported_types() -> frozenset[str]:
+    """Every type moto's CloudFormation engine can create, with pipectl's models registered."""
+    from moto.cloudformation import parsing
+
+    register_models()
+    return frozenset(parsing.get_model_map()) | frozenset(parsing.NULL_MODELS)
+
+
+def unmaterialisable(template: dict[str, Any]) -> list[str]:
+    """Sorted resource types in `template` that the local target cannot create (it would skip them)."""
+    supported = supported_types()
+    used = {str(r.get("Type", "")) for r in (template.get("Resources") or {}).values()}
+    return sorted(t for t in used if t not in supported and not t.startswith("Custom::"))
+
+
+def coverage(types: list[str] | tuple[str, ...] = EMITTED) -> dict[str, str]:
+    """type -> 'moto native', 'pipectl model', 'pipectl record' or 'not materialisable'."""
+    from moto.cloudformation import parsing
+
+    ours = register_models()
+    model_map = parsing.get_model_map()
+    table: dict[str, str] = {}
+    for resource_type in types:
+        if resource_type in RECORDED:
+            table[resource_type] = "pipectl record"
+        elif resource_type in ours:
+            table[resource_type] = "pipectl model"
+        elif resource_type in model_map:
+            table[resource_type] = "moto native"
+        else:
+            table[resource_type] = "not materialisable"
+    return table
+
+
+def main(argv: list[str]) -> int:
+    types: list[str] = list(EMITTED)
+    if argv:
+        used: set[str] = set()
+        for path in argv:
+            resources = json.loads(Path(path).read_text()).get("Resources") or {}
+            used |= {str(r["Type"]) for r in resources.values()}
+        types = sorted(used)
+    table = coverage(types)
+    width = max(len(t) for t in table)
+    for resource_type, kind in table.items():
+        print(f"{resource_type:<{width}}  {kind}")
+    return 1 if "not materialisable" in table.values() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,51 @@
+"""pipectl's CloudFormation models for moto: one module per AWS service, each creating the resource
+through moto's own backend, so that on the local target every resource really exists.
+
+`register_models()` must run before moto's CloudFormation engine creates its first stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from moto.core.common_models import CloudFormationModel
+
+SERVICE_MODULES = (
+    "applicationautoscaling",
+    "appsync",
+    "cloudwatch",
+    "codebuild",
+    "codecommit",
+    "codepipeline",
+    "codestarnotifications",
+    "cognitoidp",
+    "ec2",
+    "ecs",
+    "s3",
+    "scheduler",
+    "sns",
+    "sqs",
+    "wafv2",
+)
+
+
+@cache
+def register_models() -> frozenset[str]:
+    """Import every model module, then clear moto's cached model map so it sees them.
+
+    Returns the resource types pipectl models. moto keeps the last model listed for a type, and
+    ours are defined after moto's own, so a pipectl model wins where both exist.
+    """
+    from moto.cloudformation import parsing
+
+    for name in SERVICE_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    return frozenset(
+        model.cloudformation_type()
+        for model in CloudFormationModel.__subclasses__()
+        if model.__module__.startswith(f"{__name__}.")
+    )

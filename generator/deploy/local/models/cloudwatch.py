@@ -1,0 +1,113 @@
+"""CloudWatch metric alarms (the pipeline's alarms to its SNS topic) in moto's CloudWatch backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudwatch.models import (
+    CloudWatchBackend,
+    Dimension,
+    Metric,
+    MetricDataQuery,
+    MetricStat,
+    cloudwatch_backends,
+)
+from moto.core.common_models import CloudFormationModel
+
+from generator.deploy.local.models._base import PipectlModel, props, tag_list
+
+
+def _backend(account_id: str, region_name: str) -> CloudWatchBackend:
+    return cloudwatch_backends[account_id][region_name]
+
+
+class PipectlAlarm(PipectlModel, CloudFormationModel):
+    """Ref is the alarm name; put_metric_alarm overwrites, so updates happen in place."""
+
+    ATTRIBUTES = ("Arn",)
+    NAME_PROPERTY = "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.physical_resource_id = name
+        self.attributes = {"Arn": arn}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlAlarm:
+        p = props(cloudformation_json)
+        alarm = _backend(account_id, region_name).put_metric_alarm(
+            name=resource_name,
+            namespace=p.get("Namespace"),  # type: ignore[arg-type]
+            metric_name=p.get("MetricName"),  # type: ignore[arg-type]
+            metric_data_queries=[_query(m) for m in p["Metrics"]] if p.get("Metrics") else None,
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            datapoints_to_alarm=int(p["DatapointsToAlarm"]) if "DatapointsToAlarm" in p else None,
+            period=int(p["Period"]) if "Period" in p else None,  # type: ignore[arg-type]
+            threshold=float(p["Threshold"]) if "Threshold" in p else None,  # type: ignore[arg-type]
+            statistic=p.get("Statistic"),  # type: ignore[arg-type]
+            extended_statistic=p.get("ExtendedStatistic"),
+            description=p.get("AlarmDescription"),  # type: ignore[arg-type]
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions", []),
+            insufficient_data_actions=p.get("InsufficientDataActions", []),
+            unit=p.get("Unit"),
+            actions_enabled=str(p.get("ActionsEnabled", True)).lower() == "true",
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+            tags=tag_list(p.get("Tags")),
+        )
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: PipectlAlarm,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> PipectlAlarm:
+        new_resource_name = cls.stable_name(
+            original_resource.physical_resource_id, new_resource_name, cloudformation_json
+        )
+        if new_resource_name != original_resource.physical_resource_id:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _backend(account_id, region_name).delete_alarms([self.physical_resource_id])
+
+
+def _query(metric: dict[str, Any]) -> MetricDataQuery:
+    stat = metric.get("MetricStat")
+    metric_stat = None
+    if stat:
+        definition = stat["Metric"]
+        dimensions = [Dimension(d["Name"], d["Value"]) for d in definition.get("Dimensions", [])]
+        metric_stat = MetricStat(
+            metric=Metric(definition["MetricName"], definition.get("Namespace"), dimensions),
+            period=str(stat["Period"]),
+            stat=stat["Stat"],
+            unit=stat.get("Unit"),
+        )
+    return MetricDataQuery(
+        query_id=metric["Id"],
+        label=metric.get("Label"),  # type: ignore[arg-type]
+        period=metric.get("Period"),  # type: ignore[arg-type]
+        return_data=metric.get("ReturnData"),  # type: ignore[arg-type]
+        expression=metric.get("Expression"),
+        metric_stat=metric_stat,
+    )

@@ -1,0 +1,47 @@
+"""CodeStar notification rules (pipeline events to SNS), recorded: moto has no such service."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.utilities.utils import get_partition
+
+from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.models.recorded import forget, record
+
+NOTIFICATION_RULE = "AWS::CodeStarNotifications::NotificationRule"
+
+
+class PipectlNotificationRule(PipectlModel, CloudFormationModel):
+    """Ref and GetAtt Arn give the rule ARN, derived from its name so replays stay stable."""
+
+    ATTRIBUTES = ("Arn",)
+    NAME_PROPERTY = "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return NOTIFICATION_RULE
+
+    def __init__(self, arn: str) -> None:
+        self.physical_resource_id = arn
+        self.attributes = {"Arn": arn}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlNotificationRule:
+        rule_id = hashlib.sha1(resource_name.encode(), usedforsecurity=False).hexdigest()
+        partition = get_partition(region_name)
+        arn = f"arn:{partition}:codestar-notifications:{region_name}:{account_id}:notificationrule/{rule_id}"
+        record(account_id, region_name, NOTIFICATION_RULE, arn, props(cloudformation_json))
+        return cls(arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        forget(account_id, region_name, NOTIFICATION_RULE, self.physical_resource_id)

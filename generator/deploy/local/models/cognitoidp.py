@@ -1,0 +1,207 @@
+"""Cognito user pools, clients, domains and users (the console's sign-in) in moto's cognito-idp backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
+from moto.core.common_models import CloudFormationModel
+
+from generator.deploy.local.models._base import PipectlModel, props
+
+
+def _backend(account_id: str, region_name: str) -> CognitoIdpBackend:
+    return cognitoidp_backends[account_id][region_name]
+
+
+def _pool_exists(account_id: str, region_name: str, pool_id: str) -> bool:
+    """moto deletes a stack's resources in any order; what went with its pool is already gone."""
+    return pool_id in _backend(account_id, region_name).user_pools
+
+
+class PipectlUserPool(PipectlModel, CloudFormationModel):
+    ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+    NAME_PROPERTY = "UserPoolName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPool"
+
+    def __init__(self, pool_id: str, arn: str, region_name: str) -> None:
+        self.physical_resource_id = pool_id
+        provider = f"cognito-idp.{region_name}.amazonaws.com/{pool_id}"
+        self.attributes = {
+            "Arn": arn,
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+            "UserPoolId": pool_id,
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlUserPool:
+        config = _pool_config(props(cloudformation_json))
+        pool = _backend(account_id, region_name).create_user_pool(resource_name, config)
+        return cls(pool.id, pool.arn, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: PipectlUserPool,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> PipectlUserPool:
+        """In place, as on AWS: a new pool would lose every user."""
+        config = _pool_config(props(cloudformation_json))
+        _backend(account_id, region_name).update_user_pool(original_resource.physical_resource_id, config)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _backend(account_id, region_name).delete_user_pool(self.physical_resource_id)
+
+
+def _pool_config(properties: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in properties.items() if key != "UserPoolName"}
+
+
+class PipectlUserPoolClient(PipectlModel, CloudFormationModel):
+    ATTRIBUTES = ("ClientId", "ClientSecret", "Name")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolClient"
+
+    def __init__(self, pool_id: str, client_id: str, name: str, secret: str) -> None:
+        self.physical_resource_id = client_id
+        self.pool_id = pool_id
+        self.attributes = {"ClientId": client_id, "ClientSecret": secret, "Name": name}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlUserPoolClient:
+        properties = props(cloudformation_json)
+        pool_id = properties["UserPoolId"]
+        config = _client_config(properties, resource_name)
+        client = _backend(account_id, region_name).create_user_pool_client(
+            pool_id, bool(properties.get("GenerateSecret", False)), config
+        )
+        secret = client.secret if client.generate_secret else ""
+        return cls(pool_id, client.id, config["ClientName"], secret)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: PipectlUserPoolClient,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> PipectlUserPoolClient:
+        properties = props(cloudformation_json)
+        same_pool = properties["UserPoolId"] == original_resource.pool_id
+        same_secret = bool(properties.get("GenerateSecret", False)) == bool(
+            original_resource.attributes["ClientSecret"]
+        )
+        if not (same_pool and same_secret):
+            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        config = _client_config(properties, new_resource_name)
+        _backend(account_id, region_name).update_user_pool_client(
+            original_resource.pool_id, original_resource.physical_resource_id, config
+        )
+        original_resource.attributes["Name"] = config["ClientName"]
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if _pool_exists(account_id, region_name, self.pool_id):
+            _backend(account_id, region_name).delete_user_pool_client(self.pool_id, self.physical_resource_id)
+
+
+def _client_config(properties: dict[str, Any], default_name: str) -> dict[str, Any]:
+    config = {k: v for k, v in properties.items() if k not in ("UserPoolId", "GenerateSecret")}
+    config.setdefault("ClientName", default_name)
+    return config
+
+
+class PipectlUserPoolDomain(PipectlModel, CloudFormationModel):
+    ATTRIBUTES = ("CloudFrontDistribution",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolDomain"
+
+    def __init__(self, domain: str, distribution: str) -> None:
+        self.physical_resource_id = domain
+        self.attributes = {"CloudFrontDistribution": distribution}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlUserPoolDomain:
+        properties = props(cloudformation_json)
+        domain = _backend(account_id, region_name).create_user_pool_domain(
+            properties["UserPoolId"], properties["Domain"], properties.get("CustomDomainConfig")
+        )
+        return cls(domain.domain, domain._distribution_name())
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.physical_resource_id in backend.user_pool_domains:
+            backend.delete_user_pool_domain(self.physical_resource_id)
+
+
+class PipectlUserPoolUser(PipectlModel, CloudFormationModel):
+    """An invited user (the console's first administrator); replaced on any change, as on AWS."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolUser"
+
+    def __init__(self, pool_id: str, username: str) -> None:
+        self.physical_resource_id = username
+        self.pool_id = pool_id
+        self.attributes = {}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlUserPoolUser:
+        properties = props(cloudformation_json)
+        pool_id = properties["UserPoolId"]
+        user = _backend(account_id, region_name).admin_create_user(
+            pool_id,
+            properties.get("Username", resource_name),
+            properties.get("MessageAction", ""),
+            "",
+            properties.get("UserAttributes", []),
+        )
+        return cls(pool_id, user.username)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if _pool_exists(account_id, region_name, self.pool_id):
+            _backend(account_id, region_name).admin_delete_user(self.pool_id, self.physical_resource_id)

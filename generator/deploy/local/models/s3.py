@@ -1,0 +1,43 @@
+"""S3 bucket policies (TLS-only, log delivery) in moto's S3 backend; moto has no model for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
+
+from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+
+
+class PipectlBucketPolicy(PipectlModel, CloudFormationModel):
+    """Ref is the bucket name, the policy's only identity on AWS as well."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    def __init__(self, bucket: str) -> None:
+        self.physical_resource_id = bucket
+        self.attributes = {}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlBucketPolicy:
+        properties = props(cloudformation_json)
+        bucket = properties["Bucket"]
+        policy = as_json_text(properties["PolicyDocument"]).encode()
+        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(bucket, policy)
+        return cls(bucket)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if self.physical_resource_id in backend.buckets:  # on stack deletion it may already be gone
+            backend.delete_bucket_policy(self.physical_resource_id)

@@ -1,0 +1,96 @@
+"""SNS subscriptions (alarm e-mails) and topic policies in moto's SNS backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.sns.models import SNSBackend, sns_backends
+
+from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+
+SUBSCRIPTION_ATTRIBUTES = (
+    "DeliveryPolicy",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+    "RedrivePolicy",
+    "SubscriptionRoleArn",
+)
+
+
+def _backend(account_id: str, region_name: str) -> SNSBackend:
+    return sns_backends[account_id][region_name]
+
+
+class PipectlSubscription(PipectlModel, CloudFormationModel):
+    ATTRIBUTES = ("Arn",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    def __init__(self, arn: str) -> None:
+        self.physical_resource_id = arn
+        self.attributes = {"Arn": arn}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlSubscription:
+        properties = props(cloudformation_json)
+        backend = _backend(account_id, region_name)
+        subscription = backend.subscribe(properties["TopicArn"], properties.get("Endpoint", ""), properties["Protocol"])
+        for name in SUBSCRIPTION_ATTRIBUTES:
+            if name in properties:
+                value = properties[name]
+                text = value if isinstance(value, str) else json.dumps(value)
+                backend.set_subscription_attributes(subscription.arn, name, text)
+        return cls(subscription.arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _backend(account_id, region_name).unsubscribe(self.physical_resource_id)
+
+
+class PipectlTopicPolicy(PipectlModel, CloudFormationModel):
+    """Sets the Policy attribute of each topic; deleting restores the topic's default policy."""
+
+    ATTRIBUTES = ("Id",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    def __init__(self, resource_name: str, topic_arns: list[str]) -> None:
+        self.physical_resource_id = resource_name
+        self.topic_arns = topic_arns
+        self.attributes = {"Id": resource_name}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlTopicPolicy:
+        properties = props(cloudformation_json)
+        policy = as_json_text(properties["PolicyDocument"])
+        backend = _backend(account_id, region_name)
+        for topic_arn in properties["Topics"]:
+            backend.set_topic_attribute(topic_arn, "Policy", policy)
+        return cls(resource_name, list(properties["Topics"]))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        for topic_arn in self.topic_arns:
+            topic = backend.topics.get(topic_arn)
+            if topic is not None:
+                topic._policy_json = topic._create_default_topic_policy(region_name, account_id, topic.name)

@@ -1,0 +1,123 @@
+"""WAFv2 web ACLs and their association with the collector's load balancer, in moto's WAFv2 backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.wafv2.models import WAFV2Backend, wafv2_backends
+
+from generator.deploy.local.models._base import PipectlModel, props, tag_list
+
+
+def _backend(account_id: str, region_name: str, scope: str = "REGIONAL") -> WAFV2Backend:
+    """CLOUDFRONT-scoped ACLs live in us-east-1, as on AWS."""
+    return wafv2_backends[account_id]["us-east-1" if scope == "CLOUDFRONT" else region_name]
+
+
+def _settings(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "default_action": p["DefaultAction"],
+        "rules": p.get("Rules", []),
+        "description": p.get("Description", ""),
+        "visibility_config": p["VisibilityConfig"],
+        "custom_response_bodies": p.get("CustomResponseBodies"),
+        "captcha_config": p.get("CaptchaConfig"),
+        "challenge_config": p.get("ChallengeConfig"),
+        "token_domains": p.get("TokenDomains"),
+        "association_config": p.get("AssociationConfig"),
+    }
+
+
+class PipectlWebACL(PipectlModel, CloudFormationModel):
+    """Ref is `name|id|scope` as on AWS; rule and action changes are applied in place."""
+
+    ATTRIBUTES = ("Arn", "Capacity", "Id", "LabelNamespace")
+    NAME_PROPERTY = "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::WAFv2::WebACL"
+
+    def __init__(self, name: str, acl_id: str, scope: str, arn: str, account_id: str) -> None:
+        self.name = name
+        self.acl_id = acl_id
+        self.scope = scope
+        self.arn = arn
+        self.physical_resource_id = f"{name}|{acl_id}|{scope}"
+        self.attributes = {
+            "Arn": arn,
+            "Capacity": 0,
+            "Id": acl_id,
+            "LabelNamespace": f"awswaf:{account_id}:webacl:{name}:",
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlWebACL:
+        p = props(cloudformation_json)
+        scope = p["Scope"]
+        acl = _backend(account_id, region_name, scope).create_web_acl(
+            name=resource_name, scope=scope, tags=tag_list(p.get("Tags")), **_settings(p)
+        )
+        return cls(acl.name, acl.id, scope, acl.arn, account_id)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: PipectlWebACL,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> PipectlWebACL:
+        new_resource_name = cls.stable_name(original_resource.name, new_resource_name, cloudformation_json)
+        p = props(cloudformation_json)
+        if (new_resource_name, p["Scope"]) != (original_resource.name, original_resource.scope):
+            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        backend = _backend(account_id, region_name, original_resource.scope)
+        acl = backend.get_web_acl(original_resource.arn, None, None)
+        backend.update_web_acl(name=acl.name, _id=acl.id, lock_token=acl.lock_token, **_settings(p))
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name, self.scope)
+        acl = backend.get_web_acl(self.arn, None, None)
+        backend.delete_web_acl(acl.name, self.scope, acl.id, acl.lock_token)
+
+
+class PipectlWebACLAssociation(PipectlModel, CloudFormationModel):
+    """Ref is `<resource arn>|<web acl arn>`; deleting disassociates the resource."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::WAFv2::WebACLAssociation"
+
+    def __init__(self, resource_arn: str, web_acl_arn: str) -> None:
+        self.resource_arn = resource_arn
+        self.physical_resource_id = f"{resource_arn}|{web_acl_arn}"
+        self.attributes = {}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlWebACLAssociation:
+        p = props(cloudformation_json)
+        _backend(account_id, region_name).associate_web_acl(p["WebACLArn"], p["ResourceArn"])
+        return cls(p["ResourceArn"], p["WebACLArn"])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _backend(account_id, region_name).disassociate_web_acl(self.resource_arn)
