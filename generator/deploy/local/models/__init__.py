@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "cognitoidp",
     "ec2",
     "ecs",
+    "iam",
     "s3",
     "scheduler",
     "sns",

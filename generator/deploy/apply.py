@@ -1,0 +1,322 @@
+"""apply: execute exactly the planned change sets, along the dependency DAG, under the deploy lock.
+
+Before anything runs, every planned stack is checked against the plan (same status, same last
+event, change set still available): a stack that moved on refuses the whole apply, because the
+change set a person approved no longer describes what would happen. The console stack holds the
+state table and lock, so on a first install it is deployed first and the run recorded afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.deploy import cfn
+from generator.deploy.aws import Aws, error_message
+from generator.deploy.deployed import DeployedStack, read_deployed
+from generator.deploy.errors import DeployError, PlanError, StalePlanError
+from generator.deploy.graph import subgraph, walk
+from generator.deploy.manifest import CONSOLE_STACK, Manifest
+from generator.deploy.plan import CONTINUE_ROLLBACK, DELETE_AND_CREATE, Plan, StackPlan, make_plan, write_plan
+from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
+
+DONE_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
+
+
+# Called before a change set is executed; raising refuses it (the local target checks stack policies,
+# which moto stores but does not enforce).
+Guard = Callable[[Aws, "StackPlan"], None]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    concurrency: int = 4
+    lock_timeout: float = 600.0
+    lock_lease: float = 15 * 60.0
+    lock_poll: float = 2.0
+    template_bucket: str | None = None
+    guard: Guard | None = None
+
+
+@dataclass
+class StackResult:
+    """done, unchanged, failed or skipped; `events` are the FAILED stack events that explain a failure."""
+
+    name: str
+    action: str
+    result: str
+    detail: str = ""
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result in ("done", "unchanged")
+
+
+@dataclass
+class ApplyResult:
+    revision: str
+    run_id: str
+    stacks: dict[str, StackResult]
+    recorded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.stacks.values())
+
+    def count(self, result: str) -> int:
+        return sum(1 for r in self.stacks.values() if r.result == result)
+
+    def summary(self) -> str:
+        return ", ".join(f"{self.count(r)} {r}" for r in ("done", "unchanged", "failed", "skipped"))
+
+
+def apply_now(
+    aws: Aws, manifest: Manifest, revision: str, progress: Progress | None = None,
+    options: ApplyOptions | None = None, plan_dir: Path | None = None,
+) -> tuple[Plan, ApplyResult]:
+    """`--auto-approve` and `up`: plan, write the plan if asked, then apply it at once."""
+    opts = options or ApplyOptions()
+    plan = make_plan(aws, manifest, revision, progress, opts.concurrency, opts.template_bucket)
+    if plan_dir is not None:
+        write_plan(plan, manifest, plan_dir)
+    return plan, apply_plan(aws, manifest, plan, progress, opts)
+
+
+def apply_plan(
+    aws: Aws, manifest: Manifest, plan: Plan, progress: Progress | None = None, options: ApplyOptions | None = None
+) -> ApplyResult:
+    """Execute the plan's change sets (and recoveries) and nothing else; refuse a stale plan."""
+    opts = options or ApplyOptions()
+    out = progress or NullProgress()
+    _check_matches(manifest, plan, aws)
+    run = RunRecord(new_run_id(), "apply", plan.revision, aws.actor(), now_iso())
+    run.pipelines = {s.name: s.owner for s in manifest.stacks}
+    results: dict[str, StackResult] = {}
+    deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+    table = find_state_table(deployed)
+    console = plan.get(CONSOLE_STACK)
+    if table is None and console is not None and console.action in ("create", "update"):
+        out.note(None, "the console stack (state table and lock) is not deployed yet: deploying it first; "
+                       "this run is recorded once it exists")
+        _refuse_stale(aws, [console], deployed)
+        results[CONSOLE_STACK] = _run_stack(aws, manifest, console, run, opts, out)
+        deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+        table = find_state_table(deployed)
+        if not results[CONSOLE_STACK].ok:
+            return _finish_without_state(plan, run, manifest, results, out)
+    if table is None:
+        out.note(None, "no state table (no deployed console stack): this run is not recorded and takes no lock")
+        return _run_all(aws, manifest, plan, run, results, deployed, None, opts, out)
+    store = StateStore(aws, table)
+    if not plan.recorded:
+        _record_plan(store, manifest, plan, run.actor)
+    lock = Lock(store, run.actor, run.run_id, lease=opts.lock_lease, poll=opts.lock_poll)
+    lock.acquire(opts.lock_timeout)
+    with lock:
+        deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+        return _run_all(aws, manifest, plan, run, results, deployed, store, opts, out)
+
+
+def _check_matches(manifest: Manifest, plan: Plan, aws: Aws) -> None:
+    if plan.target != aws.target.kind:
+        raise PlanError(f"the plan was made for target {plan.target}, not {aws.target.kind}: plan again")
+    problems = []
+    for spec in manifest.stacks:
+        planned = plan.get(spec.name)
+        if planned is None or planned.hash != spec.hash:
+            problems.append(f"{spec.name}: build/ changed since the plan")
+        elif planned.action == "error":
+            problems.append(f"{spec.name}: could not be planned ({planned.reason})")
+    if problems:
+        raise PlanError("the plan does not match build/manifest.json; run plan again:\n  " + "\n  ".join(problems))
+
+
+def _refuse_stale(aws: Aws, planned: list[StackPlan], deployed: dict[str, DeployedStack]) -> None:
+    """Every stack must still be where the plan left it; otherwise nothing is executed."""
+    stale = []
+    for stack in planned:
+        if stack.action not in ("create", "update"):
+            continue
+        live = deployed.get(stack.name)
+        reason = _staleness(aws, stack, live)
+        if reason:
+            stale.append(f"{stack.name}: {reason}")
+    if stale:
+        raise StalePlanError("stacks moved on since the plan; nothing was applied. Run plan again and review:\n  "
+                             + "\n  ".join(stale))
+
+
+def _staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:
+    if stack.recovery:
+        if live is None or live.stack_id != stack.stack_id:
+            return "the stack the plan meant to recover is gone or was replaced"
+        return "" if cfn.fingerprint(aws, live) == stack.fingerprint else "the stack changed since the plan"
+    if not stack.change_set:
+        return "no change set in the plan"
+    described = cfn.describe_change_set(aws, stack.region, stack.name, stack.change_set)
+    if described is None or described.get("ExecutionStatus") != "AVAILABLE":
+        state = described.get("ExecutionStatus") if described else "deleted"
+        return f"change set {stack.change_set_name} is no longer available ({state})"
+    if live is None or live.stack_id != stack.stack_id:
+        return "the stack was deleted or replaced since the plan"
+    if stack.action == "create":
+        return "" if live.status == "REVIEW_IN_PROGRESS" else f"the stack was created meanwhile ({live.status})"
+    return "" if cfn.fingerprint(aws, live) == stack.fingerprint else (
+        f"the stack was updated since the plan (now {live.status})")
+
+
+def _run_all(
+    aws: Aws, manifest: Manifest, plan: Plan, run: RunRecord, results: dict[str, StackResult],
+    deployed: dict[str, DeployedStack], store: StateStore | None, opts: ApplyOptions, out: Progress,
+) -> ApplyResult:
+    todo = [s for s in plan.stacks if manifest.get(s.name) and s.name not in results]
+    try:
+        if store is not None:
+            store.record_run(run)
+        _refuse_stale(aws, todo, deployed)
+    except StalePlanError:
+        if store is not None:
+            run.result, run.ended_at = "refused", now_iso()
+            store.record_run(run)
+        raise
+    graph = subgraph(manifest.dependencies(), {s.name for s in todo})
+
+    def work(name: str) -> StackResult:
+        result = _run_stack(aws, manifest, plan.get(name) or StackPlan(name, "none"), run, opts, out)
+        if store is not None and result.action != "none":
+            spec = manifest[name]
+            store.record_stack(spec, result.result, result.detail, plan.revision)
+        return result
+
+    def skipped(name: str, cause: str) -> None:
+        results[name] = StackResult(name, _action(plan, name), "skipped", f"{cause} failed")
+        out.finish(name, "skipped", f"{cause} failed")
+
+    walked = walk(graph, work, lambda r: r.ok, opts.concurrency, skipped)
+    results.update(walked.results)
+    ordered = {s.name: results[s.name] for s in manifest.stacks if s.name in results}
+    result = ApplyResult(plan.revision, run.run_id, ordered, recorded=store is not None)
+    if store is not None:
+        run.stacks = {name: r.result for name, r in ordered.items()}
+        run.result, run.ended_at = ("succeeded" if result.ok else "failed"), now_iso()
+        store.record_run(run)
+        for pipeline in sorted(manifest.pipelines):
+            envs = sorted({s.env for s in manifest.stacks if s.pipeline == pipeline and s.env})
+            store.record_pipeline(pipeline, envs, plan.revision, run.run_id)
+    out.note(None, f"apply {plan.revision}: {result.summary()}")
+    return result
+
+
+def _finish_without_state(
+    plan: Plan, run: RunRecord, manifest: Manifest, results: dict[str, StackResult], out: Progress
+) -> ApplyResult:
+    for spec in manifest.stacks:
+        if spec.name not in results:
+            results[spec.name] = StackResult(spec.name, _action(plan, spec.name), "skipped", f"{CONSOLE_STACK} failed")
+            out.finish(spec.name, "skipped", f"{CONSOLE_STACK} failed")
+    return ApplyResult(plan.revision, run.run_id, results)
+
+
+def _action(plan: Plan, name: str) -> str:
+    stack = plan.get(name)
+    return stack.action if stack else "none"
+
+
+def _record_plan(store: StateStore, manifest: Manifest, plan: Plan, actor: str) -> None:
+    run = RunRecord(plan.run_id, "plan", plan.revision, actor, plan.created_at,
+                    result="planned", ended_at=plan.created_at)
+    run.pipelines = {s.name: s.owner for s in manifest.stacks}
+    run.stacks = {s.name: s.action for s in plan.stacks if s.name in run.pipelines}
+    store.record_run(run)
+    plan.recorded = True
+
+
+def _run_stack(
+    aws: Aws, manifest: Manifest, stack: StackPlan, run: RunRecord, opts: ApplyOptions, out: Progress
+) -> StackResult:
+    """One stack: recover leftovers if the plan said so, execute its change set, wait, explain failures."""
+    if stack.action not in ("create", "update"):
+        return StackResult(stack.name, stack.action, "unchanged")
+    out.start(stack.name, stack.action)
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    try:
+        change_set, stack_id = stack.change_set, stack.stack_id
+        if stack.recovery:
+            change_set, stack_id = _recover(aws, manifest, stack, run.revision, opts, out)
+            if change_set is None:
+                out.finish(stack.name, "done", "recovered; nothing left to change")
+                return StackResult(stack.name, stack.action, "done", "recovered; nothing left to change")
+        assert change_set is not None and stack_id is not None
+        if opts.guard is not None:
+            try:
+                opts.guard(aws, stack)
+            except Exception as exc:  # the guard's own exception type is its business; it refuses
+                return _failed(aws, stack, stack_id, started, f"refused: {exc}", out)
+        return _execute(aws, stack, change_set, stack_id, run.run_id, started, out)
+    except (DeployError, ClientError, BotoCoreError) as exc:
+        return _failed(aws, stack, stack.stack_id, started, error_message(exc), out)
+
+
+def _recover(
+    aws: Aws, manifest: Manifest, stack: StackPlan, revision: str, opts: ApplyOptions, out: Progress
+) -> tuple[str | None, str | None]:
+    spec = manifest[stack.name]
+    live = cfn.describe_by_id(aws, stack.region, stack.stack_id or stack.name)
+    create = True
+    if live is not None and stack.recovery == DELETE_AND_CREATE:
+        out.note(stack.name, f"deleting the {live.status} stack left by an earlier run, then creating it again")
+        gone = cfn.delete_and_wait(aws, live)
+        if gone is not None and gone.status != "DELETE_COMPLETE":
+            raise DeployError(f"could not delete the leftover stack ({gone.status}: {gone.reason})")
+    elif live is not None and stack.recovery == CONTINUE_ROLLBACK:
+        out.note(stack.name, "continuing the failed rollback of an earlier update")
+        aws.cfn(stack.region).continue_update_rollback(StackName=live.stack_id)
+        settled = cfn.wait_settled(aws, stack.region, live.stack_id, f"rollback of {stack.name}")
+        if settled is None or settled.status != "UPDATE_ROLLBACK_COMPLETE":
+            raise DeployError(f"rollback did not complete ({settled.status if settled else 'gone'})")
+        create = False
+    body = manifest.template_body(spec)
+    source = cfn.template_source(aws, spec, body, opts.template_bucket)
+    made = cfn.create_change_set(aws, spec, source, cfn.change_set_name(revision), create, revision)
+    return (None, made.stack_id) if made.empty else (made.id, made.stack_id)
+
+
+def _execute(
+    aws: Aws, stack: StackPlan, change_set: str, stack_id: str, run_id: str, started: datetime, out: Progress
+) -> StackResult:
+    token = f"pipectl-{run_id}-{stack.name}"[:128]
+    try:
+        aws.cfn(stack.region).execute_change_set(
+            ChangeSetName=change_set, StackName=stack.name, ClientRequestToken=token
+        )
+    except (ClientError, BotoCoreError) as exc:
+        # moto answers HTTP 500 and leaves the stack CREATE_IN_PROGRESS: a failure, never something to wait for.
+        return _failed(aws, stack, stack_id, started, f"execute failed: {error_message(exc)}", out)
+    final = cfn.wait_settled(aws, stack.region, stack_id, f"{stack.action} of {stack.name}")
+    if final is None or final.status not in DONE_STATUSES:
+        status = final.status if final else "deleted"
+        return _failed(aws, stack, stack_id, started, f"{status}: {final.reason if final else ''}".strip(": "), out)
+    out.finish(stack.name, "done", final.status)
+    return StackResult(stack.name, stack.action, "done", final.status)
+
+
+def _failed(
+    aws: Aws, stack: StackPlan, stack_id: str | None, started: datetime, detail: str, out: Progress
+) -> StackResult:
+    events: list[str] = []
+    try:
+        live = cfn.describe_by_id(aws, stack.region, stack_id) if stack_id else None
+        events = cfn.failure_events(aws, live, stack.region, stack.name, started)
+    except (ClientError, BotoCoreError) as exc:
+        events = [f"(stack events unavailable: {error_message(exc)})"]
+    out.finish(stack.name, "failed", detail)
+    for line in events:
+        out.note(stack.name, line)
+    return StackResult(stack.name, stack.action, "failed", detail, events)
+

@@ -1,0 +1,90 @@
+"""drift: does what is deployed still match what was deployed? CloudFormation drift on AWS.
+
+moto has no drift detection. On the local target a comparison belongs to generator/deploy/local,
+which passes it in as `local_check`; without one the answer is NOT_AVAILABLE, never a fake IN_SYNC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.deploy.aws import Aws, error_message
+from generator.deploy.deployed import DeployedStack, read_deployed
+from generator.deploy.errors import DeployError
+from generator.deploy.manifest import Manifest, StackSpec
+
+NOT_AVAILABLE = "NOT_AVAILABLE"
+
+
+@dataclass
+class ResourceDrift:
+    resource: str
+    type: str
+    status: str  # MODIFIED | DELETED
+    differences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StackDrift:
+    name: str
+    status: str  # IN_SYNC | DRIFTED | UNKNOWN | NOT_DEPLOYED | NOT_AVAILABLE | FAILED
+    resources: list[ResourceDrift] = field(default_factory=list)
+    detail: str = ""
+
+
+LocalCheck = Callable[[Aws, StackSpec, DeployedStack], StackDrift]
+
+
+def drift(
+    aws: Aws, manifest: Manifest, pipeline: str | None = None, local_check: LocalCheck | None = None,
+    concurrency: int = 4,
+) -> list[StackDrift]:
+    """Drift of every deployed manifest stack (of `pipeline` if given), in manifest order."""
+    deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+    specs = [s for s in manifest.stacks if pipeline is None or s.pipeline == pipeline]
+
+    def one(spec: StackSpec) -> StackDrift:
+        live = deployed.get(spec.name)
+        if live is None:
+            return StackDrift(spec.name, "NOT_DEPLOYED")
+        if aws.target.is_local:
+            if local_check is None:
+                return StackDrift(spec.name, NOT_AVAILABLE, detail="drift detection is not available offline")
+            return local_check(aws, spec, live)
+        try:
+            return _detect(aws, live)
+        except (DeployError, ClientError, BotoCoreError) as exc:
+            return StackDrift(spec.name, "FAILED", detail=error_message(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-drift") as pool:
+        return list(pool.map(one, specs))
+
+
+def _detect(aws: Aws, live: DeployedStack) -> StackDrift:
+    client = aws.cfn(live.region)
+    detection = client.detect_stack_drift(StackName=live.stack_id)["StackDriftDetectionId"]
+    done = aws.poll(
+        lambda: client.describe_stack_drift_detection_status(StackDriftDetectionId=detection),
+        lambda d: d["DetectionStatus"] != "DETECTION_IN_PROGRESS",
+        aws.timeouts.drift, f"drift detection of {live.name}",
+    )
+    if done["DetectionStatus"] == "DETECTION_FAILED" and not done.get("StackDriftStatus"):
+        return StackDrift(live.name, "FAILED", detail=done.get("DetectionStatusReason", ""))
+    drifts = client.paginate(
+        "describe_stack_resource_drifts", "StackResourceDrifts", StackName=live.stack_id,
+        StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+    )
+    resources = [
+        ResourceDrift(
+            d["LogicalResourceId"], d["ResourceType"], d["StackResourceDriftStatus"],
+            [f"{p['PropertyPath']}: {p['DifferenceType']} (expected {p.get('ExpectedValue')}, "
+             f"actual {p.get('ActualValue')})" for p in d.get("PropertyDifferences") or []],
+        )
+        for d in drifts
+    ]
+    return StackDrift(live.name, str(done.get("StackDriftStatus") or "UNKNOWN"), resources,
+                      done.get("DetectionStatusReason", "") if done["DetectionStatus"] == "DETECTION_FAILED" else "")

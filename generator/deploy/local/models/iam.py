@@ -1,0 +1,49 @@
+"""Inline role policies (AWS::IAM::RolePolicy) in moto's IAM backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
+
+from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+
+
+class PipectlRolePolicy(PipectlModel, CloudFormationModel):
+    """One inline policy on one role; updating rewrites it, deleting removes it from the role."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::RolePolicy"
+
+    def __init__(self, role_name: str, policy_name: str, partition: str) -> None:
+        self.role_name = role_name
+        self.policy_name = policy_name
+        self.partition = partition
+        self.physical_resource_id = f"{policy_name}|{role_name}"
+        self.attributes: dict[str, Any] = {}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> PipectlRolePolicy:
+        properties = props(cloudformation_json)
+        partition = "aws-cn" if region_name.startswith("cn-") else "aws-us-gov" if "-gov-" in region_name else "aws"
+        policy = cls(properties["RoleName"], properties["PolicyName"], partition)
+        backend = iam_backends[account_id][partition]
+        backend.put_role_policy(policy.role_name, policy.policy_name, as_json_text(properties["PolicyDocument"]))
+        return policy
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = iam_backends[account_id][self.partition]
+        try:
+            backend.delete_role_policy(self.role_name, self.policy_name)
+        except NotFoundException:  # the role may already be gone when the stack is deleted
+            return

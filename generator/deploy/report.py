@@ -1,0 +1,91 @@
+"""plan.md: the plan as the person approving it reads it, dangers first.
+
+Data at risk (replaced or removed stateful resources, stacks to delete) comes first in bold, then
+possible permission widening (IAM, resource policies, security groups), then a table per stack
+with a link to its change set in the console.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from generator.deploy.manifest import Manifest
+
+if TYPE_CHECKING:
+    from generator.deploy.plan import Plan, StackPlan
+
+
+def console_link(region: str, stack_id: str, change_set_id: str) -> str:
+    return (f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
+            f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}"
+            f"&changeSetId={quote(change_set_id, safe='')}")
+
+
+def render_plan(plan: Plan, manifest: Manifest) -> str:
+    lines = [
+        f"# pipectl plan {plan.revision}",
+        "",
+        f"**{plan.summary()}** — target {plan.target} ({plan.region}), created {plan.created_at}.",
+        "",
+    ]
+    lines += _dangers(plan)
+    lines += _widening(plan)
+    for stack in plan.stacks:
+        if stack.action != "none":
+            lines += _stack_section(stack, manifest)
+    unchanged = [s.name for s in plan.stacks if s.action == "none"]
+    if unchanged:
+        lines += ["## Unchanged", "", *[f"- {name}" for name in unchanged], ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _dangers(plan: Plan) -> list[str]:
+    out: list[str] = []
+    for stack in plan.stacks:
+        for change in stack.changes:
+            if change.data_at_risk:
+                verb = "removed" if change.action == "Remove" else f"replaced (replacement: {change.replacement})"
+                out.append(f"- **{stack.name}: stateful resource {change.resource} ({change.type}) is {verb}**")
+        if stack.action == "delete":
+            out.append(f"- **{stack.name} would be deleted by `pipectl prune` ({stack.reason}); "
+                       "resources with a Retain policy keep their data**")
+        if stack.recovery:
+            out.append(f"- **{stack.name} is {stack.status}: apply first does {stack.recovery}**")
+    unknown = sum(1 for s in plan.stacks for c in s.changes if c.stateful and c.replacement == "unknown")
+    if unknown:
+        out.append(f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
+                   "report it; moto never does): check them before approving**")
+    return ["## Data at risk", "", *out, ""] if out else []
+
+
+def _widening(plan: Plan) -> list[str]:
+    out = [f"- {stack.name}: {c.action} {c.resource} ({c.type})"
+           for stack in plan.stacks for c in stack.changes if c.widening]
+    if not out:
+        return []
+    return ["## Possible permission widening", "",
+            "IAM, resource-policy and security-group changes: review who gains access.", "", *out, ""]
+
+
+def _stack_section(stack: StackPlan, manifest: Manifest) -> list[str]:
+    spec = manifest.get(stack.name)
+    where = f"{stack.pipeline}/{stack.env} {stack.kind}" if stack.pipeline else (spec.kind if spec else "")
+    out = [f"## {stack.name} — {stack.action}", ""]
+    if where:
+        out += [f"{where}", ""]
+    if stack.reason:
+        out += [f"{stack.reason}", ""]
+    if stack.change_set and stack.stack_id:
+        out += [f"[change set {stack.change_set_name} in the console]"
+                f"({console_link(stack.region, stack.stack_id, stack.change_set)})", ""]
+    if stack.changes:
+        out += ["| resource | type | action | replacement | note |", "| --- | --- | --- | --- | --- |"]
+        for c in stack.changes:
+            notes = [n for n, on in (("stateful", c.stateful), ("possible widening", c.widening)) if on]
+            cells = [c.resource, c.type, c.action, c.replacement, ", ".join(notes)]
+            if c.data_at_risk:
+                cells = [f"**{cell}**" if cell else cell for cell in cells]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return out

@@ -1,0 +1,224 @@
+"""The state table in the console stack: runs, stack statuses, pipelines, and the deploy lock.
+
+Keys (pk / sk): PIPELINE#<name> / META | STACK#<env>#<stack> | RUN#<started_at>#<run_id>;
+RUN#<run_id> / META (the run index); LOCK / deploy. `expires_at` (epoch seconds) is the table's TTL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.deploy.aws import Aws, error_code
+from generator.deploy.deployed import STABLE, DeployedStack
+from generator.deploy.errors import LockTimeout
+from generator.deploy.manifest import CONSOLE_STACK, StackSpec
+
+STATE_TABLE_OUTPUT = "StateTableName"
+LOCK_KEY = {"pk": "LOCK", "sk": "deploy"}
+LEASE_SECONDS = 15 * 60
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class StateTable:
+    name: str
+    region: str
+
+
+def find_state_table(deployed: Mapping[str, DeployedStack]) -> StateTable | None:
+    """The table named by the deployed console stack's output, or None before the console exists."""
+    console = deployed.get(CONSOLE_STACK)
+    if console is None or console.status not in STABLE or not console.outputs.get(STATE_TABLE_OUTPUT):
+        return None
+    return StateTable(console.outputs[STATE_TABLE_OUTPUT], console.region)
+
+
+@dataclass
+class RunRecord:
+    """One plan, apply, prune or destroy: who, which revision, and the result per stack."""
+
+    run_id: str
+    kind: str
+    revision: str
+    actor: str
+    started_at: str
+    pipelines: dict[str, str] = field(default_factory=dict)  # stack -> owning pipeline
+    stacks: dict[str, str] = field(default_factory=dict)  # stack -> result
+    ended_at: str | None = None
+    result: str = "running"
+
+
+class StateStore:
+    """Typed writes and reads of the state table, through the controller's one AWS door."""
+
+    def __init__(self, aws: Aws, table: StateTable) -> None:
+        self.aws = aws
+        self.table = table
+        self.ddb = aws.client("dynamodb", table.region)
+
+    def put(self, item: Mapping[str, Any], **conditions: Any) -> None:
+        self.ddb.put_item(TableName=self.table.name, Item=_to_ddb(item), **conditions)
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        found = self.ddb.get_item(TableName=self.table.name, Key=_to_ddb({"pk": pk, "sk": sk}), ConsistentRead=True)
+        raw = found.get("Item")
+        return {k: _deserialize(v) for k, v in raw.items()} if raw else None
+
+    def query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+        """Items of one partition whose sort key starts with `prefix`, all pages."""
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self.ddb.query(
+                TableName=self.table.name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues=_to_ddb({":pk": pk, ":prefix": prefix}),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            items.extend({k: _deserialize(v) for k, v in raw.items()} for raw in page.get("Items") or [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def record_run(self, run: RunRecord) -> None:
+        """The run under each pipeline it touched, and once under its id for lookup."""
+        body = {"run_id": run.run_id, "kind": run.kind, "revision": run.revision, "actor": run.actor,
+                "started_at": run.started_at, "result": run.result}
+        if run.ended_at:
+            body["ended_at"] = run.ended_at
+        owners = sorted(set(run.pipelines.values()))
+        for owner in owners:
+            mine = {s: r for s, r in run.stacks.items() if run.pipelines.get(s) == owner}
+            self.put({"pk": f"PIPELINE#{owner}", "sk": f"RUN#{run.started_at}#{run.run_id}", **body, "stacks": mine})
+        self.put({"pk": f"RUN#{run.run_id}", "sk": "META", **body, "stacks": dict(run.stacks), "pipelines": owners})
+
+    def record_stack(self, spec: StackSpec, status: str, reason: str, revision: str) -> None:
+        self.put({
+            "pk": f"PIPELINE#{spec.owner}", "sk": f"STACK#{spec.env or '_'}#{spec.name}",
+            "stack": spec.name, "kind": spec.kind, "env": spec.env or "_", "status": status,
+            "reason": reason, "revision": revision, "updated_at": now_iso(),
+        })
+
+    def record_pipeline(self, name: str, envs: list[str], revision: str, run_id: str) -> None:
+        self.put({"pk": f"PIPELINE#{name}", "sk": "META", "name": name, "envs": sorted(envs),
+                  "revision": revision, "last_run_id": run_id, "updated_at": now_iso()})
+
+
+def _to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serialize(v) for k, v in item.items() if v is not None}
+
+
+class Lock:
+    """The deploy lock: a conditional put with a lease, renewed by a heartbeat, released on exit.
+
+    A killed run cannot release its lock; its lease (15 minutes) runs out and the next run takes
+    over. A run that waits longer than `timeout` fails and names the holder.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        owner: str,
+        run_id: str,
+        lease: float = LEASE_SECONDS,
+        heartbeat: float | None = None,
+        poll: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.run_id = run_id
+        self.lease = lease
+        self.heartbeat = heartbeat if heartbeat is not None else lease / 3
+        self.poll = poll
+        self.clock = clock
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            now = int(self.clock())
+            try:
+                self.store.put(
+                    {**LOCK_KEY, "owner": self.owner, "run_id": self.run_id, "acquired_at": now_iso(),
+                     "expires_at": now + int(self.lease)},
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                    ExpressionAttributeValues=_to_ddb({":now": now}),
+                )
+                break
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+            if time.monotonic() >= deadline:
+                raise LockTimeout(self._held_by(timeout))
+            time.sleep(self.poll)
+        self._thread = threading.Thread(target=self._beat, name="pipectl-lock-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _held_by(self, timeout: float) -> str:
+        holder = self.store.get(**LOCK_KEY) or {}
+        expires = holder.get("expires_at")
+        until = datetime.fromtimestamp(int(expires), UTC).isoformat(timespec="seconds") if expires else "?"
+        return (
+            f"another run holds the deploy lock: {holder.get('owner', '?')} (run {holder.get('run_id', '?')}, "
+            f"since {holder.get('acquired_at', '?')}, lease until {until}); waited {timeout:g}s. "
+            "Retry later or raise --lock-timeout; a lock left by a killed run expires with its lease."
+        )
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat):
+            try:
+                self.store.ddb.update_item(
+                    TableName=self.store.table.name, Key=_to_ddb(LOCK_KEY),
+                    UpdateExpression="SET expires_at = :expires",
+                    ConditionExpression="run_id = :run",
+                    ExpressionAttributeValues=_to_ddb(
+                        {":expires": int(self.clock() + self.lease), ":run": self.run_id}
+                    ),
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    self.lost = True
+                    return
+            except BotoCoreError:
+                continue  # a dropped connection: the next beat, well within the lease, tries again
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        try:
+            self.store.ddb.delete_item(
+                TableName=self.store.table.name, Key=_to_ddb(LOCK_KEY),
+                ConditionExpression="run_id = :run", ExpressionAttributeValues=_to_ddb({":run": self.run_id}),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def __enter__(self) -> Lock:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()

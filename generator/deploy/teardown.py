@@ -1,0 +1,181 @@
+"""Deleting stacks without losing data: shared by prune and destroy.
+
+A stack is deleted only when asked (`yes`), in reverse dependency order, and never when that
+would delete data (a stateful resource without a Retain policy, or a stack synthesised with
+deletion: delete) unless `delete_data`, nor when termination protection is on unless
+`disable_protection`. Retained resources outlive their stack, and are listed so nobody is surprised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.deploy import cfn
+from generator.deploy.aws import Aws, error_message
+from generator.deploy.deployed import DeployedStack, read_deployed
+from generator.deploy.errors import DeployError
+from generator.deploy.graph import reversed_graph, subgraph, walk
+from generator.deploy.manifest import Manifest
+from generator.deploy.plan import STATEFUL_TYPES
+from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
+
+# When a stack is no longer in the manifest, its kind (tag pipectl:kind) still says what it needs.
+KIND_DEPENDS_ON = {"ingestion": ("storage",), "processing": ("storage",), "monitoring": ("ingestion", "processing")}
+
+
+@dataclass
+class Removal:
+    """One stack to delete: what stays (retained data), what would go, and what happened."""
+
+    name: str
+    pipeline: str | None
+    env: str | None
+    kind: str | None
+    region: str
+    status: str
+    retained: list[str] = field(default_factory=list)
+    data_deleted: list[str] = field(default_factory=list)
+    protected: bool = False
+    result: str = "listed"  # listed | deleted | refused | failed | skipped
+    detail: str = ""
+
+
+@dataclass
+class RemovalResult:
+    kind: str
+    stacks: list[Removal]
+    executed: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(r.result in ("listed", "deleted") for r in self.stacks)
+
+
+@dataclass(frozen=True)
+class RemovalOptions:
+    yes: bool = False
+    delete_data: bool = False
+    disable_protection: bool = False
+    concurrency: int = 4
+    lock_timeout: float = 600.0
+
+
+def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions) -> Removal:
+    """Read the deployed template: which stateful resources its deletion keeps, and which it destroys."""
+    spec = manifest.get(live.name)
+    removal = Removal(live.name, live.pipeline, live.tags.get("pipectl:env"), live.tags.get("pipectl:kind"),
+                      live.region, live.status, protected=live.termination_protection)
+    template = _template(aws, live)
+    stateful_ids = set(spec.stateful) if spec else set()
+    for logical, resource in sorted((template.get("Resources") or {}).items()):
+        if resource.get("Type") in STATEFUL_TYPES or logical in stateful_ids:
+            kept = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
+            (removal.retained if kept else removal.data_deleted).append(f"{logical} ({resource.get('Type')})")
+    refusals = []
+    if removal.data_deleted and not options.delete_data:
+        refusals.append(f"would delete data ({', '.join(removal.data_deleted)}); pass delete_data to allow it")
+    if spec is not None and not spec.retain and not options.delete_data:
+        refusals.append("its pipeline says deletion: delete; pass delete_data to allow it")
+    if removal.protected and not options.disable_protection:
+        refusals.append("termination protection is on; pass disable_protection to turn it off")
+    if refusals:
+        removal.result, removal.detail = "refused", "; ".join(refusals)
+    return removal
+
+
+def _template(aws: Aws, live: DeployedStack) -> dict[str, Any]:
+    body = aws.cfn(live.region).get_template(StackName=live.stack_id, TemplateStage="Original").get("TemplateBody")
+    if isinstance(body, dict):
+        return body
+    try:
+        parsed = json.loads(body or "{}")
+    except ValueError as exc:
+        raise DeployError(f"{live.name}: deployed template is not JSON; cannot tell what deleting it keeps") from exc
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def remove(
+    aws: Aws, manifest: Manifest, stacks: list[DeployedStack], kind: str, options: RemovalOptions,
+    progress: Progress | None = None,
+) -> RemovalResult:
+    """List (and with `yes`, delete) `stacks`, dependents first, under the deploy lock when there is one."""
+    out = progress or NullProgress()
+    removals = {s.name: inspect(aws, manifest, s, options) for s in stacks}
+    if not options.yes or not removals:
+        return RemovalResult(kind, list(removals.values()), executed=False)
+    live = {s.name: s for s in stacks}
+    deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+    table = find_state_table(deployed)
+    store = StateStore(aws, table) if table is not None else None
+    run = RunRecord(new_run_id(), kind, "-", aws.actor(), now_iso(),
+                    pipelines={name: r.pipeline or "_console" for name, r in removals.items()})
+    lock = Lock(store, run.actor, run.run_id) if store is not None else None
+    if lock is not None:
+        lock.acquire(options.lock_timeout)
+    try:
+        graph = reversed_graph(subgraph(_dependencies(manifest, stacks), set(live)))
+
+        def work(name: str) -> Removal:
+            return _delete(aws, live[name], removals[name], out)
+
+        def skipped(name: str, cause: str) -> None:
+            removals[name].result, removals[name].detail = "skipped", f"{cause} was not deleted"
+
+        walk(graph, work, lambda r: r.result == "deleted", options.concurrency, skipped)
+        if store is not None:
+            run.stacks = {name: r.result for name, r in removals.items()}
+            run.result = "succeeded" if all(r.result == "deleted" for r in removals.values()) else "failed"
+            run.ended_at = now_iso()
+            store.record_run(run)
+    finally:
+        if lock is not None:
+            lock.release()
+    return RemovalResult(kind, list(removals.values()), executed=True)
+
+
+def _dependencies(manifest: Manifest, stacks: list[DeployedStack]) -> dict[str, tuple[str, ...]]:
+    """Manifest dependencies where known, else those implied by the pipectl:kind tags of one pipeline/env."""
+    by_key = {(s.pipeline, s.tags.get("pipectl:env"), s.tags.get("pipectl:kind")): s.name for s in stacks}
+    out: dict[str, tuple[str, ...]] = {}
+    for s in stacks:
+        spec = manifest.get(s.name)
+        if spec is not None:
+            out[s.name] = spec.depends_on
+            continue
+        env, kind = s.tags.get("pipectl:env"), s.tags.get("pipectl:kind") or ""
+        deps = (by_key.get((s.pipeline, env, k)) for k in KIND_DEPENDS_ON.get(kind, ()))
+        out[s.name] = tuple(d for d in deps if d)
+    return out
+
+
+def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> Removal:
+    if removal.result == "refused":
+        out.finish(live.name, "refused", removal.detail)
+        return removal
+    out.start(live.name, "delete")
+    try:
+        if removal.protected and aws.target.is_local:
+            # moto stores the flag but neither enforces nor changes it: pipectl enforced it above.
+            out.note(live.name, "termination protection overridden, as asked")
+        elif removal.protected:
+            out.note(live.name, "turning termination protection off, as asked")
+            aws.cfn(live.region).update_termination_protection(
+                StackName=live.stack_id, EnableTerminationProtection=False
+            )
+        final = cfn.delete_and_wait(aws, live)
+    except (DeployError, ClientError, BotoCoreError) as exc:
+        removal.result, removal.detail = "failed", error_message(exc)
+        out.finish(live.name, "failed", removal.detail)
+        return removal
+    if final is not None and final.status != "DELETE_COMPLETE":
+        removal.result, removal.detail = "failed", f"{final.status}: {final.reason}"
+    else:
+        removal.result = "deleted"
+        removal.detail = f"kept: {', '.join(removal.retained)}" if removal.retained else ""
+    out.finish(live.name, removal.result, removal.detail)
+    return removal

@@ -1,0 +1,181 @@
+"""A real moto server over HTTP for the controller tests, and small hand-written builds.
+
+moto 5 (as installed) executes a change set on the resources only: a stack created from a change
+set cannot resolve Fn::ImportValue (it holds an empty copy of the account's exports), and after
+execution neither its outputs and exports nor its tags are those of the change set, unlike real
+CloudFormation. `_like_cloudformation` fixes the three in moto's execute_change_set in this process
+(the server runs in a thread here), so the tests exercise the controller against CloudFormation's
+behaviour. generator/deploy/local refreshes outputs and exports on the local target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from generator.deploy.aws import Aws, RetryPolicy, Target
+from generator.deploy.manifest import Manifest, load_manifest
+
+REGION = "eu-west-1"
+
+
+def _like_cloudformation() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.execute_change_set
+    if getattr(original, "_tests_like_cfn", False):
+        return
+
+    def execute_change_set(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = backend.change_sets.get(change_set_name) or next(
+            cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
+        )
+        stack = backend.stacks[change_set.stack_id]
+        stack.cross_stack_resources = stack.resource_map.cross_stack_resources = backend.exports
+        original(backend, change_set_name, stack_name)
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        current = {export.name: export for export in stack.exports}
+        for name, export in list(backend.exports.items()):
+            if export.exporting_stack_id == stack.stack_id and name not in current:
+                del backend.exports[name]
+        backend.exports.update(current)
+        if change_set.tags:
+            stack.tags = dict(change_set.tags)
+
+    execute_change_set._tests_like_cfn = True  # type: ignore[attr-defined]
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign,assignment]
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    _like_cloudformation()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_url: str) -> Aws:
+    """A fresh AWS account (moto reset) and a controller session on it, without backoff sleeps."""
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    return Aws(Target.local(moto_url, REGION), policy=RetryPolicy(sleep=lambda _: None))
+
+
+def new_aws(url: str) -> Aws:
+    """Another session on the same account: fresh call counters."""
+    return Aws(Target.local(url, REGION), policy=RetryPolicy(sleep=lambda _: None))
+
+
+def queue(name: str | None = None) -> dict[str, Any]:
+    return {"Type": "AWS::SQS::Queue", **({"Properties": {"QueueName": name}} if name else {})}
+
+
+def export(stack: str, output: str, value: Any) -> dict[str, Any]:
+    return {output: {"Value": value, "Export": {"Name": f"{stack}:{output}"}}}
+
+
+def console_template() -> dict[str, Any]:
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                     {"AttributeName": "sk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        },
+    }
+    return {"Resources": {"StateTable": table},
+            "Outputs": export("pipectl-console", "StateTableName", {"Ref": "StateTable"})}
+
+
+def pipeline_templates(pipeline: str, env: str = "test", retain: bool = True) -> dict[str, dict[str, Any]]:
+    """storage <- processing <- monitoring, and ingestion beside processing: imports along the DAG."""
+    prefix = f"pipectl-{pipeline}-{env}"
+    policy = "Retain" if retain else "Delete"
+    bucket = {"Type": "AWS::S3::Bucket", "DeletionPolicy": policy, "UpdateReplacePolicy": policy,
+              "Properties": {"BucketName": f"{pipeline}-{env}-data"}}
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}}}
+    imported = {"Fn::ImportValue": f"{prefix}-storage:QueueName"}
+    return {
+        "storage": {"Resources": {"DataBucket": bucket, "Queue": queue(f"{pipeline}-{env}-events")},
+                    "Outputs": {**export(f"{prefix}-storage", "QueueName", {"Fn::GetAtt": ["Queue", "QueueName"]}),
+                                **export(f"{prefix}-storage", "DataBucketName", {"Ref": "DataBucket"})}},
+        "ingestion": {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}},
+        "processing": {"Resources": {"DeadLetterQueue": queue({"Fn::Join": ["-", [imported, "dlq"]]}),  # type: ignore[arg-type]
+                                     "EnrichRole": role},
+                       "Outputs": export(f"{prefix}-processing", "DeadLetterQueueName",
+                                         {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})},
+        "monitoring": {"Resources": {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": {"Fn::Join": ["-", [{"Fn::ImportValue": f"{prefix}-processing:DeadLetterQueueName"}, "alarms"]]},
+        }}}, "Outputs": {"DashboardName": {"Value": f"{pipeline}-{env}"}}},
+    }
+
+
+DEPENDS = {"storage": (), "ingestion": ("storage",), "processing": ("storage",), "monitoring": ("ingestion", "processing")}
+
+
+@dataclass
+class Build:
+    """A build/ directory written the way synth writes it: templates plus manifest.json."""
+
+    root: Path
+    stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, name: str, kind: str, template: dict[str, Any], pipeline: str | None = None,
+            env: str | None = None, depends_on: tuple[str, ...] = (), retain: bool = True,
+            stateful: tuple[str, ...] = ()) -> None:
+        self.stacks[name] = {"name": name, "kind": kind, "pipeline": pipeline, "env": env, "template": template,
+                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful)}
+
+    def console(self) -> None:
+        self.add("pipectl-console", "console", console_template(), stateful=("StateTable",))
+
+    def pipeline(self, name: str, env: str = "test", retain: bool = True, kinds: tuple[str, ...] = tuple(DEPENDS)) -> None:
+        for kind, template in pipeline_templates(name, env, retain).items():
+            if kind in kinds:
+                deps = tuple(f"pipectl-{name}-{env}-{d}" for d in DEPENDS[kind] if d in kinds)
+                self.add(f"pipectl-{name}-{env}-{kind}", kind, template, name, env, deps, retain,
+                         ("DataBucket",) if kind == "storage" else ())
+
+    def remove_pipeline(self, name: str) -> None:
+        self.stacks = {k: v for k, v in self.stacks.items() if v["pipeline"] != name}
+
+    def write(self) -> Manifest:
+        entries = []
+        for stack in self.stacks.values():
+            rel = f"{stack['pipeline'] or 'console'}/{stack['env'] or 'all'}/{stack['kind']}.json"
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            body = json.dumps(stack["template"], indent=2, sort_keys=True)
+            path.write_text(body)
+            tags = {"pipectl:kind": stack["kind"], "pipectl:owner": "data@example.com"}
+            if stack["pipeline"]:
+                tags |= {"pipectl:pipeline": stack["pipeline"], "pipectl:env": stack["env"]}
+            digest = hashlib.sha256((body + json.dumps(tags, sort_keys=True)).encode()).hexdigest()
+            tags["pipectl:spec-hash"] = digest
+            entries.append({**{k: v for k, v in stack.items() if k != "template"}, "region": REGION,
+                            "template": rel, "parameters": {}, "tags": tags, "hash": digest})
+        (self.root / "manifest.json").write_text(json.dumps({"version": 1, "stacks": entries}, indent=2))
+        return load_manifest(self.root)
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Build:
+    return Build(tmp_path / "build")

@@ -1,0 +1,204 @@
+"""plan and apply against a real moto server over HTTP: change sets, the DAG, failures, recovery, state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.deploy.apply import apply_now, apply_plan
+from generator.deploy.aws import Aws
+from generator.deploy.deployed import read_deployed
+from generator.deploy.errors import PlanError, StalePlanError
+from generator.deploy.plan import make_plan, read_plan, write_plan
+from generator.deploy.progress import NullProgress
+from generator.deploy.state import StateStore, find_state_table
+from generator.deploy.status import status
+from tests.deploy.conftest import Build, new_aws, queue
+
+SHOP = ["pipectl-shop-test-storage", "pipectl-shop-test-ingestion", "pipectl-shop-test-processing",
+        "pipectl-shop-test-monitoring"]
+
+
+def deployed_status(aws: Aws) -> dict[str, str]:
+    return {name: s.status for name, s in read_deployed(aws, ("eu-west-1",)).items()}
+
+
+def store_of(aws: Aws) -> StateStore:
+    table = find_state_table(read_deployed(aws, ("eu-west-1",)))
+    assert table is not None
+    return StateStore(aws, table)
+
+
+@pytest.fixture
+def shop(build: Build) -> Build:
+    build.console()
+    build.pipeline("shop")
+    return build
+
+
+def test_apply_from_scratch_deploys_console_first_and_records_the_run(aws: Aws, shop: Build, tmp_path: Path) -> None:
+    manifest = shop.write()
+    plan = make_plan(aws, manifest, "abc1234")
+    assert {s.name: s.action for s in plan.stacks} == {n: "create" for n in ["pipectl-console", *SHOP]}
+    assert not plan.recorded  # no state table yet
+    assert all(s.change_set and s.change_set_name == "pipectl-abc1234" for s in plan.stacks)
+    write_plan(plan, manifest, tmp_path / "out")
+    plan = read_plan(tmp_path / "out" / "plan.json")
+
+    progress = NullProgress()
+    result = apply_plan(aws, manifest, plan, progress)
+
+    assert result.ok, result.stacks
+    assert {n: r.result for n, r in result.stacks.items()} == {n: "done" for n in ["pipectl-console", *SHOP]}
+    assert set(deployed_status(aws).values()) == {"CREATE_COMPLETE"}
+    assert any("console stack" in line for line in progress.lines)
+    store = store_of(aws)
+    runs = store.query("PIPELINE#shop", "RUN#")
+    assert sorted(r["kind"] for r in runs) == ["apply", "plan"]  # the plan is recorded once the table exists
+    applied = next(r for r in runs if r["kind"] == "apply")
+    assert applied["result"] == "succeeded" and applied["revision"] == "abc1234" and applied["actor"]
+    assert applied["stacks"] == {n: "done" for n in SHOP}
+    assert store.get(f"RUN#{result.run_id}", "META") is not None
+    assert store.get("PIPELINE#shop", "STACK#test#pipectl-shop-test-storage")["status"] == "done"  # type: ignore[index]
+    assert store.get("LOCK", "deploy") is None  # released
+
+
+def test_second_plan_is_all_none_without_change_sets_and_few_reads(aws: Aws, shop: Build, moto_url: str) -> None:
+    manifest = shop.write()
+    assert apply_now(aws, manifest, "one")[1].ok
+    fresh = new_aws(moto_url)
+
+    plan = make_plan(fresh, manifest, "two")
+
+    assert {s.action for s in plan.stacks} == {"none"}
+    assert fresh.counter.calls["cloudformation:CreateChangeSet"] == 0
+    assert fresh.counter.total("cloudformation", reads_only=True) == 1  # one describe_stacks for 5 stacks
+    assert plan.summary() == "0 to create, 0 to update, 5 unchanged, 0 to delete"
+    assert plan.recorded
+
+
+def test_changing_one_template_replans_only_that_stack(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    assert apply_now(aws, manifest, "one")[1].ok
+    shop.stacks["pipectl-shop-test-ingestion"]["template"]["Resources"]["Extra"] = queue()
+    manifest = shop.write()
+
+    plan = make_plan(aws, manifest, "two")
+
+    actions = {s.name: s.action for s in plan.stacks}
+    assert actions.pop("pipectl-shop-test-ingestion") == "update"
+    assert set(actions.values()) == {"none"}
+    changed = plan.get("pipectl-shop-test-ingestion")
+    assert changed is not None and changed.change_set_name == "pipectl-two"
+    added = [c for c in changed.changes if c.action == "Add"]
+    assert [(c.resource, c.type, c.replacement) for c in added] == [("Extra", "AWS::SQS::Queue", "n/a")]
+    assert all(c.replacement == "unknown" for c in changed.changes if c.action == "Modify")  # moto reports none
+    result = apply_plan(aws, manifest, plan)
+    assert result.stacks["pipectl-shop-test-ingestion"].result == "done"
+    assert {r.result for n, r in result.stacks.items() if n != "pipectl-shop-test-ingestion"} == {"unchanged"}
+    assert {s.action for s in make_plan(aws, manifest, "three").stacks} == {"none"}
+    assert all(s.in_sync for s in status(aws, manifest))
+
+
+def test_a_stack_that_moved_on_since_the_plan_is_refused(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    assert apply_now(aws, manifest, "one")[1].ok
+    shop.stacks["pipectl-shop-test-ingestion"]["template"]["Resources"]["Extra"] = queue()
+    manifest = shop.write()
+    plan = make_plan(aws, manifest, "two")
+    cfn = aws.cfn()
+    other = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Other": queue()}}
+    cfn.update_stack(StackName="pipectl-shop-test-ingestion", TemplateBody=json.dumps(other))  # someone else
+
+    with pytest.raises(StalePlanError, match="pipectl-shop-test-ingestion: the stack was updated since the plan"):
+        apply_plan(aws, manifest, plan)
+
+    planned = plan.get("pipectl-shop-test-ingestion")
+    assert planned is not None and planned.change_set
+    assert cfn.describe_change_set(ChangeSetName=planned.change_set)["ExecutionStatus"] == "AVAILABLE"
+    runs = store_of(aws).query("PIPELINE#shop", "RUN#")
+    assert any(r["kind"] == "apply" and r["result"] == "refused" for r in runs)
+    assert store_of(aws).get("LOCK", "deploy") is None
+
+
+def test_a_plan_for_another_build_is_refused(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    plan = make_plan(aws, manifest, "one")
+    shop.stacks["pipectl-shop-test-ingestion"]["template"]["Resources"]["Extra"] = queue()
+    with pytest.raises(PlanError, match="build/ changed since the plan"):
+        apply_plan(aws, shop.write(), plan)
+
+
+def test_a_failed_stack_stops_its_dependents_not_its_siblings_and_a_rerun_finishes(aws: Aws, shop: Build) -> None:
+    good = shop.stacks["pipectl-shop-test-processing"]["template"]
+    broken = json.loads(json.dumps(good).replace("test-storage:QueueName", "test-storage:NoSuchExport"))
+    shop.stacks["pipectl-shop-test-processing"]["template"] = broken
+    manifest = shop.write()
+    progress = NullProgress()
+
+    _, result = apply_now(aws, manifest, "one", progress)
+
+    outcome = {n: r.result for n, r in result.stacks.items()}
+    assert outcome == {"pipectl-console": "done", "pipectl-shop-test-storage": "done",
+                       "pipectl-shop-test-ingestion": "done", "pipectl-shop-test-processing": "failed",
+                       "pipectl-shop-test-monitoring": "skipped"}
+    assert "NoSuchExport" in result.stacks["pipectl-shop-test-processing"].detail
+    assert "pipectl-shop-test-monitoring: skipped (pipectl-shop-test-processing failed)" in progress.lines
+    assert not result.ok
+    assert deployed_status(aws)["pipectl-shop-test-monitoring"] == "REVIEW_IN_PROGRESS"  # change set never executed
+
+    shop.stacks["pipectl-shop-test-processing"]["template"] = good
+    manifest = shop.write()
+    plan, rerun = apply_now(aws, manifest, "two")
+
+    assert {s.name: s.action for s in plan.stacks if s.action != "none"} == {
+        "pipectl-shop-test-processing": "create", "pipectl-shop-test-monitoring": "create"}
+    assert rerun.ok, rerun.stacks
+    assert set(deployed_status(aws).values()) == {"CREATE_COMPLETE"}
+
+
+def test_a_stack_left_in_create_in_progress_by_a_killed_run_is_recreated(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    failing = {"Resources": {"Q": queue(), "R": queue({"Fn::GetAtt": ["Q", "NoSuchAttribute"]})}}  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - moto answers HTTP 500
+        aws.cfn().create_stack(StackName="pipectl-shop-test-ingestion", TemplateBody=json.dumps(failing))
+    assert deployed_status(aws)["pipectl-shop-test-ingestion"] == "CREATE_IN_PROGRESS"
+    progress = NullProgress()
+
+    plan, result = apply_now(aws, manifest, "one", progress)
+
+    assert plan.get("pipectl-shop-test-ingestion").recovery == "delete-and-create"  # type: ignore[union-attr]
+    assert result.ok, result.stacks
+    assert deployed_status(aws)["pipectl-shop-test-ingestion"] == "CREATE_COMPLETE"
+    assert any("deleting the CREATE_IN_PROGRESS stack" in line for line in progress.lines)
+
+
+def test_status_reports_sync_and_outputs(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    before = {s.name: s.status for s in status(aws, manifest)}
+    assert set(before.values()) == {"NOT_DEPLOYED"}
+    assert apply_now(aws, manifest, "one")[1].ok
+    shop.stacks["pipectl-shop-test-ingestion"]["template"]["Resources"]["Extra"] = queue()
+    rows = {s.name: s for s in status(aws, shop.write())}
+    assert rows["pipectl-shop-test-monitoring"].headline == {"DashboardName": "shop-test"}
+    assert rows["pipectl-console"].outputs["StateTableName"]
+    assert rows["pipectl-shop-test-storage"].in_sync
+    assert not rows["pipectl-shop-test-ingestion"].in_sync
+
+
+def test_a_guard_refuses_a_stack_before_its_change_set_runs(aws: Aws, shop: Build) -> None:
+    from generator.deploy.apply import ApplyOptions
+    from generator.deploy.plan import StackPlan
+
+    def guard(_: Aws, stack: StackPlan) -> None:
+        if stack.name == "pipectl-shop-test-ingestion":
+            raise RuntimeError("the stack policy forbids Update:Replace on LogicalResourceId/Topic")
+
+    _, result = apply_now(aws, shop.write(), "one", options=ApplyOptions(guard=guard))
+
+    assert result.stacks["pipectl-shop-test-ingestion"].result == "failed"
+    assert "stack policy forbids" in result.stacks["pipectl-shop-test-ingestion"].detail
+    assert result.stacks["pipectl-shop-test-monitoring"].result == "skipped"
+    assert result.stacks["pipectl-shop-test-processing"].result == "done"
