@@ -1,12 +1,4 @@
-"""A real moto server over HTTP for the controller tests, and small hand-written builds.
-
-moto 5 (as installed) executes a change set on the resources only: a stack created from a change
-set cannot resolve Fn::ImportValue (it holds an empty copy of the account's exports), and after
-execution neither its outputs and exports nor its tags are those of the change set, unlike real
-CloudFormation. `_like_cloudformation` fixes the three in moto's execute_change_set in this process
-(the server runs in a thread here), so the tests exercise the controller against CloudFormation's
-behaviour. generator/deploy/local refreshes outputs and exports on the local target.
-"""
+"""The embedded local AWS (pipectl's moto server) over HTTP for the controller tests, and small builds."""
 
 from __future__ import annotations
 
@@ -19,50 +11,18 @@ from typing import Any
 
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from generator.deploy.aws import Aws, RetryPolicy, Target
+from generator.deploy.local import start_embedded
 from generator.deploy.manifest import Manifest, load_manifest
 
 REGION = "eu-west-1"
 
 
-def _like_cloudformation() -> None:
-    from moto.cloudformation.models import CloudFormationBackend
-
-    original = CloudFormationBackend.execute_change_set
-    if getattr(original, "_tests_like_cfn", False):
-        return
-
-    def execute_change_set(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        change_set = backend.change_sets.get(change_set_name) or next(
-            cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
-        )
-        stack = backend.stacks[change_set.stack_id]
-        stack.cross_stack_resources = stack.resource_map.cross_stack_resources = backend.exports
-        original(backend, change_set_name, stack_name)
-        stack._parse_template()
-        stack.output_map = stack._create_output_map()
-        current = {export.name: export for export in stack.exports}
-        for name, export in list(backend.exports.items()):
-            if export.exporting_stack_id == stack.stack_id and name not in current:
-                del backend.exports[name]
-        backend.exports.update(current)
-        if change_set.tags:
-            stack.tags = dict(change_set.tags)
-
-    execute_change_set._tests_like_cfn = True  # type: ignore[attr-defined]
-    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign,assignment]
-
-
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    _like_cloudformation()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with start_embedded() as local:
+        yield local.endpoint
 
 
 @pytest.fixture

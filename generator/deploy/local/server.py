@@ -52,10 +52,12 @@ def _install_delay_hook() -> None:
 
 
 def _refresh_outputs_after_change_sets() -> None:
-    """moto applies a change set to the resources only: outputs and exports stay those of before.
+    """moto applies a change set to the resources only, unlike CloudFormation.
 
-    After moto's execute_change_set, rebuild the stack's outputs and the account's exports from
-    the executed template, as create_stack and update_stack do, so Fn::ImportValue sees them.
+    A stack created from a change set holds an empty copy of the account's exports (its
+    Fn::ImportValue fails), and after execution its outputs, exports and tags are those of
+    before. Give it the account's exports first; afterwards rebuild outputs and exports from the
+    executed template, as create_stack and update_stack do, and take the change set's tags.
     """
     from moto.cloudformation.models import CloudFormationBackend
 
@@ -65,11 +67,12 @@ def _refresh_outputs_after_change_sets() -> None:
             return
 
         def execute_change_set(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
-            original(backend, change_set_name, stack_name)
             change_set = backend.change_sets.get(change_set_name) or next(
                 cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
             )
             stack = backend.stacks[change_set.stack_id]
+            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = backend.exports
+            original(backend, change_set_name, stack_name)
             stack._parse_template()
             stack.output_map = stack._create_output_map()
             current = {export.name: export for export in stack.exports}
@@ -77,6 +80,8 @@ def _refresh_outputs_after_change_sets() -> None:
                 if export.exporting_stack_id == stack.stack_id and name not in current:
                     del backend.exports[name]
             backend.exports.update(current)
+            if change_set.tags:
+                stack.tags = dict(change_set.tags)
 
         execute_change_set._pipectl_refresh = True  # type: ignore[attr-defined]
         CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign, assignment]
