@@ -1,0 +1,198 @@
+"""The storage stack: the pipeline's KMS key, its data and logs buckets, and the Kinesis stream.
+
+Everything here holds data, so every resource goes through `common.keep`: removing a pipeline file
+never deletes events unless the file says `deletion: delete`.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Template
+from troposphere.kinesis import Stream, StreamEncryption, StreamModeDetails
+from troposphere.kms import Alias, Key
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    LoggingConfiguration,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
+
+from generator.policy import storage as policy
+from generator.spec.loader import Pipeline
+from generator.spec.models import KinesisSink
+from generator.stacks import common
+
+KIND = "storage"
+NONCURRENT_VERSION_DAYS = 30
+INCOMPLETE_UPLOAD_DAYS = 7
+DATA_ACCESS_LOG_PREFIX = "s3-access/data/"
+
+
+def build_storage(pipeline: Pipeline) -> Template:
+    """Key, buckets and (for the Kinesis sink) the stream of one pipeline in one environment."""
+    template = common.new_template(
+        common.describe(pipeline, KIND, "KMS key, data and logs buckets, event stream")
+    )
+    stack = common.stack_name(pipeline, KIND)
+    key = _key(template, pipeline, stack)
+    logs_bucket = _logs_bucket(template, pipeline, stack)
+    data_bucket = _data_bucket(template, pipeline, stack, key, logs_bucket)
+    _logs_bucket_policy(template, pipeline, logs_bucket, data_bucket)
+    if isinstance(pipeline.spec.ingestion.sink, KinesisSink):
+        _stream(template, pipeline, stack, key, pipeline.spec.ingestion.sink)
+    return template
+
+
+def alias_name(pipeline: Pipeline) -> str:
+    return f"alias/pipectl/{pipeline.name}/{pipeline.env}"
+
+
+def alb_log_prefix(pipeline: Pipeline) -> str:
+    """Where the load balancer of the ingestion stack writes its access logs in the logs bucket."""
+    return f"alb/{pipeline.name}/{pipeline.env}"
+
+
+def _key(template: Template, pipeline: Pipeline, stack: str) -> Key:
+    """One customer-managed key per pipeline and environment, rotated yearly by KMS."""
+    key = template.add_resource(
+        common.keep(
+            Key(
+                "DataKey",
+                Description=f"pipectl {pipeline.name}/{pipeline.env}: data, streams, queues, topics, logs",
+                EnableKeyRotation=True,
+                KeyPolicy=policy.key_policy(),
+                PendingWindowInDays=30,
+            ),
+            pipeline.spec.retain,
+        )
+    )
+    template.add_resource(Alias("DataKeyAlias", AliasName=alias_name(pipeline), TargetKeyId=Ref(key)))
+    common.add_output(template, stack, "KeyArn", GetAtt(key, "Arn"), "ARN of the pipeline's KMS key")
+    return key
+
+
+def _private(bucket: Bucket) -> Bucket:
+    """No public access and no ACLs: the bucket policy and IAM are the only way in."""
+    bucket.PublicAccessBlockConfiguration = PublicAccessBlockConfiguration(
+        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+    )
+    bucket.OwnershipControls = OwnershipControls(
+        Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+    )
+    bucket.VersioningConfiguration = VersioningConfiguration(Status="Enabled")
+    return bucket
+
+
+def _lifecycle(rule_id: str, expiration_days: int) -> LifecycleConfiguration:
+    return LifecycleConfiguration(
+        Rules=[
+            LifecycleRule(
+                Id=rule_id,
+                Status="Enabled",
+                ExpirationInDays=expiration_days,
+                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=NONCURRENT_VERSION_DAYS),
+                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                    DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
+                ),
+            )
+        ]
+    )
+
+
+def _logs_bucket(template: Template, pipeline: Pipeline, stack: str) -> Bucket:
+    """Server access logs of the data bucket and access logs of the load balancer, kept as long as the
+    pipeline's CloudWatch logs (monitoring.log_retention_days)."""
+    bucket = _private(
+        Bucket(
+            "LogsBucket",
+            # ALB access logs can only be written to buckets encrypted with SSE-S3 (AES256), not SSE-KMS.
+            BucketEncryption=BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
+                ]
+            ),
+            LifecycleConfiguration=_lifecycle("ExpireLogs", pipeline.spec.monitoring.log_retention_days),
+        )
+    )
+    template.add_resource(common.keep(bucket, pipeline.spec.retain))
+    common.add_output(template, stack, "LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
+    return bucket
+
+
+def _logs_bucket_policy(template: Template, pipeline: Pipeline, logs_bucket: Bucket, data_bucket: Bucket) -> None:
+    template.add_resource(
+        BucketPolicy(
+            "LogsBucketPolicy",
+            Bucket=Ref(logs_bucket),
+            PolicyDocument=policy.logs_bucket_policy(
+                GetAtt(logs_bucket, "Arn"),
+                DATA_ACCESS_LOG_PREFIX,
+                GetAtt(data_bucket, "Arn"),
+                alb_log_prefix(pipeline),
+                pipeline.spec.region,
+            ),
+        )
+    )
+
+
+def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, logs_bucket: Bucket) -> Bucket:
+    """Raw and processed events, encrypted with the pipeline key, expired after retention_days."""
+    bucket = _private(
+        Bucket(
+            "DataBucket",
+            BucketEncryption=BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    ServerSideEncryptionRule(
+                        BucketKeyEnabled=True,
+                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
+                            SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
+                        ),
+                    )
+                ]
+            ),
+            LoggingConfiguration=LoggingConfiguration(
+                DestinationBucketName=Ref(logs_bucket), LogFilePrefix=DATA_ACCESS_LOG_PREFIX
+            ),
+            LifecycleConfiguration=_lifecycle("ExpireData", pipeline.spec.processing.retention_days),
+        )
+    )
+    template.add_resource(common.keep(bucket, pipeline.spec.retain))
+    template.add_resource(
+        BucketPolicy(
+            "DataBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=policy.data_bucket_policy(GetAtt(bucket, "Arn")),
+        )
+    )
+    common.add_output(template, stack, "DataBucketName", Ref(bucket), "Bucket holding the pipeline's events")
+    common.add_output(template, stack, "DataBucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
+    return bucket
+
+
+def _stream(template: Template, pipeline: Pipeline, stack: str, key: Key, sink: KinesisSink) -> Stream:
+    """The Kinesis sink: collectors put records, processing reads them."""
+    stream = Stream(
+        "EventStream",
+        RetentionPeriodHours=sink.retention_hours,
+        StreamEncryption=StreamEncryption(EncryptionType="KMS", KeyId=GetAtt(key, "Arn")),
+    )
+    if sink.mode == "provisioned":
+        stream.StreamModeDetails = StreamModeDetails(StreamMode="PROVISIONED")
+        stream.ShardCount = sink.shards or 1
+    else:
+        stream.StreamModeDetails = StreamModeDetails(StreamMode="ON_DEMAND")
+    template.add_resource(common.keep(stream, pipeline.spec.retain))
+    common.add_output(template, stack, "StreamName", Ref(stream), "Kinesis stream the collectors write to")
+    common.add_output(template, stack, "StreamArn", GetAtt(stream, "Arn"), "ARN of the Kinesis stream")
+    return stream
