@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +111,384 @@ def cmd_validate(args: argparse.Namespace, out: Output) -> int:
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
+def _manifest(args: argparse.Namespace) -> Any:
+    from generator.deploy.manifest import load_manifest
+
+    return load_manifest(Path(args.build_dir))
+
+
+def _region(args: argparse.Namespace, manifest: Any) -> str:
+    if args.region:
+        return str(args.region)
+    if manifest.console is not None:
+        return str(manifest.console.region)
+    fallback = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if fallback:
+        return fallback
+    raise UserError("no region: pass --region, or synthesize a console stack")
+
+
+def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False) -> Any:
+    from generator.deploy.targets import open_target
+
+    return open_target(args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running)
+
+
+def _for_target(aws: Any, manifest: Any, out: Output) -> Any:
+    """On the local target: refuse what it cannot create, stand in for existing networks."""
+    if not aws.target.is_local:
+        return manifest
+    from generator.deploy.targets import check_materialisable, stand_in_networks
+
+    check_materialisable(manifest)
+    manifest, notes = stand_in_networks(aws, manifest)
+    for note in notes:
+        out.line(note)
+    return manifest
+
+
+def _progress(out: Output) -> Any:
+    from generator.deploy.progress import NullProgress, make_progress
+
+    return NullProgress() if out.format == "json" else make_progress(sys.stderr)
+
+
+def _print_plan(plan: Any, out: Output, plan_dir: Path | None) -> None:
+    if out.format == "json":
+        return
+    for stack in plan.stacks:
+        if stack.action != "none":
+            extra = f" ({len(stack.changes)} resource changes)" if stack.changes else ""
+            out.line(f"  {stack.action:<7} {stack.name}{extra}")
+    out.line(f"plan: {plan.summary()}")
+    if plan_dir is not None:
+        out.line(f"wrote {plan_dir / 'plan.json'} and {plan_dir / 'plan.md'}")
+
+
+def _short(text: str, limit: int = 400) -> str:
+    """AWS error messages can list every availability zone; keep the part a person reads."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_apply(result: Any, out: Output) -> None:
+    if out.format == "json":
+        return
+    for stack in result.stacks.values():
+        if stack.result in ("failed", "skipped"):
+            out.line(f"  {stack.result:<7} {stack.name}: {_short(stack.detail)}")
+            for event in stack.events:
+                out.line(f"           {event}")
+    out.line(f"apply: {result.summary()}")
+
+
+def cmd_plan(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.plan import make_plan, write_plan
+    from generator.deploy.revision import resolve_revision
+
+    if not args.no_synth:
+        _synth(args, out)
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        manifest = _for_target(aws, manifest, out)
+        plan = make_plan(aws, manifest, resolve_revision(args.revision), _progress(out), args.concurrency)
+    plan_dir = Path(args.out)
+    plan_dir.mkdir(parents=True, exist_ok=True)
+    write_plan(plan, manifest, plan_dir)
+    if out.format == "json":
+        out.json(json.loads(plan.to_json()))
+    _print_plan(plan, out, plan_dir)
+    return EXIT_FINDINGS if plan.count("error") else EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.apply import ApplyOptions, apply_now, apply_plan
+    from generator.deploy.plan import read_plan
+    from generator.deploy.revision import resolve_revision
+
+    if args.auto_approve == bool(args.plan):
+        raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
+    manifest = _manifest(args)
+    options = ApplyOptions(concurrency=args.concurrency, lock_timeout=args.lock_timeout)
+    with _target(args, manifest) as aws:
+        manifest = _for_target(aws, manifest, out)
+        if args.auto_approve:
+            plan, result = apply_now(
+                aws, manifest, resolve_revision(args.revision), _progress(out), options, plan_dir=Path(args.out)
+            )
+            _print_plan(plan, out, Path(args.out))
+        else:
+            plan_path = Path(args.plan)
+            if not plan_path.is_file():
+                raise UserError(f"{plan_path}: no such plan file; run `pipectl plan` first")
+            result = apply_plan(aws, manifest, read_plan(plan_path), _progress(out), options)
+    if out.format == "json":
+        out.json(
+            {
+                "revision": result.revision,
+                "run_id": result.run_id,
+                "ok": result.ok,
+                "stacks": {name: r.__dict__ for name, r in result.stacks.items()},
+            }
+        )
+    _print_apply(result, out)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _status_rows(stacks: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "stack": s.name,
+            "pipeline": s.pipeline,
+            "env": s.env,
+            "kind": s.kind,
+            "status": s.status,
+            "in_sync": s.in_sync,
+            "last_updated": s.last_updated,
+            "orphan": s.orphan,
+            "outputs": s.outputs,
+        }
+        for s in stacks
+    ]
+
+
+def _print_status(stacks: list[Any], out: Output) -> None:
+    if out.format == "json":
+        out.json(_status_rows(stacks))
+        return
+    rows = [("stack", "status", "in sync", "endpoint / API / dashboard")]
+    for s in stacks:
+        sync = "orphan" if s.orphan else "yes" if s.in_sync else "no"
+        keys = ("CollectorEndpoint", "GraphQLUrl", "DashboardName")
+        rows.append((s.name, s.status, sync, "  ".join(s.headline[k] for k in keys if k in s.headline)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for index, row in enumerate(rows):
+        text = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3]
+        out.line(text.rstrip(), style="bold" if index == 0 else None)
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.status import status
+
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        stacks = status(aws, manifest, args.pipeline)
+    _print_status(stacks, out)
+    return EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.drift import drift
+
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        results = drift(aws, manifest, args.pipeline)
+    if out.format == "json":
+        out.json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            out.line(f"{r.name:<48} {r.status:<14} {r.detail}".rstrip())
+    return EXIT_FINDINGS if any(r.status == "DRIFTED" for r in results) else EXIT_OK
+
+
+def _print_removal(result: Any, out: Output) -> None:
+    if out.format == "json":
+        out.json({"executed": result.executed, "ok": result.ok, "stacks": [r.__dict__ for r in result.stacks]})
+        return
+    for r in result.stacks:
+        kept = f"; keeps {', '.join(r.retained)}" if r.retained else ""
+        lost = f"; DELETES DATA {', '.join(r.data_deleted)}" if r.data_deleted else ""
+        out.line(f"  {r.result:<8} {r.name}{kept}{lost}{(': ' + r.detail) if r.detail else ''}")
+    if not result.stacks:
+        out.line("nothing to remove")
+    elif not result.executed:
+        out.line("nothing was deleted: run again with --yes to delete these stacks (retained data stays)")
+
+
+def _removal_options(args: argparse.Namespace) -> Any:
+    from generator.deploy.teardown import RemovalOptions
+
+    return RemovalOptions(
+        yes=args.yes,
+        delete_data=args.delete_data,
+        disable_protection=args.disable_protection,
+        lock_timeout=args.lock_timeout,
+    )
+
+
+def cmd_prune(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.prune import prune
+
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        result = prune(aws, manifest, _removal_options(args), _progress(out))
+    _print_removal(result, out)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.destroy import destroy
+
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out))
+    _print_removal(result, out)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_local(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.local import background_status, start_background, stop_background
+
+    workdir = Path.cwd()
+    running = background_status(workdir)
+    if args.action == "start":
+        endpoint = running["endpoint"] if running else start_background(workdir)
+        info = {"running": True, "endpoint": endpoint, "already_running": bool(running)}
+    elif args.action == "stop":
+        info = {"running": False, "stopped": stop_background(workdir)}
+    else:
+        info = {"running": bool(running), **(running or {})}
+    if out.format == "json":
+        out.json(info)
+    elif args.action == "start":
+        out.line(
+            f"local AWS {'already running' if running else 'started'} at {info['endpoint']} "
+            f"(AWS_ENDPOINT_URL={info['endpoint']}; credentials: any)"
+        )
+    elif args.action == "stop":
+        out.line("local AWS stopped" if info["stopped"] else "local AWS was not running")
+    else:
+        out.line(
+            f"local AWS running at {info['endpoint']} (pid {info['pid']})" if running else "local AWS is not running"
+        )
+    return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.apply import ApplyOptions, apply_now
+    from generator.deploy.revision import resolve_revision
+    from generator.deploy.status import status
+
+    if cmd_validate(args, Output("json") if out.format == "json" else out) != EXIT_OK:
+        out.error("validation found problems: nothing was deployed")
+        return EXIT_FINDINGS
+    manifest = _manifest(args)
+    with _target(args, manifest, keep_running=True) as aws:
+        out.line(f"target: {aws.target.describe()}")
+        manifest = _for_target(aws, manifest, out)
+        options = ApplyOptions(concurrency=args.concurrency, lock_timeout=args.lock_timeout)
+        plan, result = apply_now(
+            aws, manifest, resolve_revision(args.revision), _progress(out), options, plan_dir=Path(args.out)
+        )
+        if not plan.has_changes:
+            out.line(f"no changes: all {plan.count('none')} stacks are up to date")
+        else:
+            _print_plan(plan, out, Path(args.out))
+            _print_apply(result, out)
+        stacks = status(aws, manifest)
+    headline = [s for s in stacks if s.kind in ("ingestion", "monitoring", "console")]
+    _print_status(headline, out)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _add_deploy_commands(sub: Any) -> None:
+    def deploy_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+        _add_target_options(p)
+        return p
+
+    def planning(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--revision", help="names the change sets and tags the stacks (default: the git commit)")
+        p.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
+        p.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
+
+    def locking(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=600.0,
+            metavar="SECONDS",
+            help="how long to wait for another run's lock (default: 600)",
+        )
+
+    p = deploy_parser("plan", "synthesize, then create change sets for the stacks that changed; write plan.json/.md")
+    p.add_argument(
+        "--pipelines", "-p", default="pipelines.d", metavar="DIR", help="pipeline files (default: pipelines.d)"
+    )
+    p.add_argument("--no-synth", action="store_true", help="plan build/ as it is (a CI artifact)")
+    planning(p)
+    p.set_defaults(func=cmd_plan)
+
+    p = deploy_parser("apply", "execute a reviewed plan's change sets along the dependency graph")
+    p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
+    p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
+    planning(p)
+    locking(p)
+    p.set_defaults(func=cmd_apply)
+
+    p = deploy_parser("up", "validate, plan, apply and show status (starts the local AWS when --target local)")
+    p.add_argument(
+        "--pipelines", "-p", default="pipelines.d", metavar="DIR", help="pipeline files (default: pipelines.d)"
+    )
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel lint workers (default: CPU count)")
+    planning(p)
+    locking(p)
+    p.set_defaults(func=cmd_up)
+
+    p = deploy_parser("status", "what is deployed, in sync or not, with endpoints and dashboards")
+    p.add_argument("pipeline", nargs="?", help="only this pipeline")
+    p.set_defaults(func=cmd_status)
+
+    p = deploy_parser("drift", "compare deployed stacks with their templates (CloudFormation drift detection)")
+    p.add_argument("pipeline", nargs="?", help="only this pipeline")
+    p.set_defaults(func=cmd_drift)
+
+    for name, help_text in (
+        ("prune", "list (and with --yes delete) stacks of pipelines whose file is gone; retained data stays"),
+        ("destroy", "list (and with --yes delete) the stacks of one pipeline; retained data stays"),
+    ):
+        p = deploy_parser(name, help_text)
+        if name == "destroy":
+            p.add_argument("pipeline", help="the pipeline to destroy")
+            p.add_argument("--env", help="only this environment")
+        p.add_argument("--yes", action="store_true", help="really delete (default: only list)")
+        p.add_argument(
+            "--delete-data",
+            action="store_true",
+            help="also allow deleting stacks whose data is not retained (deletion: delete)",
+        )
+        p.add_argument("--disable-protection", action="store_true", help="turn termination protection off first")
+        locking(p)
+        p.set_defaults(func=cmd_prune if name == "prune" else cmd_destroy)
+
+    p = sub.add_parser(
+        "local",
+        help="the embedded local AWS: start, status, stop",
+        description="Run the embedded local AWS (moto's server on a loopback port) in the background.",
+    )
+    p.add_argument("action", choices=("start", "status", "stop"))
+    p.set_defaults(func=cmd_local)
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        "-t",
+        choices=("local", "aws"),
+        default=os.environ.get("PIPECTL_TARGET", "local"),
+        help="local: the embedded AWS (default; no account needed); aws: the standard credential "
+        "chain, with AWS_ENDPOINT_URL honoured. Default from PIPECTL_TARGET",
+    )
+    parser.add_argument("--region", help="where the state table lives (default: the console stack's region)")
+    parser.add_argument("--profile", help="AWS profile for --target aws")
+    parser.add_argument("--build-dir", default="build", metavar="DIR", help="synth output (default: build)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipectl",
         description="GitOps for clickstream data pipelines on AWS: pipeline files in, CloudFormation stacks out.",
-        epilog="Exit codes: 0 ok, 1 findings or failed deployment, 2 invalid input, 3 environment not usable.",
+        epilog="Exit codes: 0 ok, 1 findings or failed deployment, 2 invalid input, 3 environment not usable, "
+        "130 interrupted.",
     )
     parser.add_argument("--output", "-o", choices=("text", "json"), default="text", help="output format")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -133,16 +506,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel lint workers (default: CPU count)")
     p.set_defaults(func=cmd_validate)
 
-    for register in EXTRA_COMMANDS:
-        register(sub)
+    _add_deploy_commands(sub)
     return parser
 
 
-# Deploy commands register themselves here (see generator/deploy), keeping this module the only CLI.
-EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
+
+    from generator.deploy.errors import DeployError, LockTimeout, ManifestError, PlanError, StalePlanError
+    from generator.deploy.targets import UnsupportedLocally
     from generator.spec.errors import SpecErrors
 
     parser = build_parser()
@@ -158,6 +530,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         out.error(f"pipectl: {exc}")
         return EXIT_INPUT
+    except DeployError as exc:
+        out.error(f"pipectl: {exc}")
+        return (
+            EXIT_ENV
+            if isinstance(exc, (LockTimeout, UnsupportedLocally))
+            else EXIT_INPUT
+            if isinstance(exc, (ManifestError, StalePlanError, PlanError))
+            else EXIT_FINDINGS
+        )
+    except (NoCredentialsError, NoRegionError, EndpointConnectionError, ProfileNotFound) as exc:
+        out.error(f"pipectl: {exc}")
+        return EXIT_ENV
     except KeyboardInterrupt:
         out.error("pipectl: interrupted")
         return EXIT_INTERRUPTED

@@ -450,12 +450,15 @@ def recorder_source() -> str:
 def _recorder(template: Template, console: ConsoleSpec, key: Key, table: Table) -> tuple[Function, Queue]:
     """A function that writes stack-status and delivery events into the table, and the rule that feeds it."""
     dead_letters = template.add_resource(
-        Queue(
-            "RecorderDeadLetterQueue",
-            QueueName=f"{RECORDER_NAME}-dlq",
-            KmsMasterKeyId=GetAtt(key, "Arn"),
-            KmsDataKeyReusePeriodSeconds=300,
-            MessageRetentionPeriod=1209600,
+        common.keep(
+            Queue(
+                "RecorderDeadLetterQueue",
+                QueueName=f"{RECORDER_NAME}-dlq",
+                KmsMasterKeyId=GetAtt(key, "Arn"),
+                KmsDataKeyReusePeriodSeconds=300,
+                MessageRetentionPeriod=1209600,
+            ),
+            True,
         )
     )
     group = common.log_group(
