@@ -20,6 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from generator.deploy.errors import WaitTimeout
 
@@ -169,7 +170,14 @@ class Client:
             while True:
                 self._counter.count(key, retry=attempt > 0)
                 try:
-                    return raw(**kwargs)
+                    try:
+                        return raw(**kwargs)
+                    except ResponseParserError as exc:
+                        # An HTTP 500 page instead of an AWS error (moto does this when a resource fails).
+                        raise ClientError(
+                            {"Error": {"Code": "InternalFailure", "Message": f"the service failed: {exc}"[:300]}},
+                            operation,
+                        ) from exc
                 except (ClientError, BotoCoreError) as exc:
                     retryable = is_throttling(exc) or (readonly and is_transient(exc))
                     if not retryable or attempt + 1 >= self._policy.attempts:

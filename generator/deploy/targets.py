@@ -8,13 +8,16 @@ one pipectl creates there: the ids in the file belong to a real account, not to 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from generator.deploy.aws import Aws, Target
+from botocore.exceptions import ClientError
+
+from generator.deploy.aws import Aws, Target, error_code
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 
@@ -73,32 +76,76 @@ def check_materialisable(manifest: Manifest) -> None:
 
 
 def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[str]]:
-    """Replace parameters naming an existing VPC and subnets with ones created in the embedded AWS.
+    """Replace parameters naming things of a real account with stand-ins made in the embedded AWS.
 
-    Returns the manifest to deploy and one note per stand-in. Hashes and tags are unchanged, so a
-    later plan still compares what synth produced.
+    An existing VPC and its subnets, an ACM certificate, and a public SSM parameter (the ECS AMI)
+    belong to a real account or to AWS; the embedded one has none of them. Returns the manifest to
+    deploy and one note per stand-in. Hashes and tags are unchanged, so a later plan still compares
+    what synth produced.
     """
     notes: list[str] = []
     stacks: list[StackSpec] = []
     for stack in manifest.stacks:
         template = json.loads(manifest.template_body(stack))
-        types = {name: p.get("Type", "") for name, p in (template.get("Parameters") or {}).items()}
-        params = dict(stack.parameters)
-        vpc_params = [n for n, t in types.items() if t == "AWS::EC2::VPC::Id" and n in params]
-        if not vpc_params:
+        declared = template.get("Parameters") or {}
+        params = {name: str(p["Default"]) for name, p in declared.items() if "Default" in p}
+        params.update(stack.parameters)
+        changed = dict(params)
+        ec2 = aws.client("ec2", stack.region)
+        for name, value in params.items():
+            kind = declared.get(name, {}).get("Type", "")
+            if kind == "AWS::EC2::VPC::Id":
+                changed[name] = _stand_in_vpc(ec2, value)
+            elif kind.startswith("AWS::SSM::Parameter::Value<"):
+                changed[name] = _stand_in_ssm(aws, stack.region, value)
+            elif CERTIFICATE.match(value):
+                changed[name] = _stand_in_certificate(aws, stack.region, value)
+        vpc_local = next((changed[n] for n in params if declared.get(n, {}).get("Type") == "AWS::EC2::VPC::Id"), None)
+        for name, value in params.items():
+            kind = declared.get(name, {}).get("Type", "")
+            if vpc_local and kind in ("List<AWS::EC2::Subnet::Id>", "AWS::EC2::Subnet::Id"):
+                real = [s.strip() for s in value.split(",") if s.strip()]
+                changed[name] = ",".join(_stand_in_subnet(ec2, vpc_local, subnet, i) for i, subnet in enumerate(real))
+        different = {n: v for n, v in changed.items() if v != params[n]}
+        if not different:
             stacks.append(stack)
             continue
-        ec2 = aws.client("ec2", stack.region)
-        vpc_real = params[vpc_params[0]]
-        vpc_local = _stand_in_vpc(ec2, vpc_real)
-        params[vpc_params[0]] = vpc_local
-        for name, kind in types.items():
-            if name in params and kind in ("List<AWS::EC2::Subnet::Id>", "AWS::EC2::Subnet::Id"):
-                real = [s.strip() for s in params[name].split(",") if s.strip()]
-                params[name] = ",".join(_stand_in_subnet(ec2, vpc_local, subnet, i) for i, subnet in enumerate(real))
-        notes.append(f"{stack.name}: existing network {vpc_real} is stood in by {vpc_local} on the local target")
-        stacks.append(replace(stack, parameters=params))
+        for name in sorted(different):
+            notes.append(f"{stack.name}: {name} {params[name]} is stood in by {changed[name]} on the local target")
+        stacks.append(replace(stack, parameters={**stack.parameters, **different}))
     return Manifest(manifest.root, tuple(stacks)), notes
+
+
+CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
+LOCAL_AMI_PARAMETER = "/pipectl/local/{name}"
+
+
+def _stand_in_certificate(aws: Aws, region: str, real_arn: str) -> str:
+    acm = aws.client("acm", region)
+    for summary in acm.list_certificates()["CertificateSummaryList"]:
+        tags = acm.list_tags_for_certificate(CertificateArn=summary["CertificateArn"]).get("Tags", [])
+        if {"Key": STAND_IN_TAG, "Value": real_arn} in tags:
+            return str(summary["CertificateArn"])
+    created = acm.request_certificate(
+        DomainName="stand-in.pipectl.local", Tags=[{"Key": STAND_IN_TAG, "Value": real_arn}]
+    )
+    return str(created["CertificateArn"])
+
+
+def _stand_in_ssm(aws: Aws, region: str, name: str) -> str:
+    """A public parameter of AWS (e.g. the ECS AMI) copied under /pipectl/local/, pointing at a local image."""
+    ssm = aws.client("ssm", region)
+    local_name = LOCAL_AMI_PARAMETER.format(name=name.strip("/").replace("/", "-"))
+    try:
+        ssm.get_parameter(Name=local_name)
+        return local_name
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+    images = aws.client("ec2", region).describe_images(Owners=["amazon"])["Images"]
+    image = sorted(i["ImageId"] for i in images)[0]
+    ssm.put_parameter(Name=local_name, Value=image, Type="String", Description=f"stands in for {name}")
+    return local_name
 
 
 def _tagged(ec2: Any, kind: str, real_id: str) -> str | None:

@@ -154,7 +154,7 @@ class Ingestion(Strict):
     memory: int = Field(default=1024, ge=512, le=30720, description="MiB")
     capacity: Capacity = Field(default_factory=Capacity)
     domain: Domain
-    endpoint_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/_-]{0,120}$")] = "/collect"
+    endpoint_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/._-]{0,120}$")] = "/collect"
     cors_origins: list[HttpsOrigin] = Field(default_factory=list)
     sink: Sink = Field(default_factory=lambda: KinesisSink(type="kinesis"))
     auth: Auth = Field(default_factory=lambda: NoAuth(type="none"))

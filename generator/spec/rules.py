@@ -106,6 +106,12 @@ def cognito_callbacks(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Findi
         )
 
 
+def auth_available(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    """Cognito user pools do not exist in the China partition; OIDC works everywhere."""
+    if spec.ingestion.auth.type == "cognito" and known_regions().get(spec.region) == "aws-cn":
+        yield ("ingestion", "auth", "type"), f"expected oidc or none in {spec.region} (no Cognito there), found 'cognito'"
+
+
 RULES: tuple[Rule, ...] = (
     capacity_range,
     unique_app_ids,
@@ -114,6 +120,7 @@ RULES: tuple[Rule, ...] = (
     region_exists,
     same_region_arns,
     cognito_callbacks,
+    auth_available,
 )
 
 

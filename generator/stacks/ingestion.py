@@ -464,6 +464,19 @@ def _target_group(template: Template, pipeline: Pipeline, stack: str, net: Netwo
     return target_group
 
 
+def _certificate(template: Template, pipeline: Pipeline) -> Parameter:
+    """The ACM certificate the file names, as a parameter: a new certificate is a visible parameter change."""
+    return template.add_parameter(
+        Parameter(
+            "CertificateArn",
+            Type="String",
+            Default=pipeline.spec.ingestion.domain.certificate_arn,
+            AllowedPattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$",
+            Description=f"ACM certificate for {pipeline.spec.ingestion.domain.name}, in the stack's region",
+        )
+    )
+
+
 def _listener(template: Template, pipeline: Pipeline, load_balancer: LoadBalancer) -> Listener:
     """HTTPS only, TLS 1.2 or newer; anything but the collector paths gets a 404."""
     return template.add_resource(
@@ -473,7 +486,7 @@ def _listener(template: Template, pipeline: Pipeline, load_balancer: LoadBalance
             Port=443,
             Protocol="HTTPS",
             SslPolicy=TLS_POLICY,
-            Certificates=[Certificate(CertificateArn=pipeline.spec.ingestion.domain.certificate_arn)],
+            Certificates=[Certificate(CertificateArn=Ref(_certificate(template, pipeline)))],
             DefaultActions=[
                 Action(
                     Type="fixed-response",

@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import GetAtt, GetAZs, Ref, Region, Select, Tags, Template
+from troposphere import GetAtt, GetAZs, Parameter, Ref, Region, Select, Tags, Template
 from troposphere.ec2 import (
     EIP,
     VPC,
@@ -28,7 +28,7 @@ from troposphere.iam import Role
 
 from generator.policy import ingestion as policy
 from generator.spec.loader import Pipeline
-from generator.spec.models import CreatedNetwork
+from generator.spec.models import CreatedNetwork, ExistingNetwork
 from generator.stacks import common
 
 SUBNET_PREFIX = 20  # 4,096 addresses per subnet: room for thousands of collector ENIs
@@ -39,8 +39,8 @@ class Network:
     """The ids the ingestion stack needs, as template values."""
 
     vpc_id: Any
-    public_subnets: list[Any]
-    private_subnets: list[Any]
+    public_subnets: Any
+    private_subnets: Any
     routes: list[str] = field(default_factory=list)  # logical ids to depend on before traffic can flow
 
 
@@ -48,8 +48,24 @@ def network(template: Template, pipeline: Pipeline, key_arn: Any) -> Network:
     """Use the existing network the file names, or add a new one to `template`."""
     spec = pipeline.spec.network
     if not isinstance(spec, CreatedNetwork):
-        return Network(spec.vpc_id, list(spec.public_subnets), list(spec.private_subnets))
+        return _existing(template, spec)
     return _created(template, pipeline, spec, key_arn)
+
+
+def _existing(template: Template, spec: ExistingNetwork) -> Network:
+    """The file's ids as typed parameters: CloudFormation checks they exist before creating anything."""
+    vpc = template.add_parameter(Parameter(
+        "VpcId", Type="AWS::EC2::VPC::Id", Default=spec.vpc_id, Description="the existing VPC the pipeline file names",
+    ))
+    public = template.add_parameter(Parameter(
+        "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Default=",".join(spec.public_subnets),
+        Description="public subnets of that VPC, for the load balancer",
+    ))
+    private = template.add_parameter(Parameter(
+        "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Default=",".join(spec.private_subnets),
+        Description="private subnets of that VPC, for the collectors",
+    ))
+    return Network(Ref(vpc), Ref(public), Ref(private))
 
 
 def _created(template: Template, pipeline: Pipeline, spec: CreatedNetwork, key_arn: Any) -> Network:

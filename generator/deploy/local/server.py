@@ -87,12 +87,38 @@ def _refresh_outputs_after_change_sets() -> None:
         CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign, assignment]
 
 
+def _resolve_get_azs() -> None:
+    """moto reads Fn::GetAZs' argument literally: `{"Ref": "AWS::Region"}` became a zone name.
+
+    Resolve the argument first (a Ref to AWS::Region, or "" meaning this stack's region), as
+    CloudFormation does, and list that region's zones.
+    """
+    from moto.cloudformation import parsing
+
+    with _patch_lock:
+        original = parsing.clean_json
+        if getattr(original, "_pipectl_azs", False):
+            return
+
+        def clean_json(resource_json: Any, resources_map: Any) -> Any:
+            if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+                region = original(resource_json["Fn::GetAZs"], resources_map) or original(
+                    {"Ref": "AWS::Region"}, resources_map
+                )
+                return [f"{region}{zone}" for zone in ("a", "b", "c")]
+            return original(resource_json, resources_map)
+
+        clean_json._pipectl_azs = True  # type: ignore[attr-defined]
+        parsing.clean_json = clean_json
+
+
 def make_app() -> Any:
     """moto's WSGI application (all services), with pipectl's models registered before any stack."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     register_models()
     _refresh_outputs_after_change_sets()
+    _resolve_get_azs()
     return DomainDispatcherApplication(create_backend_app)
 
 

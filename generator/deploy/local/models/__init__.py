@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "cognitoidp",
     "ec2",
     "ecs",
+    "elbv2",
     "iam",
     "s3",
     "scheduler",
