@@ -101,13 +101,18 @@ def test_same_input_gives_the_same_template() -> None:
 # --- network ---------------------------------------------------------------------------------------------
 
 
-def test_existing_network_ids_are_used_as_given(templates: Templates) -> None:
+def test_existing_network_ids_are_typed_parameters_defaulting_to_the_files_ids(templates: Templates) -> None:
     template = _template(templates, "shop")
     assert not _of_type(template, "AWS::EC2::VPC")
-    assert _props(template, "LoadBalancer")["Subnets"] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    params = template["Parameters"]
+    assert params["VpcId"] == {**params["VpcId"], "Type": "AWS::EC2::VPC::Id", "Default": "vpc-0a1b2c3d4e5f60718"}
+    assert params["PublicSubnetIds"]["Type"] == params["PrivateSubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert params["PublicSubnetIds"]["Default"] == "subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002"
+    assert params["PrivateSubnetIds"]["Default"] == "subnet-0a1b2c3d4e5f60101,subnet-0a1b2c3d4e5f60102"
+    assert _props(template, "LoadBalancer")["Subnets"] == {"Ref": "PublicSubnetIds"}
     vpc_config = _props(template, "CollectorService")["NetworkConfiguration"]["AwsvpcConfiguration"]
-    assert vpc_config["Subnets"] == ["subnet-0a1b2c3d4e5f60101", "subnet-0a1b2c3d4e5f60102"]
-    assert _props(template, "CollectorTargetGroup")["VpcId"] == "vpc-0a1b2c3d4e5f60718"
+    assert vpc_config["Subnets"] == {"Ref": "PrivateSubnetIds"}
+    assert _props(template, "CollectorTargetGroup")["VpcId"] == {"Ref": "VpcId"}
 
 
 def test_created_network_spreads_subnets_over_the_regions_azs(templates: Templates) -> None:
@@ -269,7 +274,7 @@ def test_fargate_collectors(templates: Templates) -> None:
     assert _props(template, "CollectorTaskDefinition")["RequiresCompatibilities"] == ["FARGATE"]
     assert _props(template, "CollectorService")["LaunchType"] == "FARGATE"
     assert not _of_type(template, "AWS::AutoScaling::AutoScalingGroup")
-    assert "Parameters" not in template
+    assert "EcsAmiId" not in template["Parameters"]
 
 
 def test_ec2_collectors_run_on_hardened_instances_from_the_ecs_ami(templates: Templates) -> None:
@@ -343,9 +348,9 @@ def test_listener_is_https_with_tls_1_2_or_newer_and_answers_404_by_default(temp
     listener = _props(_template(templates, "shop"), "HttpsListener")
     assert (listener["Port"], listener["Protocol"]) == (443, "HTTPS")
     assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert listener["Certificates"] == [
-        {"CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-4908-8706-050403020100"}
-    ]
+    assert listener["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    certificate = _template(templates, "shop")["Parameters"]["CertificateArn"]
+    assert certificate["Default"] == "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-4908-8706-050403020100"
     (action,) = listener["DefaultActions"]
     assert action["FixedResponseConfig"]["StatusCode"] == "404"
     assert not [r for r in _template(templates, "shop")["Resources"].values()
