@@ -341,7 +341,7 @@ def cmd_local(args: argparse.Namespace, out: Output) -> int:
     workdir = Path.cwd()
     running = background_status(workdir)
     if args.action == "start":
-        endpoint = running["endpoint"] if running else start_background(workdir)
+        endpoint = running["endpoint"] if running else start_background(workdir, args.resource_delay)
         info = {"running": True, "endpoint": endpoint, "already_running": bool(running)}
     elif args.action == "stop":
         info = {"running": False, "stopped": stop_background(workdir)}
@@ -466,6 +466,8 @@ def _add_deploy_commands(sub: Any) -> None:
         description="Run the embedded local AWS (moto's server on a loopback port) in the background.",
     )
     p.add_argument("action", choices=("start", "status", "stop"))
+    p.add_argument("--resource-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="simulate provisioning time per resource (for benchmarks and kill tests; default 0)")
     p.set_defaults(func=cmd_local)
 
 

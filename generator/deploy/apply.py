@@ -118,6 +118,8 @@ def apply_plan(
         _record_plan(store, manifest, plan, run.actor)
     lock = Lock(store, run.actor, run.run_id, lease=opts.lock_lease, poll=opts.lock_poll)
     lock.acquire(opts.lock_timeout)
+    if lock.took_over:
+        out.note(None, f"took over the deploy lock of run {lock.took_over}, whose process on this machine is gone")
     with lock:
         deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
         return _run_all(aws, manifest, plan, run, results, deployed, store, opts, out)

@@ -6,6 +6,8 @@ RUN#<run_id> / META (the run index); LOCK / deploy. `expires_at` (epoch seconds)
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 import uuid
@@ -127,6 +129,16 @@ def _to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serialize(v) for k, v in item.items() if v is not None}
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Lock:
     """The deploy lock: a conditional put with a lease, renewed by a heartbeat, released on exit.
 
@@ -152,6 +164,7 @@ class Lock:
         self.poll = poll
         self.clock = clock
         self.lost = False
+        self.took_over: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -159,10 +172,11 @@ class Lock:
         deadline = time.monotonic() + timeout
         while True:
             now = int(self.clock())
+            item = {**LOCK_KEY, "owner": self.owner, "run_id": self.run_id, "acquired_at": now_iso(),
+                    "expires_at": now + int(self.lease), "host": socket.gethostname(), "pid": os.getpid()}
             try:
                 self.store.put(
-                    {**LOCK_KEY, "owner": self.owner, "run_id": self.run_id, "acquired_at": now_iso(),
-                     "expires_at": now + int(self.lease)},
+                    item,
                     ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                     ExpressionAttributeValues=_to_ddb({":now": now}),
                 )
@@ -170,11 +184,36 @@ class Lock:
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
+            if self._take_over_from_dead_run(item):
+                break
             if time.monotonic() >= deadline:
                 raise LockTimeout(self._held_by(timeout))
             time.sleep(self.poll)
         self._thread = threading.Thread(target=self._beat, name="pipectl-lock-heartbeat", daemon=True)
         self._thread.start()
+
+    def _take_over_from_dead_run(self, item: dict[str, Any]) -> bool:
+        """A lock held by a process of this machine that no longer runs was left by a killed run.
+
+        Take it over at once (conditionally on that very run still holding it) instead of waiting for
+        its lease; a lock held from another machine is only ever taken over when its lease expired.
+        """
+        holder = self.store.get(**LOCK_KEY) or {}
+        pid = holder.get("pid")
+        if holder.get("host") != socket.gethostname() or pid is None or _process_alive(int(pid)):
+            return False
+        try:
+            self.store.put(
+                item,
+                ConditionExpression="run_id = :stale",
+                ExpressionAttributeValues=_to_ddb({":stale": holder.get("run_id", "")}),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        self.took_over = str(holder.get("run_id", "?"))
+        return True
 
     def _held_by(self, timeout: float) -> str:
         holder = self.store.get(**LOCK_KEY) or {}

