@@ -107,7 +107,8 @@ def create_change_set(
 def _delete_same_name(aws: Aws, spec: StackSpec, name: str) -> None:
     cfn = aws.cfn(spec.region)
     for summary in cfn.paginate("list_change_sets", "Summaries", StackName=spec.name):
-        if summary.get("ChangeSetName") == name:
+        # moto lists the change sets of every stack, whatever StackName says: never touch another's.
+        if summary.get("ChangeSetName") == name and summary.get("StackName", spec.name) == spec.name:
             cfn.delete_change_set(ChangeSetName=summary["ChangeSetId"], StackName=spec.name)
 
 

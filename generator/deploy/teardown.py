@@ -65,6 +65,12 @@ class RemovalOptions:
     lock_timeout: float = 600.0
 
 
+def is_telemetry(resource: dict[str, Any]) -> bool:
+    """The template marks resources that hold telemetry AWS rebuilds, not data: they may go with their stack."""
+    metadata = resource.get("Metadata") or {}
+    return isinstance(metadata, dict) and bool((metadata.get("pipectl") or {}).get("telemetry"))
+
+
 def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions) -> Removal:
     """Read the deployed template: which stateful resources its deletion keeps, and which it destroys."""
     spec = manifest.get(live.name)
@@ -73,6 +79,8 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
     template = _template(aws, live)
     stateful_ids = set(spec.stateful) if spec else set()
     for logical, resource in sorted((template.get("Resources") or {}).items()):
+        if is_telemetry(resource):
+            continue
         if resource.get("Type") in STATEFUL_TYPES or logical in stateful_ids:
             kept = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
             (removal.retained if kept else removal.data_deleted).append(f"{logical} ({resource.get('Type')})")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from troposphere import Export, ImportValue, Output, Sub, Template
+from troposphere import Export, ImportValue, Join, Output, Select, Split, StackId, Sub, Template
 from troposphere.logs import LogGroup
 
 from generator.spec.loader import Pipeline
@@ -83,8 +83,17 @@ def keep(resource: Any, retain: bool) -> Any:
     return resource
 
 
+def per_stack(name: str) -> Join:
+    """`name/<stack uuid>`: readable, stable across updates, and new for every creation of the stack.
+
+    A retained resource with a fixed name outlives its stack; a pipeline pruned and added again would
+    then fail on "already exists". Naming retained resources per stack avoids that.
+    """
+    return Join("", [name, "/", Select(2, Split("/", StackId))])
+
+
 def log_group(
-    template: Template, logical_id: str, name: str, retention_days: int, key_arn: Any, retain: bool
+    template: Template, logical_id: str, name: Any, retention_days: int, key_arn: Any, retain: bool
 ) -> LogGroup:
     """A KMS-encrypted log group with a retention, created by the template, never by the service."""
     group = LogGroup(logical_id, LogGroupName=name, RetentionInDays=retention_days, KmsKeyId=key_arn)

@@ -186,14 +186,18 @@ def _cluster(template: Template, pipeline: Pipeline, stack: str, storage: Storag
     the performance log group before the cluster exists.
     """
     name = f"pipectl-{pipeline.name}-{pipeline.env}"
+    # Container Insights writes performance telemetry to a name AWS fixes from the cluster's. It is
+    # rebuilt from the running service, so it goes with the stack: a retained one would make a
+    # pipeline that is pruned and added again fail on "already exists".
     insights = common.log_group(
         template,
         "ContainerInsightsLogGroup",
         f"/aws/ecs/containerinsights/{name}/performance",
         pipeline.spec.monitoring.log_retention_days,
         storage.key_arn,
-        pipeline.spec.retain,
+        retain=False,
     )
+    insights.Metadata = {"pipectl": {"telemetry": True}}
     cluster = template.add_resource(
         Cluster(
             "CollectorCluster",
@@ -210,7 +214,7 @@ def _collector_log_group(template: Template, pipeline: Pipeline, storage: Storag
     return common.log_group(
         template,
         "CollectorLogGroup",
-        f"/pipectl/{pipeline.name}/{pipeline.env}/collector",
+        common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/collector"),
         pipeline.spec.monitoring.log_retention_days,
         storage.key_arn,
         pipeline.spec.retain,

@@ -193,7 +193,7 @@ def _flow_logs(template: Template, pipeline: Pipeline, vpc: VPC, key_arn: Any) -
     group = common.log_group(
         template,
         "FlowLogGroup",
-        f"/pipectl/{pipeline.name}/{pipeline.env}/vpc-flow-logs",
+        common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/vpc-flow-logs"),
         pipeline.spec.monitoring.log_retention_days,
         key_arn,
         pipeline.spec.retain,

@@ -112,7 +112,6 @@ def _dead_letter_queue(template: Template, pipeline: Pipeline, stack: str, stora
     failed, so it is kept like data; senders are granted by IAM, so it needs no queue policy."""
     queue = Queue(
         "DeadLetterQueue",
-        QueueName=f"pipectl-{pipeline.name}-{pipeline.env}-dead-letters",
         KmsMasterKeyId=storage.key_arn,
         MessageRetentionPeriod=DEAD_LETTER_RETENTION_S,
     )
@@ -185,7 +184,7 @@ def _function_log_group(
     template: Template, pipeline: Pipeline, storage: _Storage, prefix: str, function: str
 ) -> LogGroup:
     return common.log_group(
-        template, f"{prefix}LogGroup", f"/pipectl/{pipeline.name}/{pipeline.env}/{function}",
+        template, f"{prefix}LogGroup", common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/{function}"),
         pipeline.spec.monitoring.log_retention_days, storage.key_arn, pipeline.spec.retain,
     )
 
@@ -265,7 +264,7 @@ def _state_machine(
     log_group = common.log_group(
         template, "StateMachineLogGroup",
         # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's logs resource policy.
-        f"/aws/vendedlogs/states/pipectl/{pipeline.name}/{pipeline.env}/enrich",
+        common.per_stack(f"/aws/vendedlogs/states/pipectl/{pipeline.name}/{pipeline.env}/enrich"),
         pipeline.spec.monitoring.log_retention_days, storage.key_arn, pipeline.spec.retain,
     )
     role = template.add_resource(

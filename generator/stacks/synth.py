@@ -82,7 +82,10 @@ def _stack(
     digest.update(json.dumps({"parameters": parameters, "tags": tags}, sort_keys=True).encode())
     spec_hash = digest.hexdigest()
     stateful = sorted(
-        logical for logical, resource in body.get("Resources", {}).items() if resource.get("Type") in STATEFUL_TYPES
+        logical
+        for logical, resource in body.get("Resources", {}).items()
+        if resource.get("Type") in STATEFUL_TYPES
+        and not (resource.get("Metadata") or {}).get("pipectl", {}).get("telemetry")
     )
     entry = {
         "name": name,

@@ -183,7 +183,10 @@ def test_log_groups_are_encrypted_named_retained(
         assert group["Properties"]["RetentionInDays"] == pipeline.spec.monitoring.log_retention_days
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == policy, logical_id
     name = groups["EnrichLogGroup"]["Properties"]["LogGroupName"]
-    assert name == f"/pipectl/{pipeline.name}/{pipeline.env}/enrich"
+    # per stack creation, so a retained group never blocks re-creating the pipeline
+    assert name["Fn::Join"][1][:2] == [f"/pipectl/{pipeline.name}/{pipeline.env}/enrich", "/"]
+    assert name["Fn::Join"][1][2] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    assert "QueueName" not in template["Resources"]["DeadLetterQueue"]["Properties"]
     queue = template["Resources"]["DeadLetterQueue"]
     assert queue["Properties"]["KmsMasterKeyId"] == _imported(pipeline, "storage", "KeyArn")
     assert queue["DeletionPolicy"] == policy

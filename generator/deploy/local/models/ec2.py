@@ -67,3 +67,104 @@ class PipectlSecurityGroupEgress(PipectlModel, CloudFormationModel):
         _backend(account_id, region_name).revoke_security_group_egress(
             **self.rule, security_rule_ids=[self.physical_resource_id]
         )
+
+
+# --- deletion for moto's own EC2 models --------------------------------------------------------------
+# moto's CloudFormation engine deletes a stack by calling `delete` on each resource, in passes, until
+# no more progress is made. These moto models have no `delete`, so a created VPC could never go (its
+# route tables, gateway attachment and NAT gateway stayed). Each gets the deletion AWS performs;
+# one that still has dependents raises, and moto's next pass tries it again.
+
+
+def _ec2(account_id: str, region_name: str) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[account_id][region_name]
+
+
+def _delete_nat_gateway(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    backend.delete_nat_gateway(self.id)
+    eni = getattr(self, "_eni", None)
+    if eni is not None and eni.id in backend.enis:
+        for address in list(backend.addresses):
+            if address.eni is eni:
+                backend.disassociate_address(address=address.public_ip)
+        backend.delete_network_interface(eni.id)
+
+
+def _delete_gateway_attachment(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    if self.gateway_id and self.gateway_id in backend.internet_gateways:
+        gateway = backend.internet_gateways[self.gateway_id]
+        if gateway.vpc is not None and gateway.vpc.id == self.vpc_id:
+            backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
+
+
+def _delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    if self.id in backend.route_tables:
+        backend.delete_route_table(self.id)
+
+
+def _delete_route(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    table = backend.route_tables.get(self.route_table.id)
+    if table is not None and self.id in table.routes:
+        backend.delete_route(self.route_table.id, self.destination_cidr_block, self.destination_ipv6_cidr_block)
+
+
+def _delete_association(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    table = backend.route_tables.get(self.route_table_id)
+    if table is None:
+        return
+    for association_id, subnet_id in list(table.associations.items()):
+        if subnet_id == self.subnet_id:
+            backend.disassociate_route_table(association_id)
+
+
+def _release_address(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    if self in backend.addresses:
+        backend.release_address(allocation_id=self.allocation_id) if self.allocation_id else (
+            backend.release_address(address=self.public_ip))
+
+
+def _delete_internet_gateway(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    if self.id in backend.internet_gateways:
+        backend.delete_internet_gateway(self.id)
+
+
+def _delete_flow_log(self: Any, account_id: str, region_name: str) -> None:
+    backend = _ec2(account_id, region_name)
+    if self.id in backend.flow_logs:
+        backend.delete_flow_logs([self.id])
+
+
+def _add_deletion() -> None:
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import Route, RouteTable
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+
+    patches: dict[Any, Any] = {
+        NatGateway: _delete_nat_gateway,
+        VPCGatewayAttachment: _delete_gateway_attachment,
+        RouteTable: _delete_route_table,
+        Route: _delete_route,
+        SubnetRouteTableAssociation: _delete_association,
+        ElasticAddress: _release_address,
+        FlowLogs: _delete_flow_log,
+        InternetGateway: _delete_internet_gateway,
+    }
+    for model, delete in patches.items():
+        if "delete" not in vars(model):
+            model.delete = delete
+
+
+_add_deletion()

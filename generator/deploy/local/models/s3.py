@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeBucket, s3_backends
 from moto.utilities.utils import get_partition
 
 from generator.deploy.local.models._base import PipectlModel, as_json_text, props
@@ -41,3 +42,29 @@ class PipectlBucketPolicy(PipectlModel, CloudFormationModel):
         backend = s3_backends[account_id][get_partition(region_name)]
         if self.physical_resource_id in backend.buckets:  # on stack deletion it may already be gone
             backend.delete_bucket_policy(self.physical_resource_id)
+
+
+def _transport_is_tls(statement: dict[str, Any]) -> bool:
+    """A Deny on `aws:SecureTransport: false` never matches: the embedded AWS stands in for a TLS endpoint."""
+    condition = statement.get("Condition") or {}
+    secure = {str(k).lower(): v for k, v in (condition.get("Bool") or {}).items()}.get("aws:securetransport")
+    return set(condition) == {"Bool"} and str(secure).lower() == "false" and statement.get("Effect") == "Deny"
+
+
+def _get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
+    """moto ignores Conditions, so a TLS-only policy would deny every request; evaluate it as AWS does over TLS."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if bucket.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(bucket.policy.decode())
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    document["Statement"] = [s for s in statements if not _transport_is_tls(s)]
+    if not document["Statement"]:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+
+_bucket_class: Any = FakeBucket
+_bucket_class.get_permission = _get_permission
