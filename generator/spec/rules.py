@@ -109,7 +109,8 @@ def cognito_callbacks(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Findi
 def auth_available(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
     """Cognito user pools do not exist in the China partition; OIDC works everywhere."""
     if spec.ingestion.auth.type == "cognito" and known_regions().get(spec.region) == "aws-cn":
-        yield ("ingestion", "auth", "type"), f"expected oidc or none in {spec.region} (no Cognito there), found 'cognito'"
+        where = ("ingestion", "auth", "type")
+        yield where, f"expected oidc or none in {spec.region} (no Cognito there), found 'cognito'"
 
 
 RULES: tuple[Rule, ...] = (
