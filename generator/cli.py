@@ -208,7 +208,9 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
     if args.auto_approve == bool(args.plan):
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
     manifest = _manifest(args)
-    options = ApplyOptions(concurrency=args.concurrency, lock_timeout=args.lock_timeout)
+    options = ApplyOptions(
+        concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+    )
     with _target(args, manifest) as aws:
         manifest = _for_target(aws, manifest, out)
         if args.auto_approve:
@@ -301,7 +303,10 @@ def _print_removal(result: Any, out: Output) -> None:
     if not result.stacks:
         out.line("nothing to remove")
     elif not result.executed:
-        out.line("nothing was deleted: run again with --yes to delete these stacks (retained data stays)")
+        out.line(
+            "nothing was deleted: run again with --yes to delete these stacks (retained data stays); "
+            "stacks marked refused also need the flag their line names"
+        )
 
 
 def _removal_options(args: argparse.Namespace) -> Any:
@@ -322,7 +327,7 @@ def cmd_prune(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest) as aws:
         result = prune(aws, manifest, _removal_options(args), _progress(out))
     _print_removal(result, out)
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
 
 
 def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
@@ -332,7 +337,7 @@ def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest) as aws:
         result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out))
     _print_removal(result, out)
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
 
 
 def cmd_local(args: argparse.Namespace, out: Output) -> int:
@@ -375,7 +380,9 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest, keep_running=True) as aws:
         out.line(f"target: {aws.target.describe()}")
         manifest = _for_target(aws, manifest, out)
-        options = ApplyOptions(concurrency=args.concurrency, lock_timeout=args.lock_timeout)
+        options = ApplyOptions(
+            concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+        )
         plan, result = apply_now(
             aws, manifest, resolve_revision(args.revision), _progress(out), options, plan_dir=Path(args.out)
         )
@@ -401,6 +408,16 @@ def _add_deploy_commands(sub: Any) -> None:
         p.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
         p.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
 
+    def replacing(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--allow-replace",
+            action="append",
+            default=[],
+            metavar="LOGICAL_ID",
+            help="allow this run to replace or delete this stateful resource (repeatable); "
+            "without it such a plan is refused",
+        )
+
     def locking(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--lock-timeout",
@@ -422,6 +439,7 @@ def _add_deploy_commands(sub: Any) -> None:
     p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
     p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
     planning(p)
+    replacing(p)
     locking(p)
     p.set_defaults(func=cmd_apply)
 
@@ -431,6 +449,7 @@ def _add_deploy_commands(sub: Any) -> None:
     )
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel lint workers (default: CPU count)")
     planning(p)
+    replacing(p)
     locking(p)
     p.set_defaults(func=cmd_up)
 
@@ -466,8 +485,13 @@ def _add_deploy_commands(sub: Any) -> None:
         description="Run the embedded local AWS (moto's server on a loopback port) in the background.",
     )
     p.add_argument("action", choices=("start", "status", "stop"))
-    p.add_argument("--resource-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="simulate provisioning time per resource (for benchmarks and kill tests; default 0)")
+    p.add_argument(
+        "--resource-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="simulate provisioning time per resource (for benchmarks and kill tests; default 0)",
+    )
     p.set_defaults(func=cmd_local)
 
 
@@ -515,7 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-    from generator.deploy.errors import DeployError, LockTimeout, ManifestError, PlanError, StalePlanError
+    from generator.deploy.errors import (
+        DeployError,
+        LockTimeout,
+        ManifestError,
+        PlanError,
+        RefusedError,
+        StalePlanError,
+    )
     from generator.deploy.targets import UnsupportedLocally
     from generator.spec.errors import SpecErrors
 
@@ -534,13 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except DeployError as exc:
         out.error(f"pipectl: {exc}")
-        return (
-            EXIT_ENV
-            if isinstance(exc, (LockTimeout, UnsupportedLocally))
-            else EXIT_INPUT
-            if isinstance(exc, (ManifestError, StalePlanError, PlanError))
-            else EXIT_FINDINGS
-        )
+        if isinstance(exc, (LockTimeout, UnsupportedLocally)):
+            return EXIT_ENV
+        if isinstance(exc, (ManifestError, StalePlanError, PlanError, RefusedError)):
+            return EXIT_INPUT
+        return EXIT_FINDINGS
     except (NoCredentialsError, NoRegionError, EndpointConnectionError, ProfileNotFound) as exc:
         out.error(f"pipectl: {exc}")
         return EXIT_ENV

@@ -8,6 +8,7 @@ state table and lock, so on a first install it is deployed first and the run rec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generator.deploy import cfn
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
-from generator.deploy.errors import DeployError, PlanError, StalePlanError
+from generator.deploy.errors import DeployError, PlanError, RefusedError, StalePlanError
 from generator.deploy.graph import subgraph, walk
-from generator.deploy.manifest import CONSOLE_STACK, Manifest
+from generator.deploy.manifest import CONSOLE_STACK, Manifest, StackSpec
 from generator.deploy.plan import CONTINUE_ROLLBACK, DELETE_AND_CREATE, Plan, StackPlan, make_plan, write_plan
 from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
@@ -41,6 +42,7 @@ class ApplyOptions:
     lock_poll: float = 2.0
     template_bucket: str | None = None
     guard: Guard | None = None
+    allow_replace: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -95,6 +97,7 @@ def apply_plan(
     opts = options or ApplyOptions()
     out = progress or NullProgress()
     _check_matches(manifest, plan, aws)
+    _refuse_data_loss(plan, opts.allow_replace)
     run = RunRecord(new_run_id(), "apply", plan.revision, aws.actor(), now_iso())
     run.pipelines = {s.name: s.owner for s in manifest.stacks}
     results: dict[str, StackResult] = {}
@@ -260,9 +263,56 @@ def _run_stack(
                 opts.guard(aws, stack)
             except Exception as exc:  # the guard's own exception type is its business; it refuses
                 return _failed(aws, stack, stack_id, started, f"refused: {exc}", out)
-        return _execute(aws, stack, change_set, stack_id, run.run_id, started, out)
+        spec = manifest[stack.name]
+        _lift_policy_for(aws, spec, stack, opts.allow_replace, out)
+        result = _execute(aws, stack, change_set, stack_id, run.run_id, started, out)
+        if result.ok:
+            _protect(aws, spec, stack_id)
+        elif spec.stack_policy and stack.action == "update":
+            aws.cfn(spec.region).set_stack_policy(StackName=stack_id, StackPolicyBody=spec.stack_policy)
+        return result
     except (DeployError, ClientError, BotoCoreError) as exc:
         return _failed(aws, stack, stack.stack_id, started, error_message(exc), out)
+
+
+def _refuse_data_loss(plan: Plan, allowed: frozenset[str]) -> None:
+    """Replacing or deleting a stateful resource loses its data: only when `--allow-replace` names it."""
+    at_risk = [
+        f"{stack.name}: {change.resource} ({change.type}) would be "
+        + ("deleted" if change.action == "Remove" else f"replaced (replacement: {change.replacement})")
+        for stack in plan.stacks
+        for change in stack.changes
+        if change.data_at_risk and change.resource not in allowed
+    ]
+    if at_risk:
+        raise RefusedError(
+            "this plan would replace or delete stateful resources, so nothing was applied:\n  "
+            + "\n  ".join(at_risk)
+            + "\nBack the data up, then apply again with --allow-replace LOGICAL_ID for each, or change the file."
+        )
+
+
+def _lift_policy_for(aws: Aws, spec: StackSpec, stack: StackPlan, allowed: frozenset[str], out: Progress) -> None:
+    """For one run, let the stack policy allow what `--allow-replace` names (the rest stays denied)."""
+    lifted = sorted({c.resource for c in stack.changes if c.resource in allowed and c.data_at_risk})
+    if not lifted or not spec.stack_policy or stack.action != "update":
+        return
+    policy = json.loads(spec.stack_policy)
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Deny":
+            statement["Resource"] = [r for r in statement["Resource"] if r.split("/", 1)[1] not in lifted]
+    policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow" or s["Resource"]]
+    out.note(stack.name, f"stack policy lifted for this run on {', '.join(lifted)}, as --allow-replace asked")
+    aws.cfn(spec.region).set_stack_policy(StackName=stack.stack_id or stack.name, StackPolicyBody=json.dumps(policy))
+
+
+def _protect(aws: Aws, spec: StackSpec, stack_id: str) -> None:
+    """After a deploy: the stack policy that guards retained data, and termination protection."""
+    client = aws.cfn(spec.region)
+    if spec.stack_policy:
+        client.set_stack_policy(StackName=stack_id, StackPolicyBody=spec.stack_policy)
+    if spec.termination_protection:
+        client.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
 
 
 def _recover(

@@ -40,6 +40,8 @@ class StackSpec:
     hash: str
     stateful: tuple[str, ...]
     retain: bool
+    termination_protection: bool = False
+    stack_policy: str | None = None
 
     @property
     def is_console(self) -> bool:
@@ -129,6 +131,8 @@ def _stack(path: Path, index: int, raw: Any) -> StackSpec:
             hash=str(raw["hash"]),
             stateful=tuple(str(s) for s in raw.get("stateful") or ()),
             retain=bool(raw.get("retain", True)),
+            termination_protection=bool(raw.get("termination_protection", False)),
+            stack_policy=str(raw["stack_policy"]) if raw.get("stack_policy") else None,
         )
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None

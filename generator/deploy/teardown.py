@@ -167,10 +167,7 @@ def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> R
         return removal
     out.start(live.name, "delete")
     try:
-        if removal.protected and aws.target.is_local:
-            # moto stores the flag but neither enforces nor changes it: pipectl enforced it above.
-            out.note(live.name, "termination protection overridden, as asked")
-        elif removal.protected:
+        if removal.protected:
             out.note(live.name, "turning termination protection off, as asked")
             aws.cfn(live.region).update_termination_protection(
                 StackName=live.stack_id, EnableTerminationProtection=False

@@ -101,8 +101,29 @@ def _stack(
         "stateful": stateful,
         "retain": retain,
         "termination_protection": kind in PROTECTED_KINDS and retain,
+        "stack_policy": stack_policy(stateful) if retain and stateful else None,
     }
     return StackBuild(entry, text)
+
+
+def stack_policy(stateful: list[str]) -> str:
+    """Everything may be updated, but retained data may not be replaced or deleted by an update.
+
+    Applied by the controller after each deploy; `pipectl apply --allow-replace ID` lifts it for one
+    resource for one run.
+    """
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": [f"LogicalResourceId/{logical}" for logical in stateful],
+            },
+        ]
+    }
+    return json.dumps(policy, sort_keys=True)
 
 
 def console_region(installation: Installation) -> str:

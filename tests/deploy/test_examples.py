@@ -91,6 +91,30 @@ def test_every_resource_exists_in_its_service(workdir):
         TableName=physical("pipectl-console", "StateTable"))["Table"]["TableStatus"] == "ACTIVE"
 
 
+def test_storage_is_protected_on_the_local_target_as_on_aws(workdir):
+    """Termination protection and the stack policy are enforced by the embedded AWS itself."""
+    cfn = client(workdir, "cloudformation")
+    stack = cfn.describe_stacks(StackName="pipectl-shop-prod-storage")["Stacks"][0]
+    assert stack["EnableTerminationProtection"] is True
+    with pytest.raises(cfn.exceptions.ClientError, match="TerminationProtection is enabled"):
+        cfn.delete_stack(StackName="pipectl-shop-prod-storage")
+    policy = json.loads(cfn.get_stack_policy(StackName="pipectl-shop-prod-storage")["StackPolicyBody"])
+    denied = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    assert "LogicalResourceId/DataBucket" in denied["Resource"]
+    template = json.loads(cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"]) if isinstance(
+        cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"], str) else cfn.get_template(
+        StackName="pipectl-shop-prod-storage")["TemplateBody"]
+    del template["Resources"]["EventStream"]
+    template["Outputs"] = {k: v for k, v in template["Outputs"].items() if not k.startswith("Stream")}
+    change_set = cfn.create_change_set(StackName="pipectl-shop-prod-storage", ChangeSetName="out-of-band", ChangeSetType="UPDATE",
+                                       TemplateBody=json.dumps(template), UsePreviousTemplate=False,
+                                       Parameters=[], Capabilities=["CAPABILITY_IAM"])
+    with pytest.raises(cfn.exceptions.ClientError, match="stack policy forbids Update:Delete"):
+        cfn.execute_change_set(ChangeSetName=change_set["Id"])
+    cfn.delete_change_set(ChangeSetName=change_set["Id"])
+    assert cfn.describe_stack_resource(StackName="pipectl-shop-prod-storage", LogicalResourceId="EventStream")
+
+
 def test_second_plan_is_all_none(workdir, capsys):
     assert main(["plan"]) == 0
     assert set(plan_actions(workdir).values()) == {"none"}
@@ -146,7 +170,13 @@ def test_removed_file_is_listed_by_prune_and_nothing_is_deleted_without_yes(work
         assert "pipectl-mobile-prod-storage" in out and "nothing was deleted" in out
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
         assert "pipectl-mobile-prod-storage" in names
-        assert main(["prune", "--yes"]) == 0
+        # storage stacks carry termination protection: --yes alone deletes the rest, not them
+        assert main(["prune", "--yes"]) == 1
+        assert "termination protection is on" in capsys.readouterr().out
+        names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+        assert {n for n in names if n.startswith("pipectl-mobile-")} == {
+            "pipectl-mobile-prod-storage", "pipectl-mobile-test-storage"}
+        assert main(["prune", "--yes", "--disable-protection"]) == 0
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
         assert not any(n.startswith("pipectl-mobile-") for n in names)
         assert s3.get_object(Bucket=bucket, Key="raw/2026/11/26/00/event.json")["Body"].read() == b'{"e": 1}'

@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from generator.deploy.local.models import register_models
+from generator.deploy.local.protection import enforce as enforce_protection
 
 LOOPBACK = "127.0.0.1"
 
@@ -119,6 +120,7 @@ def make_app() -> Any:
     register_models()
     _refresh_outputs_after_change_sets()
     _resolve_get_azs()
+    enforce_protection()
     return DomainDispatcherApplication(create_backend_app)
 
 
