@@ -74,6 +74,12 @@ def _stack(
     retain: bool,
 ) -> StackBuild:
     body = template.to_dict()
+    # Who the template belongs to and what its pipeline file says about data, for reviewers and for
+    # the project's policy rules, which see only the template.
+    body["Metadata"] = {
+        **body.get("Metadata", {}),
+        "pipectl": {"stack": name, "kind": kind, "deletion": "retain" if retain else "delete"},
+    }
     text = serialize(body)
     parameters = {
         key: str(param["Default"]) for key, param in sorted(body.get("Parameters", {}).items()) if "Default" in param
