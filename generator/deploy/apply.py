@@ -16,7 +16,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn
+from generator.deploy import cfn, telemetry
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError, RefusedError, StalePlanError
@@ -93,7 +93,17 @@ def apply_now(
 def apply_plan(
     aws: Aws, manifest: Manifest, plan: Plan, progress: Progress | None = None, options: ApplyOptions | None = None
 ) -> ApplyResult:
-    """Execute the plan's change sets (and recoveries) and nothing else; refuse a stale plan."""
+    """Execute the plan's change sets (and recoveries) and nothing else; refuse a stale plan. What the
+    apply did is published as pipectl's metrics (generator/deploy/telemetry.py)."""
+    timer = telemetry.StackTimer(progress or NullProgress())
+    result = _apply_plan(aws, manifest, plan, timer, options)
+    telemetry.publish_apply(aws, manifest, result, timer, timer)
+    return result
+
+
+def _apply_plan(
+    aws: Aws, manifest: Manifest, plan: Plan, progress: Progress | None = None, options: ApplyOptions | None = None
+) -> ApplyResult:
     opts = options or ApplyOptions()
     out = progress or NullProgress()
     _check_matches(manifest, plan, aws)

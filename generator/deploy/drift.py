@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.deploy import telemetry
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError
@@ -43,7 +44,8 @@ def drift(
     aws: Aws, manifest: Manifest, pipeline: str | None = None, local_check: LocalCheck | None = None,
     concurrency: int = 4,
 ) -> list[StackDrift]:
-    """Drift of every deployed manifest stack (of `pipeline` if given), in manifest order."""
+    """Drift of every deployed manifest stack (of `pipeline` if given), in manifest order; the drifted
+    stacks per pipeline and environment are published as pipectl's DriftedStacks metric."""
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     specs = [s for s in manifest.stacks if pipeline is None or s.pipeline == pipeline]
 
@@ -61,7 +63,9 @@ def drift(
             return StackDrift(spec.name, "FAILED", detail=error_message(exc))
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-drift") as pool:
-        return list(pool.map(one, specs))
+        results = list(pool.map(one, specs))
+    telemetry.publish_drift(aws, manifest, results)
+    return results
 
 
 def _detect(aws: Aws, live: DeployedStack) -> StackDrift:

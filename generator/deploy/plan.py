@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn
+from generator.deploy import cfn, telemetry
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
@@ -148,6 +148,7 @@ def make_plan(
         run.ended_at, run.result = now_iso(), "planned"
         StateStore(aws, table).record_run(run)
         plan.recorded = True
+    telemetry.publish_plan(aws, manifest, plan, out)
     return plan
 
 

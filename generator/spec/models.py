@@ -173,13 +173,35 @@ class Processing(Strict):
 
 
 class Monitoring(Strict):
-    alarm_email: Email | None = Field(default=None, description="defaults to owner")
+    """Logs, alarm thresholds and who is paged; every default is what an on-call engineer would pick."""
+
+    alarm_email: Email | None = Field(
+        default=None, description="who is paged, besides the owner; defaults to owner"
+    )
     log_retention_days: Literal[
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
     ] = 30
-    no_events_minutes: int = Field(default=15, ge=5, le=1440)
-    error_rate_percent: float = Field(default=1.0, gt=0, le=100)
-    iterator_age_seconds: int = Field(default=600, ge=60, le=86400)
+    no_events_minutes: int = Field(
+        default=15, ge=5, le=1440, description="alarm when no event arrived for this many minutes"
+    )
+    error_rate_percent: float = Field(
+        default=1.0, gt=0, le=100, description="alarm when more than this % of collector requests get a 5xx"
+    )
+    iterator_age_seconds: int = Field(
+        default=600, ge=60, le=86400, description="alarm when the sink is this far behind the Kinesis stream"
+    )
+    collectors_missing_minutes: int = Field(
+        default=10, ge=1, le=60, description="alarm when fewer collectors than desired run for this many minutes"
+    )
+    function_errors: int = Field(
+        default=0, ge=0, le=10000, description="alarm when a function fails more than this often in 5 minutes"
+    )
+    execution_log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = Field(
+        default="ALL", description="which state machine execution events are logged"
+    )
+    execution_data: bool = Field(
+        default=False, description="log the input and output of each state (may hold event data)"
+    )
 
 
 class PipelineSpec(Strict):

@@ -105,6 +105,7 @@ from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
 from generator.stacks import common
 from generator.stacks.common import CONSOLE_STACK, add_output, keep, render, render_json
+from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S, TELEMETRY_NAMESPACE
 
 STACK = CONSOLE_STACK
 TABLE_NAME = "pipectl-console-state"
@@ -543,10 +544,13 @@ def recorded_events() -> dict[str, Any]:
 def _dashboard(
     template: Template, api: GraphQLApi, table: Table, recorder: Function, dead_letters: Queue, firewall: WebACL
 ) -> Dashboard:
-    """The control plane at a glance: recorder, API, table and firewall."""
+    """The control plane at a glance: deployments of every pipeline (runs, failed stacks, change sets
+    waiting for approval, from pipectl's own metrics), then recorder, API, table and firewall."""
     body = render_json(
         "console_dashboard.json.j2",
         region="${AWS::Region}",
+        namespace=TELEMETRY_NAMESPACE,
+        deployment_period=DEPLOYMENT_PERIOD_S,
         api_id="${ApiId}",
         table_name="${TableName}",
         recorder_function="${RecorderFunction}",

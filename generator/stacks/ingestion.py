@@ -3,6 +3,12 @@
 Reads the storage stack's exports (key, buckets, stream); creates its own network when the file asks.
 Fargate and EC2 differ only in where tasks run: `_ec2_capacity` adds instances and a capacity provider,
 `_service` then picks the Fargate launch type or that capacity provider.
+
+Tracing a request: the load balancer adds an `X-Amzn-Trace-Id` header (`Root=1-<time>-<id>`) to every
+request it forwards. The collector is told the header's name in `TRACE_HEADER` and the format of its
+log lines in `LOG_FORMAT` (`json`: one object per line), and logs the header's value as `trace_id` with
+every request, so a request seen in the load balancer's access log (its `trace_id` field) is found in
+the collector's log group with a CloudWatch Logs Insights query on `trace_id`.
 """
 
 from __future__ import annotations
@@ -110,6 +116,8 @@ from generator.stacks.storage import alb_log_prefix
 KIND = "ingestion"
 CONTAINER = "collector"
 HEALTH_PATH = "/health"
+TRACE_HEADER = "X-Amzn-Trace-Id"  # added by the load balancer to every request it forwards
+LOG_FORMAT = "json"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/{arch}recommended/image_id"
 ECR_IMAGE = re.compile(
@@ -267,7 +275,8 @@ def _roles(template: Template, pipeline: Pipeline, storage: Storage, log_group: 
 
 
 def _environment(pipeline: Pipeline, storage: Storage) -> list[Environment]:
-    """What the collector reads at start-up; names are the collector image's contract."""
+    """What the collector reads at start-up; names are the collector image's contract (TRACE_HEADER and
+    LOG_FORMAT: see the module docstring)."""
     ingestion = pipeline.spec.ingestion
     sink = ingestion.sink
     values: dict[str, Any] = {
@@ -277,6 +286,8 @@ def _environment(pipeline: Pipeline, storage: Storage) -> list[Environment]:
         "PORT": str(ingestion.container_port),
         "APP_IDS": ",".join(app.id for app in pipeline.spec.apps),
         "CORS_ORIGINS": ",".join(ingestion.cors_origins),
+        "TRACE_HEADER": TRACE_HEADER,
+        "LOG_FORMAT": LOG_FORMAT,
     }
     if isinstance(sink, S3Sink):
         values |= {

@@ -1,12 +1,15 @@
 """The monitoring stack: one dashboard per pipeline and the alarms that page a person, via one SNS topic.
 
 Everything it watches belongs to other stacks; their names arrive as imports (see common.py's export
-contract) and are substituted into the dashboard body and the alarm dimensions.
+contract) and are substituted into the dashboard body and the alarm dimensions. The dashboard also
+shows pipectl's own deployment metrics for this pipeline and environment (namespace `pipectl`, see
+generator/deploy/telemetry.py), which the controller publishes in the pipeline's region.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +28,9 @@ ERROR_RATE_PERIOD_S = 60
 ERROR_RATE_PERIODS = 5
 ERROR_RATE_BREACHING = 3
 COLLECTORS_PERIOD_S = 60
-COLLECTORS_PERIODS = 10  # a scale-out or a deployment starts tasks within minutes, not ten
 FAILURE_PERIOD_S = 300
+DEPLOYMENT_PERIOD_S = 3600  # pipectl publishes once per plan or apply: hours, not minutes, apart
+TELEMETRY_NAMESPACE = "pipectl"  # generator/deploy/telemetry.py publishes here
 ITERATOR_AGE_PERIOD_S = 60
 ITERATOR_AGE_PERIODS = 5
 
@@ -56,10 +60,10 @@ def build_monitoring(pipeline: Pipeline) -> Template:
     stack = common.stack_name(pipeline, KIND)
     watched = _watched(pipeline)
     topic = _alarm_topic(template, pipeline, stack, watched)
-    _dashboard(template, pipeline, stack, watched)
     alarm = _Alarms(template, pipeline, Ref(topic))
     _ingestion_alarms(alarm, pipeline, watched)
     _processing_alarms(alarm, pipeline, watched)
+    _dashboard(template, pipeline, stack, watched, alarm.added)
     return template
 
 
@@ -85,7 +89,8 @@ def _watched(pipeline: Pipeline) -> _Watched:
 
 
 def _alarm_topic(template: Template, pipeline: Pipeline, stack: str, watched: _Watched) -> Topic:
-    """Every alarm and its recovery go here; the on-call address confirms the subscription once."""
+    """Every alarm and its recovery go here. The owner is always subscribed, and `monitoring.alarm_email`
+    too when it names someone else; each address confirms its subscription once."""
     topic = template.add_resource(
         Topic(
             "AlarmTopic",
@@ -99,6 +104,12 @@ def _alarm_topic(template: Template, pipeline: Pipeline, stack: str, watched: _W
             "AlarmEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=pipeline.spec.alarm_email
         )
     )
+    if pipeline.spec.owner != pipeline.spec.alarm_email:
+        template.add_resource(
+            SubscriptionResource(
+                "OwnerEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=pipeline.spec.owner
+            )
+        )
     common.add_output(template, stack, "AlarmTopicArn", Ref(topic), "SNS topic every alarm of the pipeline notifies")
     return topic
 
@@ -107,8 +118,9 @@ def dashboard_name(pipeline: Pipeline) -> str:
     return f"pipectl-{pipeline.name}-{pipeline.env}"
 
 
-def dashboard_body(pipeline: Pipeline) -> str:
-    """The dashboard JSON with ${...} placeholders for Fn::Sub, rendered from templates/."""
+def dashboard_body(pipeline: Pipeline, alarms: Sequence[str] = ()) -> str:
+    """The dashboard JSON with ${...} placeholders for Fn::Sub, rendered from templates/; `alarms` are
+    logical ids of this template's alarms, shown at the top by their ${Id.Arn}."""
     spec = pipeline.spec
     kinesis = isinstance(spec.ingestion.sink, KinesisSink)
     functions = [{"title": "Sink", "var": "SinkFunction"}] if kinesis else []
@@ -126,6 +138,11 @@ def dashboard_body(pipeline: Pipeline) -> str:
         sink="kinesis" if kinesis else "s3",
         functions=functions,
         period=DASHBOARD_PERIOD_S,
+        deployment_period=DEPLOYMENT_PERIOD_S,
+        telemetry_namespace=TELEMETRY_NAMESPACE,
+        pipeline=pipeline.name,
+        env=pipeline.env,
+        alarm_arns=[f"${{{alarm}.Arn}}" for alarm in alarms],
         target_cpu=spec.ingestion.capacity.target_cpu,
         iterator_age_ms=spec.monitoring.iterator_age_seconds * 1000,
         timeout_ms=spec.processing.timeout_s * 1000,
@@ -133,8 +150,10 @@ def dashboard_body(pipeline: Pipeline) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def _dashboard(template: Template, pipeline: Pipeline, stack: str, watched: _Watched) -> Dashboard:
-    """Collection, landing and enrichment on one page, in the order events flow."""
+def _dashboard(
+    template: Template, pipeline: Pipeline, stack: str, watched: _Watched, alarms: Sequence[str]
+) -> Dashboard:
+    """Alarms first, then collection, landing and enrichment in the order events flow, then deployments."""
     names: dict[str, Any] = {
         "LoadBalancer": watched.load_balancer,
         "TargetGroup": watched.target_group,
@@ -152,7 +171,7 @@ def _dashboard(template: Template, pipeline: Pipeline, stack: str, watched: _Wat
         Dashboard(
             "Dashboard",
             DashboardName=dashboard_name(pipeline),
-            DashboardBody=Sub(dashboard_body(pipeline), **names),
+            DashboardBody=Sub(dashboard_body(pipeline, alarms), **names),
         )
     )
     common.add_output(template, stack, "DashboardName", Ref(dashboard), "CloudWatch dashboard of the pipeline")
@@ -170,17 +189,23 @@ class _Alarms:
         self.template = template
         self.pipeline = pipeline
         self.topic = topic
+        self.added: list[str] = []
 
     def add(self, logical_id: str, slug: str, description: str, **properties: Any) -> Alarm:
+        """The description opens with pipeline and environment and ends with where to look first."""
         alarm = Alarm(
             logical_id,
             AlarmName=f"pipectl-{self.pipeline.name}-{self.pipeline.env}-{slug}",
-            AlarmDescription=f"[{self.pipeline.name}/{self.pipeline.env}] {description}",
+            AlarmDescription=(
+                f"[{self.pipeline.name}/{self.pipeline.env}] {description} "
+                f"Dashboard: {dashboard_name(self.pipeline)} in CloudWatch."
+            ),
             AlarmActions=[self.topic],
             OKActions=[self.topic],
             **properties,
         )
         added: Alarm = self.template.add_resource(alarm)
+        self.added.append(logical_id)
         return added
 
 
@@ -221,30 +246,33 @@ def _ingestion_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) -> 
         Threshold=1,
         TreatMissingData="breaching",
     )
+    missing = spec.monitoring.collectors_missing_minutes
     alarm.add(
         "CollectorsBelowDesiredAlarm", "collectors-below-desired",
-        f"Fewer collector tasks are running than ECS wants, for {COLLECTORS_PERIODS} minutes in a row: tasks "
-        "keep failing to start or to stay healthy. Look at the service's events and stopped tasks in ECS "
-        "(image pull, health checks, capacity).",
+        f"Fewer collector tasks are running than ECS wants, for {missing} minutes in a row: tasks "
+        "keep failing to start or to stay healthy, and the remaining collectors may not keep up. Look at "
+        "the service's events and stopped tasks in ECS (image pull, health checks, capacity).",
         Metrics=_below_desired_queries(watched.cluster, watched.service),
         ComparisonOperator="GreaterThanThreshold",
         Threshold=0,
-        EvaluationPeriods=COLLECTORS_PERIODS,
+        EvaluationPeriods=missing,
         TreatMissingData="notBreaching",
     )
 
 
 def _processing_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) -> None:
     """Landing or enrichment fails, falls behind, or leaves work in the dead-letter queue."""
+    errors = pipeline.spec.monitoring.function_errors
+    failed = _failed_more_than(errors)
     if watched.sink_function is not None:
         alarm.add(
             "SinkErrorsAlarm", "sink-errors",
-            "The sink function failed while writing stream batches to S3. Kinesis retries the batch, so "
-            "events are delayed, not lost, until retries run out and the batch lands in the dead-letter "
-            "queue. Read the function's log group for the error.",
+            f"The sink function failed {failed} while writing stream batches to S3. Kinesis retries the "
+            "batch, so events are delayed, not lost, until retries run out and the batch lands in the "
+            "dead-letter queue. Read the function's log group for the error.",
             **_metric("AWS/Lambda", "Errors", FunctionName=watched.sink_function),
             Statistic="Sum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-            ComparisonOperator="GreaterThanThreshold", Threshold=0, TreatMissingData="notBreaching",
+            ComparisonOperator="GreaterThanThreshold", Threshold=errors, TreatMissingData="notBreaching",
         )
         age_s = pipeline.spec.monitoring.iterator_age_seconds
         alarm.add(
@@ -258,12 +286,12 @@ def _processing_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) ->
         )
     alarm.add(
         "EnrichErrorsAlarm", "enrich-errors",
-        "The enrich function failed. The enrichment run of that window fails too and is reported in the "
-        "dead-letter queue; raw events are safe in S3 and the window can be rerun. Read the function's log "
-        "group for the error.",
+        f"The enrich function failed {failed}. The enrichment run of that window fails too and is "
+        "reported in the dead-letter queue; raw events are safe in S3 and the window can be rerun. Read the "
+        "function's log group for the error.",
         **_metric("AWS/Lambda", "Errors", FunctionName=watched.enrich_function),
         Statistic="Sum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=0, TreatMissingData="notBreaching",
+        ComparisonOperator="GreaterThanThreshold", Threshold=errors, TreatMissingData="notBreaching",
     )
     alarm.add(
         "EnrichmentFailedAlarm", "enrichment-failed",
@@ -283,6 +311,12 @@ def _processing_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) ->
         Statistic="Maximum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
         ComparisonOperator="GreaterThanThreshold", Threshold=0, TreatMissingData="notBreaching",
     )
+
+
+def _failed_more_than(errors: int) -> str:
+    """How often a function failed for its alarm to fire, in words (`monitoring.function_errors`)."""
+    window = f"{FAILURE_PERIOD_S // 60} minutes"
+    return f"in the last {window}" if errors == 0 else f"more than {errors} times in {window}"
 
 
 def _metric(namespace: str, name: str, **dimensions: Any) -> dict[str, Any]:

@@ -292,15 +292,7 @@ def _state_machine(
                 EnrichFunctionArn=GetAtt(enrich, "Arn"),
                 DeadLetterQueueUrl=Ref(queue),
             ),
-            LoggingConfiguration=LoggingConfiguration(
-                Level="ERROR",
-                IncludeExecutionData=False,
-                Destinations=[
-                    LogDestination(
-                        CloudWatchLogsLogGroup=CloudWatchLogsLogGroup(LogGroupArn=GetAtt(log_group, "Arn"))
-                    )
-                ],
-            ),
+            LoggingConfiguration=_execution_logging(pipeline, log_group),
             TracingConfiguration=TracingConfiguration(Enabled=True),
         )
     )
@@ -309,6 +301,19 @@ def _state_machine(
         template, stack, "StateMachineName", GetAtt(machine, "Name"), "Name of the enrichment state machine"
     )
     return machine
+
+
+def _execution_logging(pipeline: Pipeline, log_group: LogGroup) -> LoggingConfiguration:
+    """Every execution event by default (`monitoring.execution_log_level`); state inputs and outputs
+    only when `monitoring.execution_data` asks, since they carry the events themselves."""
+    monitoring = pipeline.spec.monitoring
+    return LoggingConfiguration(
+        Level=monitoring.execution_log_level,
+        IncludeExecutionData=monitoring.execution_data,
+        Destinations=[
+            LogDestination(CloudWatchLogsLogGroup=CloudWatchLogsLogGroup(LogGroupArn=GetAtt(log_group, "Arn")))
+        ],
+    )
 
 
 def definition(pipeline: Pipeline) -> str:

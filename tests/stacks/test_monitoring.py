@@ -89,7 +89,8 @@ def _body(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         name = match.group(1)
         if name.startswith("!"):
             return "${" + name[1:] + "}"  # Fn::Sub's escape for a literal ${
-        assert name in names or name == "AWS::Region", f"unresolved ${{{name}}} in the dashboard"
+        alarm = name.endswith(".Arn") and name[: -len(".Arn")] in _alarms(template)
+        assert name in names or name == "AWS::Region" or alarm, f"unresolved ${{{name}}} in the dashboard"
         return f"stand-in-{name}"
 
     body: dict[str, Any] = json.loads(re.sub(r"\$\{([^}]+)\}", value, text))
@@ -122,6 +123,8 @@ def test_dashboard_body_is_json_with_real_widgets(
         assert {"type", "properties", "width", "height", "x", "y"} <= widget.keys()
         if widget["type"] == "text":
             assert widget["properties"]["markdown"].strip()
+        elif widget["type"] == "alarm":
+            assert sorted(widget["properties"]["alarms"]) == sorted(f"stand-in-{a}.Arn" for a in _alarms(template))
         else:
             assert widget["type"] == "metric"
             assert widget["properties"]["metrics"], widget

@@ -261,7 +261,7 @@ def test_state_machine_retries_then_reports_failures(
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     logging = props["LoggingConfiguration"]
-    assert logging["Level"] == "ERROR"
+    assert logging["Level"] == pipelines[key].spec.monitoring.execution_log_level == "ALL"
     assert logging["IncludeExecutionData"] is False
     assert logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
         "Fn::GetAtt": ["StateMachineLogGroup", "Arn"]
