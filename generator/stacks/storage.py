@@ -17,6 +17,7 @@ from troposphere.s3 import (
     LifecycleConfiguration,
     LifecycleRule,
     LoggingConfiguration,
+    MetricsConfiguration,
     NoncurrentVersionExpiration,
     OwnershipControls,
     OwnershipControlsRule,
@@ -165,6 +166,8 @@ def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, l
                 DestinationBucketName=Ref(logs_bucket), LogFilePrefix=DATA_ACCESS_LOG_PREFIX
             ),
             LifecycleConfiguration=_lifecycle("ExpireData", pipeline.spec.processing.retention_days),
+            # Request metrics for the whole bucket: the dashboard's "objects delivered" widget reads them.
+            MetricsConfigurations=[MetricsConfiguration(Id="EntireBucket")],
         )
     )
     template.add_resource(common.keep(bucket, pipeline.spec.retain))
