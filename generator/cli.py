@@ -397,6 +397,76 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.apply import ApplyOptions
+    from generator.deploy.bootstrap import BootstrapInputError, BootstrapRequest, deploy_bootstrap, synthesize_bootstrap
+    from generator.deploy.manifest import load_manifest
+    from generator.deploy.revision import resolve_revision
+    from generator.deploy.status import status
+    from generator.policy.lint import LintJob, lint_templates
+
+    request = BootstrapRequest(
+        codecommit=args.codecommit,
+        connection_arn=args.connection_arn,
+        repository=args.repository,
+        branch=args.branch,
+        schedule=args.schedule,
+        approvers=tuple(args.approvers),
+        auth=args.auth,
+        issuer=args.issuer,
+        client_id=args.client_id,
+    )
+    try:
+        built = synthesize_bootstrap(Path(args.pipelines), Path(args.build_dir), request)
+    except BootstrapInputError as exc:
+        raise UserError(str(exc)) from None
+    for note in built.notes:
+        out.line(note)
+    jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in built.builds]
+    findings = lint_templates(built.directory, jobs)
+    for finding in findings:
+        out.line(f"{built.directory}/{finding}")
+    if findings:
+        out.error(f"{len(findings)} finding(s) in the control-plane templates: nothing was deployed")
+        return EXIT_FINDINGS
+    if args.dry_run:
+        if out.format == "json":
+            out.json({"build_dir": str(built.directory), "stacks": [b.entry for b in built.builds]})
+        for build in built.builds:
+            out.line(f"  {build.entry['name']:<20} {built.directory / build.entry['template']}")
+        out.line(f"wrote {built.directory}/ (lint: no findings); nothing was deployed (--dry-run)")
+        return EXIT_OK
+    manifest = load_manifest(built.directory)
+    options = ApplyOptions(lock_timeout=args.lock_timeout)
+    with _target(args, manifest) as aws:
+        out.line(f"target: {aws.target.describe()}")
+        plan, result = deploy_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out), options)
+        _print_plan(plan, out, built.directory)
+        _print_apply(result, out)
+        stacks = status(aws, manifest) if result.ok else []
+    if out.format == "json":
+        out.json({"ok": result.ok, "stacks": {n: r.__dict__ for n, r in result.stacks.items()},
+                  "outputs": _status_rows(stacks)})
+    for stack in stacks:
+        for key, value in sorted(stack.outputs.items()):
+            out.line(f"  {stack.name}: {key} = {value}")
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_smoke(args: argparse.Namespace, out: Output) -> int:
+    from generator.deploy.smoke import SmokeOptions, smoke
+
+    manifest = _manifest(args)
+    with _target(args, manifest) as aws:
+        result = smoke(aws, manifest, args.pipeline, args.env, SmokeOptions(execution_timeout=args.timeout))
+    if out.format == "json":
+        out.json({"ok": result.ok, "checks": [c.__dict__ for c in result.checks]})
+    for check in result.checks:
+        out.line(f"  {check.result:<7} {check.pipeline}/{check.env} {check.name}: {check.detail}")
+    out.line(f"smoke: {result.summary()}" if result.checks else "smoke: no deployed pipeline to check")
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
 def _add_deploy_commands(sub: Any) -> None:
     def deploy_parser(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
@@ -478,6 +548,40 @@ def _add_deploy_commands(sub: Any) -> None:
         p.add_argument("--disable-protection", action="store_true", help="turn termination protection off first")
         locking(p)
         p.set_defaults(func=cmd_prune if name == "prune" else cmd_destroy)
+
+    p = deploy_parser(
+        "bootstrap",
+        "create or update the control plane: the pipectl-console and pipectl-delivery (CodePipeline) stacks",
+    )
+    p.add_argument(
+        "--pipelines", "-p", default="pipelines.d", metavar="DIR", help="pipeline files (default: pipelines.d)"
+    )
+    p.add_argument("--codecommit", metavar="NAME", help="create a CodeCommit repository NAME as the source")
+    p.add_argument("--connection-arn", metavar="ARN", help="a CodeStar connection to GitHub, GitLab or Bitbucket")
+    p.add_argument("--repository", metavar="OWNER/NAME", help="the repository behind --connection-arn")
+    p.add_argument("--branch", default="main", help="the branch a push to which is delivered (default: main)")
+    p.add_argument(
+        "--schedule",
+        default="cron(0 3 * * ? *)",
+        help="when the nightly test run starts, an EventBridge Scheduler expression in UTC "
+        "(default: cron(0 3 * * ? *), 03:00 UTC daily)",
+    )
+    p.add_argument("--approvers", nargs="+", default=[], metavar="EMAIL", help="who is asked to approve plans")
+    p.add_argument("--auth", choices=("cognito", "oidc"), help="console sign-in (default: _console.yaml's)")
+    p.add_argument("--issuer", metavar="URL", help="OpenID Connect issuer, with --auth oidc")
+    p.add_argument("--client-id", metavar="ID", help="OpenID Connect client id, with --auth oidc")
+    p.add_argument("--dry-run", action="store_true", help="only write the templates under BUILD_DIR/bootstrap/")
+    p.add_argument("--revision", help="names the change sets and tags the stacks (default: the git commit)")
+    locking(p)
+    p.set_defaults(func=cmd_bootstrap)
+
+    p = deploy_parser("smoke", "check deployed pipelines: collector answers, state machine runs, dashboard exists")
+    p.add_argument("pipeline", nargs="?", help="only this pipeline")
+    p.add_argument("--env", help="only this environment (the nightly run checks test)")
+    p.add_argument(
+        "--timeout", type=float, default=900.0, metavar="SECONDS", help="how long a state machine may run (default 900)"
+    )
+    p.set_defaults(func=cmd_smoke)
 
     p = sub.add_parser(
         "local",

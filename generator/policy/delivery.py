@@ -1,0 +1,760 @@
+"""Least-privilege IAM for the `pipectl-delivery` stack, as awacs documents.
+
+Four principals act in the delivery: CodePipeline (moves artifacts, starts builds, asks for approval),
+the CodeBuild projects (Validate touches no stack; Plan and Apply touch only stacks named `pipectl-*`
+and may pass only the CloudFormation execution role; SmokeTest only reads and starts executions),
+CloudFormation itself (the execution role that really creates the pipelines' resources), and the
+schedulers that start the pipeline. ARNs arrive as CloudFormation expressions: nothing here knows a
+region or an account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import awacs.codebuild as codebuild
+import awacs.codecommit as codecommit
+import awacs.codeconnections as codeconnections
+import awacs.codepipeline as codepipeline
+import awacs.codestar_connections as codestar_connections
+import awacs.iam as iam
+import awacs.kms as kms
+import awacs.logs as logs
+import awacs.s3 as s3
+import awacs.sns as sns
+import awacs.sts as sts
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Condition,
+    ConditionElement,
+    ForAnyValueStringEquals,
+    Policy,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import Sub
+
+from generator.policy import storage
+from generator.policy.console import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
+from generator.policy.rules.unscoped_actions import is_unscoped
+
+VERSION = "2012-10-17"
+STACK_PREFIX = "pipectl-"
+CONSOLE_KEY_ALIAS = "alias/pipectl/console"
+
+# What CloudFormation needs, per service, to create, update and delete every resource type pipectl's
+# stack builders emit (generator/deploy/local/coverage.py: EMITTED). Named one by one (rule E9001).
+EXECUTION_ACTIONS: dict[str, tuple[str, ...]] = {
+    "application-autoscaling": (
+        "DeleteScalingPolicy",
+        "DeregisterScalableTarget",
+        "DescribeScalableTargets",
+        "DescribeScalingPolicies",
+        "PutScalingPolicy",
+        "RegisterScalableTarget",
+        "TagResource",
+        "UntagResource",
+    ),
+    "appsync": (
+        "CreateDataSource",
+        "CreateGraphqlApi",
+        "CreateResolver",
+        "DeleteDataSource",
+        "DeleteGraphqlApi",
+        "DeleteResolver",
+        "GetDataSource",
+        "GetGraphqlApi",
+        "GetResolver",
+        "GetSchemaCreationStatus",
+        "StartSchemaCreation",
+        "TagResource",
+        "UntagResource",
+        "UpdateDataSource",
+        "UpdateGraphqlApi",
+        "UpdateResolver",
+    ),
+    "autoscaling": (
+        "CreateAutoScalingGroup",
+        "CreateOrUpdateTags",
+        "DeleteAutoScalingGroup",
+        "DeleteTags",
+        "DescribeAutoScalingGroups",
+        "DescribeScalingActivities",
+        "UpdateAutoScalingGroup",
+    ),
+    "cloudwatch": (
+        "DeleteAlarms",
+        "DeleteDashboards",
+        "DescribeAlarms",
+        "GetDashboard",
+        "PutDashboard",
+        "PutMetricAlarm",
+        "TagResource",
+        "UntagResource",
+    ),
+    "cognito-idp": (
+        "AdminCreateUser",
+        "AdminDeleteUser",
+        "AdminGetUser",
+        "CreateUserPool",
+        "CreateUserPoolClient",
+        "CreateUserPoolDomain",
+        "DeleteUserPool",
+        "DeleteUserPoolClient",
+        "DeleteUserPoolDomain",
+        "DescribeUserPool",
+        "DescribeUserPoolClient",
+        "DescribeUserPoolDomain",
+        "SetRiskConfiguration",
+        "SetUserPoolMfaConfig",
+        "TagResource",
+        "UntagResource",
+        "UpdateUserPool",
+        "UpdateUserPoolClient",
+    ),
+    "dynamodb": (
+        "CreateTable",
+        "DeleteTable",
+        "DescribeContinuousBackups",
+        "DescribeTable",
+        "DescribeTimeToLive",
+        "TagResource",
+        "UntagResource",
+        "UpdateContinuousBackups",
+        "UpdateTable",
+        "UpdateTimeToLive",
+    ),
+    "ec2": (
+        "AllocateAddress",
+        "AssociateRouteTable",
+        "AttachInternetGateway",
+        "AuthorizeSecurityGroupEgress",
+        "AuthorizeSecurityGroupIngress",
+        "CreateFlowLogs",
+        "CreateInternetGateway",
+        "CreateLaunchTemplate",
+        "CreateLaunchTemplateVersion",
+        "CreateNatGateway",
+        "CreateRoute",
+        "CreateRouteTable",
+        "CreateSecurityGroup",
+        "CreateSubnet",
+        "CreateTags",
+        "CreateVpc",
+        "DeleteFlowLogs",
+        "DeleteInternetGateway",
+        "DeleteLaunchTemplate",
+        "DeleteNatGateway",
+        "DeleteRoute",
+        "DeleteRouteTable",
+        "DeleteSecurityGroup",
+        "DeleteSubnet",
+        "DeleteTags",
+        "DeleteVpc",
+        "DescribeAddresses",
+        "DescribeAvailabilityZones",
+        "DescribeFlowLogs",
+        "DescribeInternetGateways",
+        "DescribeLaunchTemplates",
+        "DescribeLaunchTemplateVersions",
+        "DescribeNatGateways",
+        "DescribeRouteTables",
+        "DescribeSecurityGroups",
+        "DescribeSubnets",
+        "DescribeVpcs",
+        "DetachInternetGateway",
+        "DisassociateRouteTable",
+        "ModifySubnetAttribute",
+        "ModifyVpcAttribute",
+        "ReleaseAddress",
+        "RevokeSecurityGroupEgress",
+        "RevokeSecurityGroupIngress",
+        "RunInstances",
+    ),
+    "ecs": (
+        "CreateCapacityProvider",
+        "CreateCluster",
+        "CreateService",
+        "DeleteCapacityProvider",
+        "DeleteCluster",
+        "DeleteService",
+        "DeregisterTaskDefinition",
+        "DescribeCapacityProviders",
+        "DescribeClusters",
+        "DescribeServices",
+        "DescribeTaskDefinition",
+        "PutClusterCapacityProviders",
+        "RegisterTaskDefinition",
+        "TagResource",
+        "UntagResource",
+        "UpdateCapacityProvider",
+        "UpdateCluster",
+        "UpdateService",
+    ),
+    "elasticloadbalancing": (
+        "AddTags",
+        "CreateListener",
+        "CreateLoadBalancer",
+        "CreateRule",
+        "CreateTargetGroup",
+        "DeleteListener",
+        "DeleteLoadBalancer",
+        "DeleteRule",
+        "DeleteTargetGroup",
+        "DescribeListeners",
+        "DescribeLoadBalancers",
+        "DescribeRules",
+        "DescribeTargetGroups",
+        "ModifyListener",
+        "ModifyLoadBalancerAttributes",
+        "ModifyRule",
+        "ModifyTargetGroup",
+        "ModifyTargetGroupAttributes",
+        "RemoveTags",
+        "SetSecurityGroups",
+        "SetSubnets",
+    ),
+    "events": ("DeleteRule", "DescribeRule", "PutRule", "PutTargets", "RemoveTargets", "TagResource"),
+    "iam": (
+        "AddRoleToInstanceProfile",
+        "CreateInstanceProfile",
+        "CreateRole",
+        "DeleteInstanceProfile",
+        "DeleteRole",
+        "DeleteRolePolicy",
+        "GetInstanceProfile",
+        "GetRole",
+        "GetRolePolicy",
+        "PassRole",
+        "PutRolePolicy",
+        "RemoveRoleFromInstanceProfile",
+        "TagRole",
+        "UntagRole",
+        "UpdateAssumeRolePolicy",
+        "UpdateRole",
+    ),
+    "kinesis": (
+        "AddTagsToStream",
+        "CreateStream",
+        "DeleteStream",
+        "DescribeStreamSummary",
+        "IncreaseStreamRetentionPeriod",
+        "DecreaseStreamRetentionPeriod",
+        "ListTagsForStream",
+        "StartStreamEncryption",
+        "UpdateShardCount",
+        "UpdateStreamMode",
+    ),
+    "kms": (
+        "CreateAlias",
+        "CreateGrant",
+        "CreateKey",
+        "DeleteAlias",
+        "DescribeKey",
+        "EnableKeyRotation",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "ListResourceTags",
+        "PutKeyPolicy",
+        "ScheduleKeyDeletion",
+        "TagResource",
+        "UntagResource",
+        "UpdateAlias",
+        "UpdateKeyDescription",
+    ),
+    "lambda": (
+        "AddPermission",
+        "CreateEventSourceMapping",
+        "CreateFunction",
+        "DeleteEventSourceMapping",
+        "DeleteFunction",
+        "DeleteFunctionConcurrency",
+        "GetEventSourceMapping",
+        "GetFunction",
+        "GetFunctionConfiguration",
+        "PutFunctionConcurrency",
+        "RemovePermission",
+        "TagResource",
+        "UntagResource",
+        "UpdateEventSourceMapping",
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+    ),
+    "logs": (
+        "AssociateKmsKey",
+        "CreateLogGroup",
+        "DeleteLogGroup",
+        "DeleteRetentionPolicy",
+        "DescribeLogGroups",
+        "DisassociateKmsKey",
+        "ListTagsForResource",
+        "PutRetentionPolicy",
+        "TagResource",
+        "UntagResource",
+    ),
+    "route53": ("ChangeResourceRecordSets", "GetChange", "ListResourceRecordSets"),
+    "s3": (
+        "CreateBucket",
+        "DeleteBucket",
+        "DeleteBucketPolicy",
+        "GetBucketPolicy",
+        "PutBucketLogging",
+        "PutBucketOwnershipControls",
+        "PutBucketPolicy",
+        "PutBucketPublicAccessBlock",
+        "PutBucketTagging",
+        "PutBucketVersioning",
+        "PutEncryptionConfiguration",
+        "PutLifecycleConfiguration",
+    ),
+    "scheduler": ("CreateSchedule", "DeleteSchedule", "GetSchedule", "TagResource", "UpdateSchedule"),
+    "sns": (
+        "CreateTopic",
+        "DeleteTopic",
+        "GetSubscriptionAttributes",
+        "GetTopicAttributes",
+        "SetTopicAttributes",
+        "Subscribe",
+        "TagResource",
+        "Unsubscribe",
+        "UntagResource",
+    ),
+    "sqs": (
+        "CreateQueue",
+        "DeleteQueue",
+        "GetQueueAttributes",
+        "SetQueueAttributes",
+        "TagQueue",
+        "UntagQueue",
+    ),
+    "ssm": ("GetParameters",),
+    "states": (
+        "CreateStateMachine",
+        "DeleteStateMachine",
+        "DescribeStateMachine",
+        "TagResource",
+        "UntagResource",
+        "UpdateStateMachine",
+    ),
+    "wafv2": (
+        "AssociateWebACL",
+        "CreateWebACL",
+        "DeleteWebACL",
+        "DisassociateWebACL",
+        "GetWebACL",
+        "GetWebACLForResource",
+        "ListTagsForResource",
+        "TagResource",
+        "UntagResource",
+        "UpdateWebACL",
+    ),
+}
+# Actions the service authorization reference lists with no resource type: IAM grants them only on
+# `Resource: *`. Those already allow-listed by the project's rule E9002 (generator/policy/rules/
+# unscoped_actions.py) go into one statement on `*`; the others stay in their service's account-scoped
+# statement until the allow-list names them.
+NEEDS_ANY_RESOURCE = frozenset(
+    {
+        "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+        "appsync:CreateGraphqlApi", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
+        "cognito-idp:CreateUserPool", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs",
+        "ec2:DescribeInternetGateways", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+        "ec2:DescribeNatGateways", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition", "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups", "kms:CreateKey", "lambda:CreateEventSourceMapping",
+        "logs:DescribeLogGroups",
+    }
+)  # fmt: skip
+# Services that create their service-linked role the first time an account uses them.
+SERVICE_LINKED_ROLES = (
+    "autoscaling.amazonaws.com",
+    "ecs.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+)
+# Services whose ARNs carry no region (IAM, Route 53) or no account (S3 buckets).
+GLOBAL_SERVICES = frozenset({"iam", "route53"})
+NO_ACCOUNT_SERVICES = frozenset({"s3", "route53"})
+
+
+def _account_root() -> Principal:
+    return Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+
+
+def _same_account() -> ConditionElement:
+    return StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")})
+
+
+def service_trust(service: str, source_arn: Any | None = None) -> PolicyDocument:
+    """Only `service` acting for this account (and, when given, for this resource) may assume the role."""
+    conditions: list[ConditionElement] = [_same_account()]
+    if source_arn is not None:
+        conditions.append(ArnLike({"aws:SourceArn": source_arn}))
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", service),
+                Action=[sts.AssumeRole],
+                Condition=Condition(conditions),
+            )
+        ],
+    )
+
+
+def cloudformation_trust() -> PolicyDocument:
+    """CloudFormation may assume the execution role; the source account condition keeps others out."""
+    return service_trust("cloudformation.amazonaws.com")
+
+
+def key_policy(log_group_pattern: str) -> PolicyDocument:
+    """The delivery key: the account administers and uses it; Logs and CodeStar notifications may use it."""
+    log_groups = Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{log_group_pattern}")
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="AccountAdministersAndDelegatesTheKey",
+                Effect=Allow,
+                Principal=_account_root(),
+                Action=KEY_ADMINISTRATION + KEY_USE,
+                # In a key policy, "*" means this key and nothing else.
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="CloudWatchLogsEncryptsBuildLogs",
+                Effect=Allow,
+                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                Action=LOGS_KEY_USE,
+                Resource=["*"],
+                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_groups})),
+            ),
+            Statement(
+                Sid="NotificationsPublishToTheEncryptedTopic",
+                Effect=Allow,
+                Principal=Principal("Service", "codestar-notifications.amazonaws.com"),
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=["*"],
+                Condition=Condition(StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})),
+            ),
+        ],
+    )
+
+
+def topic_policy(topic_arn: Any) -> PolicyDocument:
+    """CodeStar notifications of this account may publish pipeline failures to the topic."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="CodeStarNotificationsPublish",
+                Effect=Allow,
+                Principal=Principal("Service", "codestar-notifications.amazonaws.com"),
+                Action=[sns.Publish],
+                Resource=[topic_arn],
+                Condition=Condition(_same_account()),
+            )
+        ],
+    )
+
+
+def _artifacts(bucket_arn: Any, key_arn: Any, write: bool) -> list[Statement]:
+    """Read (and for producers, write) pipeline artifacts in the encrypted bucket."""
+    actions = [s3.GetObject, s3.GetObjectVersion] + ([s3.PutObject] if write else [])
+    return [
+        Statement(Sid="PipelineArtifacts", Effect=Allow, Action=actions, Resource=[Sub("${B}/*", B=bucket_arn)]),
+        Statement(
+            Sid="ArtifactBucketLocation",
+            Effect=Allow,
+            Action=[s3.GetBucketLocation, s3.GetBucketVersioning],
+            Resource=[bucket_arn],
+        ),
+        Statement(
+            Sid="ArtifactEncryption",
+            Effect=Allow,
+            Action=[kms.Decrypt, kms.Encrypt, kms.GenerateDataKey],
+            Resource=[key_arn],
+        ),
+    ]
+
+
+def pipeline_role(
+    bucket_arn: Any, key_arn: Any, project_arns: list[Any], topic_arn: Any, source_arn: Any, codecommit_source: bool
+) -> PolicyDocument:
+    """CodePipeline: artifacts, the source, the four builds and the approval topic; nothing else."""
+    if codecommit_source:
+        source = Statement(
+            Sid="ReadSourceRepository",
+            Effect=Allow,
+            Action=[
+                codecommit.CancelUploadArchive,
+                codecommit.GetBranch,
+                codecommit.GetCommit,
+                codecommit.GetRepository,
+                codecommit.GetUploadArchiveStatus,
+                codecommit.UploadArchive,
+            ],
+            Resource=[source_arn],
+        )
+    else:
+        source = Statement(
+            Sid="UseSourceConnection",
+            Effect=Allow,
+            # Connections made before 2024 have codestar-connections ARNs, newer ones codeconnections ARNs.
+            Action=[
+                codeconnections.UseConnection
+                if str(source_arn).split(":")[2:3] == ["codeconnections"]
+                else codestar_connections.UseConnection
+            ],
+            Resource=[source_arn],
+        )
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            *_artifacts(bucket_arn, key_arn, write=True),
+            source,
+            Statement(
+                Sid="RunStageBuilds",
+                Effect=Allow,
+                Action=[codebuild.BatchGetBuilds, codebuild.StartBuild],
+                Resource=project_arns,
+            ),
+            Statement(Sid="AskApprovers", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
+        ],
+    )
+
+
+def _build_basics(bucket_arn: Any, key_arn: Any, log_group_arn: Any, write: bool) -> list[Statement]:
+    return [
+        *_artifacts(bucket_arn, key_arn, write),
+        Statement(
+            Sid="WriteBuildLogs",
+            Effect=Allow,
+            Action=[logs.CreateLogStream, logs.PutLogEvents],
+            Resource=[log_group_arn, Sub("${G}:log-stream:*", G=log_group_arn)],
+        ),
+    ]
+
+
+def report_groups(project_name: str) -> Statement:
+    """CodeBuild creates the report groups named `<project>-<report>` that the buildspec declares."""
+    return Statement(
+        Sid="PublishTestReports",
+        Effect=Allow,
+        Action=[
+            codebuild.BatchPutCodeCoverages,
+            codebuild.BatchPutTestCases,
+            codebuild.CreateReport,
+            codebuild.CreateReportGroup,
+            codebuild.UpdateReport,
+        ],
+        Resource=[
+            Sub(f"arn:${{AWS::Partition}}:codebuild:${{AWS::Region}}:${{AWS::AccountId}}:report-group/{project_name}-*")
+        ],
+    )
+
+
+def validate_role(bucket_arn: Any, key_arn: Any, log_group_arn: Any, project_name: str) -> PolicyDocument:
+    """Validate runs the repository's own tests and linters: it reads the source, writes build/, reports."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[*_build_basics(bucket_arn, key_arn, log_group_arn, write=True), report_groups(project_name)],
+    )
+
+
+def _stacks() -> Any:
+    return Sub(f"arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/{STACK_PREFIX}*/*")
+
+
+def _state_table(table_arn: Any) -> list[Statement]:
+    """The controller's run records and deploy lock live in the console's state table (KMS-encrypted)."""
+    return [
+        Statement(
+            Sid="RecordRunsAndHoldTheLock",
+            Effect=Allow,
+            Action=[
+                Action("dynamodb", name)
+                for name in ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem")
+            ],
+            Resource=[table_arn, Sub("${T}/index/*", T=table_arn)],
+        ),
+        Statement(
+            Sid="UseTheConsoleKeyThroughDynamoDB",
+            Effect=Allow,
+            Action=[kms.Decrypt, kms.Encrypt, kms.GenerateDataKey],
+            Resource=[Sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
+            Condition=Condition(
+                [
+                    ForAnyValueStringEquals({"kms:ResourceAliases": CONSOLE_KEY_ALIAS}),
+                    StringEquals({"kms:ViaService": Sub("dynamodb.${AWS::Region}.amazonaws.com")}),
+                ]
+            ),
+        ),
+    ]
+
+
+def deploy_role(
+    bucket_arn: Any, key_arn: Any, log_group_arn: Any, table_arn: Any, execution_role_arn: Any
+) -> PolicyDocument:
+    """Plan and Apply: change sets on stacks named pipectl-* only, deployed as the execution role."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            *_build_basics(bucket_arn, key_arn, log_group_arn, write=True),
+            Statement(
+                Sid="ReadStacks",
+                Effect=Allow,
+                # The controller lists the account's stacks to find its own (tag pipectl:managed-by).
+                Action=[Action("cloudformation", "DescribeStacks")],
+                Resource=[Sub("arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*")],
+            ),
+            Statement(
+                Sid="ChangePipectlStacksOnly",
+                Effect=Allow,
+                Action=[
+                    Action("cloudformation", name)
+                    for name in (
+                        "ContinueUpdateRollback",
+                        "CreateChangeSet",
+                        "DeleteChangeSet",
+                        "DeleteStack",
+                        "DescribeChangeSet",
+                        "DescribeStackEvents",
+                        "ExecuteChangeSet",
+                        "GetTemplate",
+                        "ListChangeSets",
+                        "SetStackPolicy",
+                        "UpdateTerminationProtection",
+                    )
+                ],
+                Resource=[_stacks()],
+            ),
+            Statement(
+                Sid="PassOnlyTheExecutionRole",
+                Effect=Allow,
+                Action=[iam.PassRole],
+                Resource=[execution_role_arn],
+                Condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
+            ),
+            *_state_table(table_arn),
+        ],
+    )
+
+
+def smoke_role(bucket_arn: Any, key_arn: Any, log_group_arn: Any) -> PolicyDocument:
+    """SmokeTest reads pipectl stacks, starts and watches their state machines, and reads dashboards."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            *_build_basics(bucket_arn, key_arn, log_group_arn, write=False),
+            Statement(
+                Sid="ReadStacks",
+                Effect=Allow,
+                Action=[Action("cloudformation", "DescribeStacks")],
+                Resource=[Sub("arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*")],
+            ),
+            Statement(
+                Sid="RunProcessing",
+                Effect=Allow,
+                Action=[Action("states", "StartExecution")],
+                Resource=[Sub(f"arn:${{AWS::Partition}}:states:*:${{AWS::AccountId}}:stateMachine:{STACK_PREFIX}*")],
+            ),
+            Statement(
+                Sid="WatchProcessing",
+                Effect=Allow,
+                Action=[Action("states", "DescribeExecution")],
+                Resource=[Sub(f"arn:${{AWS::Partition}}:states:*:${{AWS::AccountId}}:execution:{STACK_PREFIX}*:*")],
+            ),
+            Statement(
+                Sid="ReadDashboards",
+                Effect=Allow,
+                Action=[Action("cloudwatch", "GetDashboard")],
+                Resource=[Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{STACK_PREFIX}*")],
+            ),
+        ],
+    )
+
+
+def execution_role() -> PolicyDocument:
+    """What CloudFormation may do when it deploys pipectl's stacks: the emitted types' actions, per service.
+
+    Every statement is limited to this account: IAM to roles and instance profiles named pipectl-* (and
+    the service-linked roles of the services pipectl uses), S3 to buckets named pipectl-*; actions AWS
+    cannot scope are granted on `*`.
+    """
+    statements = []
+    anywhere: list[Action] = []
+    for service, names in sorted(EXECUTION_ACTIONS.items()):
+        scoped: list[Action] = []
+        for name in names:
+            action = f"{service}:{name}"
+            target = anywhere if action in NEEDS_ANY_RESOURCE and is_unscoped(action) else scoped
+            target.append(Action(service, name))
+        if not scoped:
+            continue
+        sid = "Deploy" + "".join(part.capitalize() for part in service.replace("-", " ").split())
+        statements.append(Statement(Sid=sid, Effect=Allow, Action=scoped, Resource=_execution_resources(service)))
+    statements.append(
+        Statement(
+            Sid="CreateServiceLinkedRolesOnFirstUse",
+            Effect=Allow,
+            Action=[iam.CreateServiceLinkedRole],
+            Resource=[Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
+            Condition=Condition(StringEquals({"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)})),
+        )
+    )
+    if anywhere:
+        statements.append(
+            Statement(
+                Sid="DeployActionsWithoutResourceTypes",
+                Effect=Allow,
+                Action=anywhere,
+                # These actions take no resource (see NEEDS_ANY_RESOURCE).
+                Resource=["*"],
+            )
+        )
+    return PolicyDocument(Version=VERSION, Statement=statements)
+
+
+def _execution_resources(service: str) -> list[Any]:
+    if service == "iam":
+        return [
+            Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{STACK_PREFIX}*"),
+            Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:instance-profile/{STACK_PREFIX}*"),
+        ]
+    if service == "s3":
+        # Bucket ARNs carry no account; CloudFormation names pipectl's buckets after their stack.
+        return [Sub(f"arn:${{AWS::Partition}}:s3:::{STACK_PREFIX}*")]
+    if service == "ssm":
+        # Parameter types such as the ECS-optimized AMI are AWS's public parameters.
+        return [Sub("arn:${AWS::Partition}:ssm:*::parameter/aws/service/*")]
+    region = "" if service in GLOBAL_SERVICES else "*"
+    account = "" if service in NO_ACCOUNT_SERVICES else "${AWS::AccountId}"
+    return [Sub(f"arn:${{AWS::Partition}}:{service}:{region}:{account}:*")]
+
+
+def start_pipeline(pipeline_arn: Any) -> PolicyDocument:
+    """The schedule (and, for CodeCommit, the push rule) may start this pipeline and nothing else."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="StartDeliveryPipeline",
+                Effect=Allow,
+                Action=[codepipeline.StartPipelineExecution],
+                Resource=[pipeline_arn],
+            )
+        ],
+    )
+
+
+def artifact_bucket_policy(bucket_arn: Any) -> Policy:
+    """The artifact bucket answers TLS requests only, as every pipectl bucket does; IAM decides who."""
+    return storage.data_bucket_policy(bucket_arn)

@@ -1,0 +1,153 @@
+"""pipectl smoke: every deployed pipeline environment is checked; on the local target what the embedded
+AWS emulates is really called (an execution is started and described, the dashboard is read) and the
+rest is named as skipped; the collector check is exercised against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.cli import main
+from generator.deploy.aws import Aws
+from generator.deploy.manifest import Manifest
+from generator.deploy.smoke import FAILED, OK, SKIPPED, SMOKE_HEADER, SmokeOptions, check_collector, smoke
+from tests.deploy.conftest import REGION, Build
+
+DEFINITION = json.dumps({"StartAt": "Enrich", "States": {"Enrich": {"Type": "Pass", "End": True}}})
+DASHBOARD = json.dumps({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2,
+                                     "properties": {"markdown": "shop"}}]})
+
+
+def templates(endpoint: str) -> dict[str, dict[str, Any]]:
+    """The three stacks smoke reads, reduced to the resources and outputs it uses."""
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}}}
+    return {
+        "ingestion": {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                      "Outputs": {"CollectorEndpoint": {"Value": endpoint}}},
+        "processing": {"Resources": {"Role": role, "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineName": "pipectl-shop-test", "DefinitionString": DEFINITION,
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}},
+                       "Outputs": {"StateMachineArn": {"Value": {"Ref": "Machine"}}}},
+        "monitoring": {"Resources": {"Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+            "DashboardName": "pipectl-shop-test", "DashboardBody": DASHBOARD}}},
+                       "Outputs": {"DashboardName": {"Value": {"Ref": "Dashboard"}}}},
+    }
+
+
+def deploy(aws: Aws, build: Build, endpoint: str = "https://collect.shop.example.com/collect",
+           env: str = "test", deployed: bool = True) -> Manifest:
+    for kind, template in templates(endpoint).items():
+        name = f"pipectl-shop-{env}-{kind}"
+        build.add(name, kind, template, "shop", env)
+        if deployed:
+            aws.cfn().create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return build.write()
+
+
+def by_name(checks: list[Any]) -> dict[str, Any]:
+    return {c.name: c for c in checks}
+
+
+def test_on_the_local_target_what_moto_emulates_is_checked_and_the_rest_skipped(aws: Aws, build: Build) -> None:
+    result = smoke(aws, deploy(aws, build))
+    checks = by_name(result.checks)
+    assert checks["collector"].result == SKIPPED
+    assert "runs no load balancer" in checks["collector"].detail
+    assert checks["processing"].result == SKIPPED and "started" in checks["processing"].detail
+    assert checks["dashboard"].result == OK and "1 widgets" in checks["dashboard"].detail
+    assert result.ok and result.summary() == "1 ok, 0 failed, 2 skipped"
+    machine = aws.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    executions = aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    assert [e["name"].startswith("pipectl-smoke-") for e in executions] == [True]
+
+
+def test_a_missing_dashboard_fails_the_smoke_test(aws: Aws, build: Build) -> None:
+    manifest = deploy(aws, build)
+    aws.client("cloudwatch").delete_dashboards(DashboardNames=["pipectl-shop-test"])
+    result = smoke(aws, manifest)
+    assert by_name(result.checks)["dashboard"].result == FAILED and not result.ok
+
+
+def test_a_pipeline_environment_not_deployed_is_skipped_and_filters_apply(aws: Aws, build: Build) -> None:
+    deploy(aws, build)
+    manifest = deploy(aws, build, env="prod", deployed=False)
+    result = smoke(aws, manifest)
+    prod = [c for c in result.checks if c.env == "prod"]
+    assert [(c.name, c.result) for c in prod] == [("deployed", SKIPPED)]
+    assert {c.env for c in smoke(aws, manifest, env="test").checks} == {"test"}
+    assert smoke(aws, manifest, pipeline="other").checks == []
+
+
+class Collector(BaseHTTPRequestHandler):
+    """Answers with the status the test asks for, and keeps what it received."""
+
+    status = 204
+    received: list[dict[str, Any]] = []  # noqa: RUF012 - shared by the handler instances of one server
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Collector.received.append({"body": body, "smoke": self.headers.get(SMOKE_HEADER)})
+        self.send_response(Collector.status)
+        self.end_headers()
+        self.wfile.write(b"no such app" if Collector.status >= 400 else b"")
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def collector() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Collector.status, Collector.received = 204, []
+    yield f"http://127.0.0.1:{server.server_address[1]}/collect"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(("status", "result", "detail"), [
+    (204, OK, "accepted a sample event (HTTP 204)"),
+    (401, OK, "requires sign-in (HTTP 401)"),
+    (400, FAILED, "answered HTTP 400: no such app"),
+    (502, FAILED, "answered HTTP 502"),
+])
+def test_the_collector_check_posts_a_sample_event(collector: str, status: int, result: str, detail: str) -> None:
+    Collector.status = status
+    check = check_collector("shop", "test", collector, "shop_web", SmokeOptions())
+    assert (check.result, detail in check.detail) == (result, True)
+    (received,) = Collector.received
+    assert received["body"]["app_id"] == "shop_web" and received["smoke"] == "1"
+
+
+def test_a_collector_that_does_not_answer_fails() -> None:
+    closed = "http://127.0.0.1:9/collect"  # the discard port: nothing listens there
+    check = check_collector("shop", "test", closed, "shop_web", SmokeOptions(http_timeout=2))
+    assert check.result == FAILED and "no answer" in check.detail
+
+
+def test_the_command_exits_non_zero_on_a_failure(
+    moto_url: str, aws: Aws, build: Build, collector: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """--target aws pointed at moto (AWS_ENDPOINT_URL): the collector answers on loopback, but moto never
+    finishes a state machine execution, so the processing check times out - a real failure path."""
+    deploy(aws, build, endpoint=collector)
+    monkeypatch.chdir(build.root.parent)
+    for key, value in {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    code = main(["smoke", "--target", "aws", "--region", REGION, "--build-dir", build.root.name, "--timeout", "0"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "ok      shop/test collector" in out
+    assert "failed  shop/test processing: timed out" in out
+    assert "smoke: 2 ok, 1 failed, 0 skipped" in out
