@@ -48,10 +48,16 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
+    # The role CloudFormation deploys with (the delivery stack's execution role), so that the caller
+    # itself never needs the permissions to create resources. None: CloudFormation uses the caller's.
+    cloudformation_role_arn: str | None = None
 
     @classmethod
-    def aws(cls, region: str, profile: str | None = None) -> Target:
-        return cls("aws", region, profile, os.environ.get("AWS_ENDPOINT_URL") or None)
+    def aws(cls, region: str, profile: str | None = None, role_arn: str | None = None) -> Target:
+        return cls(
+            "aws", region, profile, os.environ.get("AWS_ENDPOINT_URL") or None,
+            role_arn or os.environ.get("PIPECTL_CLOUDFORMATION_ROLE_ARN") or None,
+        )
 
     @classmethod
     def local(cls, endpoint_url: str, region: str) -> Target:

@@ -80,6 +80,7 @@ def create_change_set(
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(spec.parameters.items())],
         Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
         Capabilities=CAPABILITIES,
+        **_role(aws),
         **source,
     )
     change_set_id = created["Id"]
@@ -102,6 +103,12 @@ def create_change_set(
     if empty:
         cfn.delete_change_set(ChangeSetName=change_set_id, StackName=spec.name)
     return ChangeSet(change_set_id, created.get("StackId", ""), described["Status"], reason, empty, tuple(changes))
+
+
+def _role(aws: Aws) -> dict[str, str]:
+    """CloudFormation acts with the execution role when the target names one, never with the caller's rights."""
+    role = aws.target.cloudformation_role_arn
+    return {"RoleARN": role} if role else {}
 
 
 def _delete_same_name(aws: Aws, spec: StackSpec, name: str) -> None:
@@ -142,7 +149,7 @@ def wait_settled(aws: Aws, region: str, stack_id: str, what: str) -> DeployedSta
 
 def delete_and_wait(aws: Aws, stack: DeployedStack) -> DeployedStack | None:
     """Delete a stack and wait; returns the final description (DELETE_COMPLETE, or DELETE_FAILED)."""
-    aws.cfn(stack.region).delete_stack(StackName=stack.stack_id)
+    aws.cfn(stack.region).delete_stack(StackName=stack.stack_id, **_role(aws))
     return wait_settled(aws, stack.region, stack.stack_id, f"deletion of {stack.name}")
 
 

@@ -46,7 +46,7 @@ STATEFUL_TYPES = frozenset(
 )
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage"})
-KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json"}
+KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap"}
 
 
 @dataclass(frozen=True)
