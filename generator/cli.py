@@ -134,22 +134,26 @@ def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False)
     return open_target(args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running)
 
 
-def _for_target(aws: Any, manifest: Any, out: Output) -> Any:
-    """On the local target: refuse what it cannot create, stand in for existing networks."""
+def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
+    """On the local target: refuse what it cannot create, stand in for what belongs to a real account."""
     if not aws.target.is_local:
-        return manifest
+        return manifest, []
     from generator.deploy.targets import check_materialisable, stand_in_networks
 
     check_materialisable(manifest)
     manifest, notes = stand_in_networks(aws, manifest)
-    for note in notes:
-        out.line(note)
-    return manifest
+    if announce and notes:
+        names = sorted({note.split(": ", 1)[1].split(" ", 1)[0] for note in notes})
+        out.line(f"local target: {len(notes)} values that belong to a real account are stood in by local ones "
+                 f"({', '.join(names)}); `pipectl plan --output json` lists each")
+    return manifest, notes
 
 
-def _progress(out: Output) -> Any:
+def _progress(out: Output, args: argparse.Namespace | None = None) -> Any:
     from generator.deploy.progress import NullProgress, make_progress
 
+    if args is not None and getattr(args, "log_format", "text") == "json":
+        return make_progress(sys.stderr, log_format="json")
     return NullProgress() if out.format == "json" else make_progress(sys.stderr)
 
 
@@ -189,13 +193,13 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
         _synth(args, out)
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
-        manifest = _for_target(aws, manifest, out)
-        plan = make_plan(aws, manifest, resolve_revision(args.revision), _progress(out), args.concurrency)
+        manifest, stand_ins = _for_target(aws, manifest, out, announce=True)
+        plan = make_plan(aws, manifest, resolve_revision(args.revision), _progress(out, args), args.concurrency)
     plan_dir = Path(args.out)
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
-        out.json(json.loads(plan.to_json()))
+        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins})
     _print_plan(plan, out, plan_dir)
     return EXIT_FINDINGS if plan.count("error") else EXIT_OK
 
@@ -211,18 +215,22 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
     options = ApplyOptions(
         concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
     )
+    reviewed = None
+    if args.plan:
+        plan_path = Path(args.plan)
+        if not plan_path.is_file():
+            raise UserError(f"{plan_path}: no such plan file; run `pipectl plan` first")
+        reviewed = read_plan(plan_path)
     with _target(args, manifest) as aws:
-        manifest = _for_target(aws, manifest, out)
+        manifest, _ = _for_target(aws, manifest, out)
         if args.auto_approve:
             plan, result = apply_now(
-                aws, manifest, resolve_revision(args.revision), _progress(out), options, plan_dir=Path(args.out)
+                aws, manifest, resolve_revision(args.revision), _progress(out, args), options, plan_dir=Path(args.out)
             )
             _print_plan(plan, out, Path(args.out))
         else:
-            plan_path = Path(args.plan)
-            if not plan_path.is_file():
-                raise UserError(f"{plan_path}: no such plan file; run `pipectl plan` first")
-            result = apply_plan(aws, manifest, read_plan(plan_path), _progress(out), options)
+            assert reviewed is not None
+            result = apply_plan(aws, manifest, reviewed, _progress(out, args), options)
     if out.format == "json":
         out.json(
             {
@@ -325,7 +333,7 @@ def cmd_prune(args: argparse.Namespace, out: Output) -> int:
 
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
-        result = prune(aws, manifest, _removal_options(args), _progress(out))
+        result = prune(aws, manifest, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
     return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
 
@@ -335,7 +343,7 @@ def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
 
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
-        result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out))
+        result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
     return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
 
@@ -379,12 +387,12 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
     manifest = _manifest(args)
     with _target(args, manifest, keep_running=True) as aws:
         out.line(f"target: {aws.target.describe()}")
-        manifest = _for_target(aws, manifest, out)
+        manifest, _ = _for_target(aws, manifest, out, announce=True)
         options = ApplyOptions(
             concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
         )
         plan, result = apply_now(
-            aws, manifest, resolve_revision(args.revision), _progress(out), options, plan_dir=Path(args.out)
+            aws, manifest, resolve_revision(args.revision), _progress(out, args), options, plan_dir=Path(args.out)
         )
         if not plan.has_changes:
             out.line(f"no changes: all {plan.count('none')} stacks are up to date")
@@ -440,7 +448,7 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     options = ApplyOptions(lock_timeout=args.lock_timeout)
     with _target(args, manifest) as aws:
         out.line(f"target: {aws.target.describe()}")
-        plan, result = deploy_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out), options)
+        plan, result = deploy_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out, args), options)
         _print_plan(plan, out, built.directory)
         _print_apply(result, out)
         stacks = status(aws, manifest) if result.ok else []
@@ -611,6 +619,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="where the state table lives (default: the console stack's region)")
     parser.add_argument("--profile", help="AWS profile for --target aws")
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="synth output (default: build)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="json: one JSON object per stack operation on standard error (default: text)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -637,6 +647,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     _add_deploy_commands(sub)
+    for command in sub.choices.values():
+        # `pipectl plan --output json` as well as `pipectl --output json plan`
+        command.add_argument("--output", "-o", choices=("text", "json"), default=argparse.SUPPRESS,
+                             help="output format (text, or json for scripts)")
     return parser
 
 

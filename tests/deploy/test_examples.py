@@ -121,6 +121,35 @@ def test_second_plan_is_all_none(workdir, capsys):
     assert "0 to create, 0 to update, 25 unchanged" in capsys.readouterr().out
 
 
+def test_plan_and_status_speak_json_for_scripts(workdir, capsys):
+    capsys.readouterr()
+    assert main(["plan", "--output", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert {s["action"] for s in plan["stacks"]} == {"none"}
+    assert any("VpcId vpc-0a1b2c3d4e5f60718 is stood in" in note for note in plan["local_stand_ins"])
+    assert main(["--output", "json", "status", "shop"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["stack"] for r in rows} == {f"pipectl-shop-{e}-{k}" for e in ("prod", "test")
+                                          for k in ("storage", "ingestion", "processing", "monitoring")}
+    assert all(r["in_sync"] for r in rows)
+
+
+def test_log_format_json_writes_one_object_per_stack_operation(workdir, capsys):
+    shop = workdir / "pipelines.d" / "shop.yaml"
+    original = shop.read_text()
+    shop.write_text(original.replace("alarm_email: oncall@example.com", "alarm_email: night@example.com"))
+    try:
+        capsys.readouterr()
+        assert main(["up", "--log-format", "json"]) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+        finished = {(o["stack"], o["result"]) for o in lines if o.get("event") != "note"}
+        assert ("pipectl-shop-prod-monitoring", "done") in finished
+        assert all({"time", "stack", "pipeline", "env"} <= set(o) for o in lines)
+    finally:
+        shop.write_text(original)
+        assert main(["up"]) == 0
+
+
 def test_editing_one_file_replans_only_the_stacks_it_touches(workdir):
     shop = workdir / "pipelines.d" / "shop.yaml"
     original = shop.read_text()
