@@ -27,6 +27,7 @@ MAX_NAME = 40
 ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 DEFAULT_ENVIRONMENTS = ("test", "prod")
 DEFAULTS_FILE = "_defaults.yaml"
+MAX_ERRORS_PER_FILE = 100
 CONSOLE_FILE = "_console.yaml"
 
 
@@ -282,11 +283,17 @@ _TAGS = {"kinesis", "s3", "none", "cognito", "oidc", "existing", "created"}
 
 
 def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type[BaseModel]) -> list[SpecError]:
+    """Located errors, at most MAX_ERRORS_PER_FILE of them: a generated or damaged file may hold thousands."""
     out = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_ERRORS_PER_FILE]:
         path = _strip_tags(tuple(err["loc"]), merged.data)
         message = _describe(err, model, tuple(err["loc"]))
         out.append(_located(path, message, merged, file, prefer_key=err["type"] in ("extra_forbidden", "missing")))
+    if len(errors) > MAX_ERRORS_PER_FILE:
+        hidden = len(errors) - MAX_ERRORS_PER_FILE
+        out.append(SpecError(Location(file, 1, 1), "(file)",
+                             f"expected fewer mistakes, found {hidden} more not shown; fix these first"))
     return out
 
 

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
+MAX_VALUES = 10_000  # a real pipeline file holds a few hundred; beyond this it is generated or damaged
 PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -78,18 +79,9 @@ def parse_bytes(raw: bytes, shown_as: str) -> tuple[Document | None, SpecError |
         line = text[: text.index("\x00")].count("\n") + 1
         return at(line, 1, "(file)", "expected text, found a NUL character")
     try:
-        if "&" in text or "*" in text:
-            for event in yaml.parse(text, Loader=_Loader):
-                anchor = getattr(event, "anchor", None)
-                if anchor is not None:
-                    mark = event.start_mark
-                    what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
-                    return at(
-                        mark.line + 1,
-                        mark.column + 1,
-                        "(file)",
-                        f"expected plain YAML, found {what} ({anchor}); repeat the value or use _defaults.yaml",
-                    )
+        refusal = _scan_events(text)
+        if refusal is not None:
+            return at(*refusal)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -108,6 +100,39 @@ def parse_bytes(raw: bytes, shown_as: str) -> tuple[Document | None, SpecError |
     except _Reject as rej:
         return None, rej.error
     return doc, None
+
+
+def _scan_events(text: str) -> tuple[int, int, str, str] | None:
+    """Refuse anchors, aliases and deep nesting on the flat event stream, before composing.
+
+    Composing is recursive (in C when libyaml is present): a file nested thirty thousand levels
+    deep would crash the process there, so depth is counted here first, iteratively; and the
+    number of values is bounded, so a generated file cannot make validation slow.
+    """
+    depth = 0
+    values = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        mark = event.start_mark
+        if isinstance(event, yaml.ScalarEvent):
+            values += 1
+            if values > MAX_VALUES:
+                return mark.line + 1, mark.column + 1, "(file)", (
+                    f"expected a pipeline file of at most {MAX_VALUES} keys and values, found more"
+                )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
+            message = f"expected plain YAML, found {what} ({anchor}); repeat the value or use _defaults.yaml"
+            return mark.line + 1, mark.column + 1, "(file)", message
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return mark.line + 1, mark.column + 1, "(file)", (
+                    f"expected at most {MAX_DEPTH} levels of nesting, found more"
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
 
 
 class _Builder:
@@ -138,6 +163,8 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
         try:
             return self.constructor.construct_object(node, deep=True)
         except (ConstructorError, ValueError) as exc:

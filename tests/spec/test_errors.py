@@ -229,3 +229,17 @@ def test_cognito_is_refused_where_it_does_not_exist(pipelines):
         "pipelines.d/shop.yaml:7:16: ingestion.auth.type: expected oidc or none in cn-north-1 (no Cognito there), "
         "found 'cognito'"
     ]
+
+
+def test_a_file_with_too_many_values_is_refused_where_the_limit_is_passed(pipelines):
+    folder = pipelines({"shop.yaml": "".join(f"k{i}: v\n" for i in range(5001))})
+    assert errors_of(folder) == [
+        "pipelines.d/shop.yaml:5001:1: (file): expected a pipeline file of at most 10000 keys and values, found more"
+    ]
+
+
+def test_nesting_deeper_than_the_limit_is_refused_before_it_is_composed(pipelines):
+    folder = pipelines({"shop.yaml": "owner: " + "[" * 40 + "]" * 40 + "\n"})
+    assert errors_of(folder) == [
+        "pipelines.d/shop.yaml:1:39: (file): expected at most 32 levels of nesting, found more"
+    ]
