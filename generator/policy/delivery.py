@@ -643,6 +643,15 @@ def deploy_role(
                 Resource=[execution_role_arn],
                 Condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
             ),
+            Statement(
+                Sid="PublishPipectlMetrics",
+                Effect=Allow,
+                Action=[Action("cloudwatch", "PutMetricData")],
+                # Metrics are not resources (Resource "*" is the only value AWS accepts); the condition
+                # pins the calls to pipectl's own namespace.
+                Resource=["*"],
+                Condition=Condition(StringEquals({"cloudwatch:namespace": "pipectl"})),
+            ),
             *_state_table(table_arn),
         ],
     )

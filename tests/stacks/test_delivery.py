@@ -205,6 +205,9 @@ def test_the_deploy_role_touches_only_pipectl_stacks_and_passes_only_the_executi
         }]
         assert not any(a.startswith(("ec2:", "ecs:", "iam:Create", "s3:Create")) for s in statements
                        for a in _actions(s))
+        metrics = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
+        assert [(m["Resource"], m["Condition"]) for m in metrics] == [
+            (["*"], {"StringEquals": {"cloudwatch:namespace": "pipectl"}})]
 
 
 def test_validate_and_smoke_touch_no_stack(templates: dict[str, dict[str, Any]]) -> None:

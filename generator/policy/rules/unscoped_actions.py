@@ -31,6 +31,36 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         "cloudwatch:PutMetricData",
         # EC2 Describe calls list what exists; they have no resource to scope to.
         "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeAddresses",
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeFlowLogs",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:DescribeNatGateways",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        # The same for the describe calls CloudFormation makes while deploying ELB, Auto Scaling and
+        # Application Auto Scaling resources.
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeScalingActivities",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        # Task definitions are registered by family: registering, describing and deregistering take no ARN.
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        "ecs:DescribeTaskDefinition",
+        # Creating a resource whose ARN does not exist yet: the create call cannot be scoped.
+        "kms:CreateKey",
+        "cognito-idp:CreateUserPool",
+        "appsync:CreateGraphqlApi",
+        "lambda:CreateEventSourceMapping",
     }
 )
 
