@@ -48,7 +48,7 @@ def test_a_plan_deleting_stateful_data_is_refused_and_nothing_runs(aws: Aws, dep
     plan = make_plan(aws, manifest, "two")
     (change,) = [c for s in plan.stacks for c in s.changes]
     assert (change.resource, change.action, change.data_at_risk) == ("DataBucket", "Remove", True)
-    with pytest.raises(RefusedError, match="DataBucket .* would be deleted"):
+    with pytest.raises(RefusedError, match=r"DataBucket .* would be deleted"):
         apply_plan(aws, manifest, plan)
     resources = aws.cfn().describe_stack_resources(StackName=STORAGE)["StackResources"]
     assert "DataBucket" in {r["LogicalResourceId"] for r in resources}
