@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nknown defect, not as promised: {nodeid}\n  {case['known']}")
     print(f"\n{len(rows)} classes, {broken} case(s) not as promised, {lost} case(s) lost data, "
           f"in {time.monotonic() - started:.0f}s")
+    tried = sum(r.tried for r in rows.values())
+    print(f"fault-report: {tried - broken} passed, {broken} failed")
     return 1 if broken or lost or code not in (0,) else 0
 
 
