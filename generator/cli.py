@@ -144,8 +144,10 @@ def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) ->
     manifest, notes = stand_in_networks(aws, manifest)
     if announce and notes:
         names = sorted({note.split(": ", 1)[1].split(" ", 1)[0] for note in notes})
-        out.line(f"local target: {len(notes)} values that belong to a real account are stood in by local ones "
-                 f"({', '.join(names)}); `pipectl plan --output json` lists each")
+        out.line(
+            f"local target: {len(notes)} values that belong to a real account are stood in by local ones "
+            f"({', '.join(names)}); `pipectl plan --output json` lists each"
+        )
     return manifest, notes
 
 
@@ -194,7 +196,9 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
         manifest, stand_ins = _for_target(aws, manifest, out, announce=True)
-        plan = make_plan(aws, manifest, resolve_revision(args.revision), _progress(out, args), args.concurrency)
+        plan = make_plan(
+            aws, manifest, resolve_revision(args.revision), _progress(out, args), args.concurrency, env=args.env
+        )
     plan_dir = Path(args.out)
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
@@ -225,7 +229,13 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
         manifest, _ = _for_target(aws, manifest, out)
         if args.auto_approve:
             plan, result = apply_now(
-                aws, manifest, resolve_revision(args.revision), _progress(out, args), options, plan_dir=Path(args.out)
+                aws,
+                manifest,
+                resolve_revision(args.revision),
+                _progress(out, args),
+                options,
+                plan_dir=Path(args.out),
+                env=args.env,
             )
             _print_plan(plan, out, Path(args.out))
         else:
@@ -392,7 +402,13 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
             concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
         )
         plan, result = apply_now(
-            aws, manifest, resolve_revision(args.revision), _progress(out, args), options, plan_dir=Path(args.out)
+            aws,
+            manifest,
+            resolve_revision(args.revision),
+            _progress(out, args),
+            options,
+            plan_dir=Path(args.out),
+            env=args.env,
         )
         if not plan.has_changes:
             out.line(f"no changes: all {plan.count('none')} stacks are up to date")
@@ -453,8 +469,13 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
         _print_apply(result, out)
         stacks = status(aws, manifest) if result.ok else []
     if out.format == "json":
-        out.json({"ok": result.ok, "stacks": {n: r.__dict__ for n, r in result.stacks.items()},
-                  "outputs": _status_rows(stacks)})
+        out.json(
+            {
+                "ok": result.ok,
+                "stacks": {n: r.__dict__ for n, r in result.stacks.items()},
+                "outputs": _status_rows(stacks),
+            }
+        )
     for stack in stacks:
         for key, value in sorted(stack.outputs.items()):
             out.line(f"  {stack.name}: {key} = {value}")
@@ -483,6 +504,9 @@ def _add_deploy_commands(sub: Any) -> None:
 
     def planning(p: argparse.ArgumentParser) -> None:
         p.add_argument("--revision", help="names the change sets and tags the stacks (default: the git commit)")
+        p.add_argument(
+            "--env", metavar="ENV", help="plan only this environment (and the console), e.g. the nightly run's test"
+        )
         p.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
         p.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
 
@@ -619,8 +643,12 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="where the state table lives (default: the console stack's region)")
     parser.add_argument("--profile", help="AWS profile for --target aws")
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="synth output (default: build)")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="json: one JSON object per stack operation on standard error (default: text)")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per stack operation on standard error (default: text)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -649,8 +677,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy_commands(sub)
     for command in sub.choices.values():
         # `pipectl plan --output json` as well as `pipectl --output json plan`
-        command.add_argument("--output", "-o", choices=("text", "json"), default=argparse.SUPPRESS,
-                             help="output format (text, or json for scripts)")
+        command.add_argument(
+            "--output",
+            "-o",
+            choices=("text", "json"),
+            default=argparse.SUPPRESS,
+            help="output format (text, or json for scripts)",
+        )
     return parser
 
 

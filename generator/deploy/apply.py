@@ -80,11 +80,11 @@ class ApplyResult:
 
 def apply_now(
     aws: Aws, manifest: Manifest, revision: str, progress: Progress | None = None,
-    options: ApplyOptions | None = None, plan_dir: Path | None = None,
+    options: ApplyOptions | None = None, plan_dir: Path | None = None, env: str | None = None,
 ) -> tuple[Plan, ApplyResult]:
     """`--auto-approve` and `up`: plan, write the plan if asked, then apply it at once."""
     opts = options or ApplyOptions()
-    plan = make_plan(aws, manifest, revision, progress, opts.concurrency, opts.template_bucket)
+    plan = make_plan(aws, manifest, revision, progress, opts.concurrency, opts.template_bucket, env=env)
     if plan_dir is not None:
         write_plan(plan, manifest, plan_dir)
     return plan, apply_plan(aws, manifest, plan, progress, opts)
@@ -143,6 +143,8 @@ def _check_matches(manifest: Manifest, plan: Plan, aws: Aws) -> None:
         raise PlanError(f"the plan was made for target {plan.target}, not {aws.target.kind}: plan again")
     problems = []
     for spec in manifest.stacks:
+        if plan.env is not None and spec.env not in (None, plan.env):
+            continue  # a plan of one environment says nothing about the others
         planned = plan.get(spec.name)
         if planned is None or planned.hash != spec.hash:
             problems.append(f"{spec.name}: build/ changed since the plan")

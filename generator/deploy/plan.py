@@ -83,6 +83,7 @@ class Plan:
     stacks: list[StackPlan]
     run_id: str = ""
     recorded: bool = False
+    env: str | None = None  # when set, the plan covers this environment (and the console) only
 
     def get(self, name: str) -> StackPlan | None:
         return next((s for s in self.stacks if s.name == name), None)
@@ -119,13 +120,20 @@ def make_plan(
     concurrency: int = 4,
     template_bucket: str | None = None,
     record: bool = True,
+    env: str | None = None,
 ) -> Plan:
-    """Plan every manifest stack (and flag orphans for prune); record the run when the state table exists."""
+    """Plan every manifest stack (and flag orphans for prune); record the run when the state table exists.
+
+    With `env`, only that environment's stacks and the console are planned (the nightly `test` run);
+    orphans are still judged against the whole manifest, so other environments are never flagged.
+    """
     out = progress or NullProgress()
     run = RunRecord(new_run_id(), "plan", revision, "", now_iso())
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     name = cfn.change_set_name(revision)
     order = topological_order(manifest.dependencies())
+    if env is not None:
+        order = [n for n in order if manifest[n].env in (None, env)]
 
     def one(stack_name: str) -> StackPlan:
         spec = manifest[stack_name]
@@ -138,7 +146,7 @@ def make_plan(
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-plan") as pool:
         planned = list(pool.map(one, order))
     planned.extend(_orphans(manifest, deployed))
-    plan = Plan(revision, now_iso(), aws.target.kind, aws.target.region, planned, run.run_id)
+    plan = Plan(revision, now_iso(), aws.target.kind, aws.target.region, planned, run.run_id, env=env)
     table = find_state_table(deployed)
     if record and table is not None:
         run.actor = aws.actor()

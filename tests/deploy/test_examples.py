@@ -134,6 +134,13 @@ def test_plan_and_status_speak_json_for_scripts(workdir, capsys):
     assert all(r["in_sync"] for r in rows)
 
 
+def test_the_nightly_plan_covers_the_test_environment_and_the_console_only(workdir):
+    assert main(["plan", "--env", "test"]) == 0
+    names = set(plan_actions(workdir))
+    assert "pipectl-console" in names and "pipectl-shop-test-ingestion" in names
+    assert not any("-prod-" in name for name in names)
+
+
 def test_log_format_json_writes_one_object_per_stack_operation(workdir, capsys):
     shop = workdir / "pipelines.d" / "shop.yaml"
     original = shop.read_text()
