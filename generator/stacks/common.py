@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from troposphere import Export, ImportValue, Join, Output, Select, Split, StackId, Sub, Template
+from troposphere import Export, ImportValue, Join, Output, Ref, Select, Split, StackId, Sub, Template
+from troposphere.awslambda import LoggingConfig
 from troposphere.logs import LogGroup
 
 from generator.spec.loader import Pipeline
@@ -81,6 +82,18 @@ def keep(resource: Any, retain: bool) -> Any:
     resource.DeletionPolicy = policy
     resource.UpdateReplacePolicy = policy
     return resource
+
+
+class _LambdaLogging(LoggingConfig):  # type: ignore[misc]  # troposphere is untyped
+    """Lambda's LoggingConfig with LogFormat: in troposphere 4.11 the event source mapping's property of
+    the same name shadows the function's, which lost LogFormat."""
+
+    props: ClassVar[dict[str, Any]] = {**LoggingConfig.props, "LogFormat": (str, False)}
+
+
+def json_logging(log_group: Any) -> Any:
+    """A function logs JSON into the log group its template created (never /aws/lambda/<name>)."""
+    return _LambdaLogging(LogFormat="JSON", LogGroup=Ref(log_group))
 
 
 def per_stack(name: str) -> Join:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Sub, Template
 from troposphere.appsync import (
@@ -53,7 +53,6 @@ from troposphere.awslambda import (
     DeadLetterConfig,
     Environment,
     Function,
-    LoggingConfig,
     Permission,
     TracingConfig,
 )
@@ -133,12 +132,6 @@ QUERIES = {
     "runs": "RunsResolver",
     "stacks": "StacksResolver",
 }
-
-
-class JsonLoggingConfig(LoggingConfig):  # type: ignore[misc]
-    """Lambda's LoggingConfig with LogFormat, which troposphere 4.11 does not model yet."""
-
-    props: ClassVar[dict[str, Any]] = {**LoggingConfig.props, "LogFormat": (str, False)}
 
 
 def build_console(console: ConsoleSpec) -> Template:
@@ -494,7 +487,7 @@ def _recorder(template: Template, console: ConsoleSpec, key: Key, table: Table) 
             Timeout=30,
             Role=GetAtt(role, "Arn"),
             Environment=Environment(Variables={"TABLE_NAME": Ref(table)}),
-            LoggingConfig=JsonLoggingConfig(LogFormat="JSON", LogGroup=Ref(group)),
+            LoggingConfig=common.json_logging(group),
             TracingConfig=TracingConfig(Mode="Active"),
             ReservedConcurrentExecutions=RECORDER_CONCURRENCY,
             DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dead_letters, "Arn")),

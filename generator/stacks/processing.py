@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import awacs.aws
 from troposphere import GetAtt, ImportValue, Ref, Sub, Template
@@ -22,7 +22,6 @@ from troposphere.awslambda import (
     Environment,
     EventSourceMapping,
     Function,
-    LoggingConfig,
     OnFailure,
     TracingConfig,
 )
@@ -62,13 +61,6 @@ ENRICH_RETRY = {"interval_seconds": 2, "max_attempts": 6, "backoff_rate": 2.0, "
 SCHEDULE_RETRY_ATTEMPTS = 10
 SCHEDULE_MAX_EVENT_AGE_S = 3600
 MINUTES = {"minute": 1, "hour": 60, "day": 1440}
-
-
-class FunctionLoggingConfig(LoggingConfig):  # type: ignore[misc]  # troposphere is untyped
-    """Lambda's LoggingConfig with LogFormat: troposphere 4.11 lets the event source mapping's property
-    of the same name shadow the function's, which lost LogFormat."""
-
-    props: ClassVar[dict[str, Any]] = {**LoggingConfig.props, "LogFormat": (str, False)}
 
 
 @dataclass(frozen=True)
@@ -219,7 +211,7 @@ def _function(
         ReservedConcurrentExecutions=processing.concurrency,
         Environment=Environment(Variables=variables),
         KmsKeyArn=storage.key_arn,
-        LoggingConfig=FunctionLoggingConfig(LogFormat="JSON", LogGroup=Ref(log_group)),
+        LoggingConfig=common.json_logging(log_group),
         TracingConfig=TracingConfig(Mode="Active"),
         DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(queue, "Arn")),
     )
