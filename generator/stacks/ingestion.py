@@ -1,7 +1,7 @@
 """The ingestion stack: collectors on ECS behind an HTTPS load balancer, writing to the pipeline's sink.
 
 Reads the storage stack's exports (key, buckets, stream); creates its own network when the file asks.
-Fargate and EC2 differ only in where tasks run: `_ec2_capacity` adds instances and a capacity provider,
+Fargate and EC2 differ only in where tasks run: `capacity.ec2_capacity` adds instances and a capacity provider,
 `_service` then picks the Fargate launch type or that capacity provider.
 
 Tracing a request: the load balancer adds an `X-Amzn-Trace-Id` header (`Root=1-<time>-<id>`) to every
@@ -13,19 +13,16 @@ the collector's log group with a CloudWatch Logs Insights query on `trace_id`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from troposphere import (
-    Base64,
     GetAtt,
     Parameter,
     Ref,
     Region,
     Sub,
-    Tags,
     Template,
 )
 from troposphere.applicationautoscaling import (
@@ -34,39 +31,16 @@ from troposphere.applicationautoscaling import (
     ScalingPolicy,
     TargetTrackingScalingPolicyConfiguration,
 )
-from troposphere.autoscaling import AutoScalingGroup, LaunchTemplateSpecification
-from troposphere.autoscaling import Tags as AsgTags
-from troposphere.cognito import (
-    AccountRecoverySetting,
-    AdminCreateUserConfig,
-    PasswordPolicy,
-    Policies,
-    RecoveryOption,
-    UserPool,
-    UserPoolAddOns,
-    UserPoolClient,
-    UserPoolDomain,
-)
 from troposphere.ec2 import (
-    EBSBlockDevice,
-    IamInstanceProfile,
-    LaunchTemplate,
-    LaunchTemplateBlockDeviceMapping,
-    LaunchTemplateData,
-    MetadataOptions,
     SecurityGroup,
     SecurityGroupIngress,
     SecurityGroupRule,
-    TagSpecifications,
 )
 from troposphere.ecs import (
-    AutoScalingGroupProvider,
     AwsvpcConfiguration,
     CapacityProvider,
-    CapacityProviderStrategy,
     CapacityProviderStrategyItem,
     Cluster,
-    ClusterCapacityProviderAssociations,
     ClusterSetting,
     ContainerDefinition,
     DeploymentCircuitBreaker,
@@ -74,7 +48,6 @@ from troposphere.ecs import (
     Environment,
     HealthCheck,
     LogConfiguration,
-    ManagedScaling,
     MountPoint,
     NetworkConfiguration,
     PortMapping,
@@ -86,14 +59,12 @@ from troposphere.ecs import (
 from troposphere.ecs import LoadBalancer as ServiceLoadBalancer
 from troposphere.elasticloadbalancingv2 import (
     Action,
-    AuthenticateCognitoConfig,
     Certificate,
     Condition,
     FixedResponseConfig,
     Listener,
     ListenerRule,
     ListenerRuleAction,
-    ListenerRuleAuthenticateOidcConfig,
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
@@ -101,15 +72,15 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroup,
     TargetGroupAttribute,
 )
-from troposphere.iam import InstanceProfile, Role
 from troposphere.iam import Policy as RolePolicy
+from troposphere.iam import Role
 from troposphere.logs import LogGroup
 from troposphere.route53 import AliasTarget, RecordSetType
 
 from generator.policy import ingestion as policy
 from generator.spec.loader import Pipeline
-from generator.spec.models import CognitoAuth, KinesisSink, OidcAuth, S3Sink
-from generator.stacks import common
+from generator.spec.models import KinesisSink, S3Sink
+from generator.stacks import capacity, common, signin
 from generator.stacks.network import Network, network
 from generator.stacks.storage import alb_log_prefix
 
@@ -119,11 +90,9 @@ HEALTH_PATH = "/health"
 TRACE_HEADER = "X-Amzn-Trace-Id"  # added by the load balancer to every request it forwards
 LOG_FORMAT = "json"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/{arch}recommended/image_id"
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repository>[^:@]+)"
 )
-GRAVITON = re.compile(r"^(a1|[a-z]+\d+g[a-z0-9]*)\.")
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
 
@@ -157,7 +126,7 @@ def build_ingestion(pipeline: Pipeline) -> Template:
     listener = _listener(template, pipeline, load_balancer)
     rule = _collector_rule(template, pipeline, listener, target_group)
     placement = (
-        _ec2_capacity(template, pipeline, cluster, net)
+        capacity.ec2_capacity(template, pipeline, cluster, net)
         if pipeline.spec.ingestion.launch_type == "ec2"
         else None
     )
@@ -234,9 +203,7 @@ def _repository_arn(image: str) -> Sub | None:
     match = ECR_IMAGE.match(image)
     if match is None:
         return None
-    return Sub(
-        f"arn:${{AWS::Partition}}:ecr:{match['region']}:{match['account']}:repository/{match['repository']}"
-    )
+    return Sub(f"arn:${{AWS::Partition}}:ecr:{match['region']}:{match['account']}:repository/{match['repository']}")
 
 
 def _roles(template: Template, pipeline: Pipeline, storage: Storage, log_group: LogGroup) -> tuple[Role, Role]:
@@ -301,15 +268,7 @@ def _environment(pipeline: Pipeline, storage: Storage) -> list[Environment]:
     return [Environment(Name=name, Value=values[name]) for name in sorted(values)]
 
 
-def _arm64(pipeline: Pipeline) -> bool:
-    """Graviton instance types (c6g, m7g, t4g, ...) need the arm64 AMI and arm64 tasks."""
-    ingestion = pipeline.spec.ingestion
-    return ingestion.launch_type == "ec2" and GRAVITON.match(ingestion.instance_type) is not None
-
-
-def _task_definition(
-    template: Template, pipeline: Pipeline, storage: Storage, log_group: LogGroup
-) -> TaskDefinition:
+def _task_definition(template: Template, pipeline: Pipeline, storage: Storage, log_group: LogGroup) -> TaskDefinition:
     """One collector container, read-only root filesystem with a scratch /tmp, health-checked on /health."""
     ingestion = pipeline.spec.ingestion
     execution, task = _roles(template, pipeline, storage, log_group)
@@ -346,7 +305,7 @@ def _task_definition(
             Cpu=str(ingestion.cpu),
             Memory=str(ingestion.memory),
             RuntimePlatform=RuntimePlatform(
-                OperatingSystemFamily="LINUX", CpuArchitecture="ARM64" if _arm64(pipeline) else "X86_64"
+                OperatingSystemFamily="LINUX", CpuArchitecture="ARM64" if capacity.arm64(pipeline) else "X86_64"
             ),
             ExecutionRoleArn=GetAtt(execution, "Arn"),
             TaskRoleArn=GetAtt(task, "Arn"),
@@ -371,7 +330,10 @@ def _security_groups(template: Template, pipeline: Pipeline, net: Network) -> tu
             VpcId=net.vpc_id,
             SecurityGroupEgress=[
                 SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=ANYWHERE_V4,
+                    IpProtocol="tcp",
+                    FromPort=443,
+                    ToPort=443,
+                    CidrIp=ANYWHERE_V4,
                     Description="HTTPS to the sink, logs and the image registry",
                 )
             ],
@@ -379,7 +341,9 @@ def _security_groups(template: Template, pipeline: Pipeline, net: Network) -> tu
     )
     egress = [
         SecurityGroupRule(
-            IpProtocol="tcp", FromPort=port, ToPort=port,
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
             DestinationSecurityGroupId=GetAtt(collectors, "GroupId"),
             Description="to the collectors",
         )
@@ -388,7 +352,10 @@ def _security_groups(template: Template, pipeline: Pipeline, net: Network) -> tu
         # authenticate-cognito/-oidc: the load balancer itself calls the IdP's token and user info endpoints.
         egress.append(
             SecurityGroupRule(
-                IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=ANYWHERE_V4,
+                IpProtocol="tcp",
+                FromPort=443,
+                ToPort=443,
+                CidrIp=ANYWHERE_V4,
                 Description="HTTPS to the identity provider",
             )
         )
@@ -451,7 +418,10 @@ def _load_balancer(
         template, stack, "LoadBalancerDnsName", GetAtt(load_balancer, "DNSName"), "DNS name of the load balancer"
     )
     common.add_output(
-        template, stack, "LoadBalancerFullName", GetAtt(load_balancer, "LoadBalancerFullName"),
+        template,
+        stack,
+        "LoadBalancerFullName",
+        GetAtt(load_balancer, "LoadBalancerFullName"),
         "Load balancer name as CloudWatch metrics know it",
     )
     return load_balancer
@@ -473,7 +443,10 @@ def _target_group(template: Template, pipeline: Pipeline, stack: str, net: Netwo
         )
     )
     common.add_output(
-        template, stack, "TargetGroupFullName", GetAtt(target_group, "TargetGroupFullName"),
+        template,
+        stack,
+        "TargetGroupFullName",
+        GetAtt(target_group, "TargetGroupFullName"),
         "Target group name as CloudWatch metrics know it",
     )
     return target_group
@@ -514,47 +487,12 @@ def _listener(template: Template, pipeline: Pipeline, load_balancer: LoadBalance
     )
 
 
-def _authentication(template: Template, pipeline: Pipeline) -> list[ListenerRuleAction]:
-    """The actions that sign a user in before the request reaches a collector, if the file asks."""
-    auth = pipeline.spec.ingestion.auth
-    if isinstance(auth, CognitoAuth):
-        pool, client, domain = _user_pool(template, pipeline, auth)
-        return [
-            ListenerRuleAction(
-                Type="authenticate-cognito",
-                Order=1,
-                AuthenticateCognitoConfig=AuthenticateCognitoConfig(
-                    UserPoolArn=GetAtt(pool, "Arn"), UserPoolClientId=Ref(client), UserPoolDomain=Ref(domain)
-                ),
-            )
-        ]
-    if isinstance(auth, OidcAuth):
-        return [
-            ListenerRuleAction(
-                Type="authenticate-oidc",
-                Order=1,
-                AuthenticateOidcConfig=ListenerRuleAuthenticateOidcConfig(
-                    Issuer=auth.issuer,
-                    AuthorizationEndpoint=auth.authorization_endpoint,
-                    TokenEndpoint=auth.token_endpoint,
-                    UserInfoEndpoint=auth.user_info_endpoint,
-                    ClientId=auth.client_id,
-                    # A dynamic reference: CloudFormation reads the secret at deploy time, the template never holds it.
-                    ClientSecret=f"{{{{resolve:secretsmanager:{auth.client_secret_arn}:SecretString:client_secret}}}}",
-                ),
-            )
-        ]
-    return []
-
-
 def _collector_rule(
     template: Template, pipeline: Pipeline, listener: Listener, target_group: TargetGroup
 ) -> ListenerRule:
     """The endpoint path and /health go to the collectors, after sign-in when the file asks for it."""
-    authentication = _authentication(template, pipeline)
-    forward = ListenerRuleAction(
-        Type="forward", Order=len(authentication) + 1, TargetGroupArn=Ref(target_group)
-    )
+    authentication = signin.listener_actions(template, pipeline)
+    forward = ListenerRuleAction(Type="forward", Order=len(authentication) + 1, TargetGroupArn=Ref(target_group))
     paths = sorted({pipeline.spec.ingestion.endpoint_path, HEALTH_PATH})
     return template.add_resource(
         ListenerRule(
@@ -565,193 +503,6 @@ def _collector_rule(
             Actions=[*authentication, forward],
         )
     )
-
-
-def _cognito_domain_prefix(pipeline: Pipeline) -> Sub:
-    """Hosted UI prefixes are global per region: make them unique with the account id, within 63 chars."""
-    base = f"{pipeline.name}-{pipeline.env}"
-    if len(base) > 33:
-        digest = hashlib.sha256(base.encode()).hexdigest()[:8]
-        base = f"{base[:24].rstrip('-')}-{digest}"
-    return Sub(f"pipectl-{base}-${{AWS::AccountId}}")
-
-
-def _callback_urls(pipeline: Pipeline, auth: CognitoAuth) -> list[str]:
-    """The file's callback URLs, plus the load balancer's own /oauth2/idpresponse on the domain."""
-    own = f"https://{pipeline.spec.ingestion.domain.name}/oauth2/idpresponse"
-    return [*auth.callback_urls, *([own] if own not in auth.callback_urls else [])]
-
-
-def _user_pool(
-    template: Template, pipeline: Pipeline, auth: CognitoAuth
-) -> tuple[UserPool, UserPoolClient, UserPoolDomain]:
-    """A user pool for this pipeline only: admins create users, MFA with an authenticator app is required."""
-    pool = template.add_resource(
-        common.keep(
-            UserPool(
-                "CollectorUserPool",
-                UserPoolName=f"pipectl-{pipeline.name}-{pipeline.env}-collector",
-                UserPoolTier="PLUS",  # threat protection (advanced security) needs the Plus tier
-                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode="ENFORCED"),
-                MfaConfiguration="ON",
-                EnabledMfas=["SOFTWARE_TOKEN_MFA"],
-                AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
-                UsernameAttributes=["email"],
-                AutoVerifiedAttributes=["email"],
-                AccountRecoverySetting=AccountRecoverySetting(
-                    RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]
-                ),
-                Policies=Policies(
-                    PasswordPolicy=PasswordPolicy(
-                        MinimumLength=14,
-                        RequireLowercase=True,
-                        RequireUppercase=True,
-                        RequireNumbers=True,
-                        RequireSymbols=True,
-                        TemporaryPasswordValidityDays=3,
-                    )
-                ),
-                DeletionProtection="ACTIVE" if pipeline.spec.retain else "INACTIVE",
-            ),
-            pipeline.spec.retain,
-        )
-    )
-    domain = template.add_resource(
-        UserPoolDomain("CollectorUserPoolDomain", UserPoolId=Ref(pool), Domain=_cognito_domain_prefix(pipeline))
-    )
-    client = template.add_resource(
-        UserPoolClient(
-            "CollectorUserPoolClient",
-            UserPoolId=Ref(pool),
-            ClientName=f"pipectl-{pipeline.name}-{pipeline.env}-load-balancer",
-            GenerateSecret=True,
-            AllowedOAuthFlowsUserPoolClient=True,
-            AllowedOAuthFlows=["code"],
-            AllowedOAuthScopes=["openid", "email"],
-            CallbackURLs=_callback_urls(pipeline, auth),
-            SupportedIdentityProviders=["COGNITO"],
-            ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors="ENABLED",
-            EnableTokenRevocation=True,
-        )
-    )
-    return pool, client, domain
-
-
-def _ec2_capacity(template: Template, pipeline: Pipeline, cluster: Cluster, net: Network) -> CapacityProvider:
-    """EC2 container instances in the private subnets, scaled by ECS through a capacity provider."""
-    ingestion = pipeline.spec.ingestion
-    label = f"pipectl-{pipeline.name}-{pipeline.env}-collector"
-    ami = template.add_parameter(
-        Parameter(
-            "EcsAmiId",
-            Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            Default=ECS_AMI_PARAMETER.format(arch="arm64/" if _arm64(pipeline) else ""),
-            Description="ECS-optimized Amazon Linux 2023 AMI, resolved from AWS's public SSM parameter",
-        )
-    )
-    role = template.add_resource(
-        Role(
-            "CollectorInstanceRole",
-            Description=f"pipectl {pipeline.name}/{pipeline.env}: ECS agent on collector instances",
-            AssumeRolePolicyDocument=policy.instance_trust(),
-            Policies=[
-                RolePolicy(
-                    PolicyName="EcsAgent",
-                    PolicyDocument=policy.instance_policy(
-                        GetAtt(cluster, "Arn"),
-                        Sub(
-                            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
-                            ":container-instance/${CollectorCluster}/*"
-                        ),
-                    ),
-                )
-            ],
-        )
-    )
-    profile = template.add_resource(InstanceProfile("CollectorInstanceProfile", Roles=[Ref(role)]))
-    group = template.add_resource(
-        SecurityGroup(
-            "CollectorInstanceSecurityGroup",
-            GroupDescription=f"pipectl {pipeline.name}/{pipeline.env} collector instances: no inbound traffic",
-            VpcId=net.vpc_id,
-            SecurityGroupEgress=[
-                SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=ANYWHERE_V4,
-                    Description="HTTPS to ECS, logs and the image registry",
-                )
-            ],
-        )
-    )
-    launch_template = template.add_resource(
-        LaunchTemplate(
-            "CollectorLaunchTemplate",
-            LaunchTemplateData=LaunchTemplateData(
-                ImageId=Ref(ami),
-                InstanceType=ingestion.instance_type,
-                IamInstanceProfile=IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
-                SecurityGroupIds=[GetAtt(group, "GroupId")],
-                MetadataOptions=MetadataOptions(
-                    HttpTokens="required", HttpEndpoint="enabled", HttpPutResponseHopLimit=1
-                ),
-                BlockDeviceMappings=[
-                    LaunchTemplateBlockDeviceMapping(
-                        DeviceName="/dev/xvda",
-                        # The account's default EBS key: the Auto Scaling service-linked role can use it
-                        # without a grant on the pipeline key.
-                        Ebs=EBSBlockDevice(Encrypted=True, VolumeType="gp3", VolumeSize=30, DeleteOnTermination=True),
-                    )
-                ],
-                UserData=Base64(
-                    Sub(
-                        "#!/bin/bash\n"
-                        "cat >> /etc/ecs/ecs.config <<EOF\n"
-                        "ECS_CLUSTER=${CollectorCluster}\n"
-                        "ECS_AWSVPC_BLOCK_IMDS=true\n"
-                        "EOF\n"
-                    )
-                ),
-                TagSpecifications=[TagSpecifications(ResourceType="instance", Tags=Tags(Name=label))],
-            ),
-        )
-    )
-    auto_scaling_group = template.add_resource(
-        AutoScalingGroup(
-            "CollectorAutoScalingGroup",
-            MinSize="0",
-            MaxSize=str(ingestion.capacity.max),
-            VPCZoneIdentifier=net.private_subnets,
-            LaunchTemplate=LaunchTemplateSpecification(
-                LaunchTemplateId=Ref(launch_template),
-                Version=GetAtt(launch_template, "LatestVersionNumber"),
-            ),
-            HealthCheckType="EC2",
-            Tags=AsgTags(Name=label),
-        )
-    )
-    capacity_provider = template.add_resource(
-        CapacityProvider(
-            "CollectorCapacityProvider",
-            AutoScalingGroupProvider=AutoScalingGroupProvider(
-                AutoScalingGroupArn=Ref(auto_scaling_group),
-                ManagedScaling=ManagedScaling(Status="ENABLED", TargetCapacity=100),
-                # Draining moves tasks away before scale-in; termination protection would block stack deletion.
-                ManagedDraining="ENABLED",
-                ManagedTerminationProtection="DISABLED",
-            ),
-        )
-    )
-    template.add_resource(
-        ClusterCapacityProviderAssociations(
-            "CollectorClusterCapacityProviders",
-            Cluster=Ref(cluster),
-            CapacityProviders=[Ref(capacity_provider)],
-            DefaultCapacityProviderStrategy=[
-                CapacityProviderStrategy(CapacityProvider=Ref(capacity_provider), Weight=1)
-            ],
-        )
-    )
-    return capacity_provider
 
 
 def _service(
@@ -869,7 +620,9 @@ def _dns_record(template: Template, pipeline: Pipeline, load_balancer: LoadBalan
 def _endpoint_output(template: Template, pipeline: Pipeline, stack: str) -> None:
     ingestion = pipeline.spec.ingestion
     common.add_output(
-        template, stack, "CollectorEndpoint", f"https://{ingestion.domain.name}{ingestion.endpoint_path}",
+        template,
+        stack,
+        "CollectorEndpoint",
+        f"https://{ingestion.domain.name}{ingestion.endpoint_path}",
         "Where apps send their events",
     )
-
