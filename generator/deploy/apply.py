@@ -9,7 +9,6 @@ state table and lock, so on a first install it is deployed first and the run rec
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,6 @@ DONE_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 
 # Called before a change set is executed; raising refuses it (the local target checks stack policies,
 # which moto stores but does not enforce).
-Guard = Callable[[Aws, "StackPlan"], None]
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,6 @@ class ApplyOptions:
     lock_lease: float = 15 * 60.0
     lock_poll: float = 2.0
     template_bucket: str | None = None
-    guard: Guard | None = None
     allow_replace: frozenset[str] = frozenset()
 
 
@@ -270,11 +267,6 @@ def _run_stack(
                 out.finish(stack.name, "done", "recovered; nothing left to change")
                 return StackResult(stack.name, stack.action, "done", "recovered; nothing left to change")
         assert change_set is not None and stack_id is not None
-        if opts.guard is not None:
-            try:
-                opts.guard(aws, stack)
-            except Exception as exc:  # the guard's own exception type is its business; it refuses
-                return _failed(aws, stack, stack_id, started, f"refused: {exc}", out)
         spec = manifest[stack.name]
         _lift_policy_for(aws, spec, stack, opts.allow_replace, out)
         result = _execute(aws, stack, change_set, stack_id, run.run_id, started, out)
