@@ -26,53 +26,10 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
+from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
+
 VERSION = "2012-10-17"
 
-# What the account (and through it, IAM policies and CloudFormation) may do with the console key.
-# Listed one by one: the key policy is the only thing that can ever grant use of the key.
-KEY_ADMINISTRATION = [
-    kms.CancelKeyDeletion,
-    kms.CreateAlias,
-    kms.CreateGrant,
-    kms.DeleteAlias,
-    kms.DescribeKey,
-    kms.DisableKey,
-    kms.DisableKeyRotation,
-    kms.EnableKey,
-    kms.EnableKeyRotation,
-    kms.GetKeyPolicy,
-    kms.GetKeyRotationStatus,
-    kms.ListGrants,
-    kms.ListKeyPolicies,
-    kms.ListKeyRotations,
-    kms.ListResourceTags,
-    kms.PutKeyPolicy,
-    kms.RetireGrant,
-    kms.RevokeGrant,
-    kms.ScheduleKeyDeletion,
-    kms.TagResource,
-    kms.UntagResource,
-    kms.UpdateAlias,
-    kms.UpdateKeyDescription,
-]
-KEY_USE = [
-    kms.Decrypt,
-    kms.Encrypt,
-    kms.GenerateDataKey,
-    kms.GenerateDataKeyWithoutPlaintext,
-    kms.ReEncryptFrom,
-    kms.ReEncryptTo,
-]
-# CloudWatch Logs needs these to encrypt a log group with a customer managed key.
-LOGS_KEY_USE = [
-    kms.Decrypt,
-    kms.DescribeKey,
-    kms.Encrypt,
-    kms.GenerateDataKey,
-    kms.GenerateDataKeyWithoutPlaintext,
-    kms.ReEncryptFrom,
-    kms.ReEncryptTo,
-]
 
 
 def _account_root() -> Principal:

@@ -39,7 +39,7 @@ from awacs.aws import (
 from troposphere import Sub
 
 from generator.policy import storage
-from generator.policy.console import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
+from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
 from generator.policy.rules.unscoped_actions import is_unscoped
 
 VERSION = "2012-10-17"

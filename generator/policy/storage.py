@@ -23,6 +23,8 @@ from awacs.aws import (
 )
 from troposphere import AccountId, Sub
 
+from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE, THIS_KEY
+
 # Elastic Load Balancing's own account per region, for regions launched before August 2022.
 # Newer regions deliver ALB access logs with the logdelivery.elasticloadbalancing service principal.
 # Source: "Enable access logs for your Application Load Balancer", Elastic Load Balancing guide.
@@ -56,52 +58,8 @@ ELB_LOG_ACCOUNTS: dict[str, str] = {
 }
 ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
-KEY_ADMIN_ACTIONS = [
-    kms.CancelKeyDeletion,
-    kms.CreateAlias,
-    kms.DeleteAlias,
-    kms.DescribeKey,
-    kms.DisableKey,
-    kms.DisableKeyRotation,
-    kms.EnableKey,
-    kms.EnableKeyRotation,
-    kms.GetKeyPolicy,
-    kms.GetKeyRotationStatus,
-    kms.ListKeyRotations,
-    kms.ListResourceTags,
-    kms.PutKeyPolicy,
-    kms.RotateKeyOnDemand,
-    kms.ScheduleKeyDeletion,
-    kms.TagResource,
-    kms.UntagResource,
-    kms.UpdateAlias,
-    kms.UpdateKeyDescription,
-]
-KEY_USE_ACTIONS = [
-    kms.CreateGrant,
-    kms.Decrypt,
-    kms.Encrypt,
-    kms.GenerateDataKey,
-    kms.GenerateDataKeyWithoutPlaintext,
-    kms.ListGrants,
-    kms.ReEncryptFrom,
-    kms.ReEncryptTo,
-    kms.RetireGrant,
-    kms.RevokeGrant,
-]
-LOGS_KEY_ACTIONS = [
-    kms.Decrypt,
-    kms.DescribeKey,
-    kms.Encrypt,
-    kms.GenerateDataKey,
-    kms.GenerateDataKeyWithoutPlaintext,
-    kms.ReEncryptFrom,
-    kms.ReEncryptTo,
-]
 ALARM_KEY_ACTIONS = [kms.Decrypt, kms.GenerateDataKey]
 
-# In a key policy, Resource "*" means "this key": a key policy can name no other resource.
-THIS_KEY = "*"
 
 
 def elb_log_principal(region: str) -> Principal:
@@ -121,21 +79,21 @@ def key_policy() -> Policy:
                 Sid="AccountAdministersKey",
                 Effect=Allow,
                 Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
-                Action=KEY_ADMIN_ACTIONS,
+                Action=KEY_ADMINISTRATION,
                 Resource=[THIS_KEY],
             ),
             Statement(
                 Sid="AccountUsesKeyThroughIam",
                 Effect=Allow,
                 Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
-                Action=KEY_USE_ACTIONS,
+                Action=KEY_USE,
                 Resource=[THIS_KEY],
             ),
             Statement(
                 Sid="CloudWatchLogsEncryptsLogGroupsOfThisAccount",
                 Effect=Allow,
                 Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
-                Action=LOGS_KEY_ACTIONS,
+                Action=LOGS_KEY_USE,
                 Resource=[THIS_KEY],
                 Condition=Condition(
                     ArnLike(
