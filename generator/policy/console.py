@@ -26,7 +26,7 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
-from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
+from generator.policy import keys
 
 VERSION = "2012-10-17"
 
@@ -46,30 +46,11 @@ def _same_account() -> ConditionElement:
 
 def key_policy(log_group_patterns: list[str]) -> PolicyDocument:
     """The console key: the account administers and uses it; CloudWatch Logs may use it for our groups."""
-    log_group_arns = [
-        Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{pattern}")
-        for pattern in log_group_patterns
-    ]
     return PolicyDocument(
         Version=VERSION,
         Statement=[
-            Statement(
-                Sid="AccountAdministersAndDelegatesTheKey",
-                Effect=Allow,
-                Principal=_account_root(),
-                Action=KEY_ADMINISTRATION + KEY_USE,
-                # In a key policy, "*" means this key and nothing else.
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="CloudWatchLogsEncryptsConsoleLogGroups",
-                Effect=Allow,
-                Principal=_service(Sub("logs.${AWS::Region}.amazonaws.com")),
-                Action=LOGS_KEY_USE,
-                # In a key policy, "*" means this key and nothing else.
-                Resource=["*"],
-                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_group_arns})),
-            ),
+            keys.account_administers_and_delegates(),
+            keys.logs_may_encrypt("CloudWatchLogsEncryptsConsoleLogGroups", log_group_patterns),
         ],
     )
 

@@ -38,8 +38,7 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
-from generator.policy import storage
-from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE
+from generator.policy import keys, storage
 from generator.policy.rules.unscoped_actions import is_unscoped
 
 VERSION = "2012-10-17"
@@ -416,26 +415,11 @@ def cloudformation_trust() -> PolicyDocument:
 
 def key_policy(log_group_pattern: str) -> PolicyDocument:
     """The delivery key: the account administers and uses it; Logs and CodeStar notifications may use it."""
-    log_groups = Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{log_group_pattern}")
     return PolicyDocument(
         Version=VERSION,
         Statement=[
-            Statement(
-                Sid="AccountAdministersAndDelegatesTheKey",
-                Effect=Allow,
-                Principal=_account_root(),
-                Action=KEY_ADMINISTRATION + KEY_USE,
-                # In a key policy, "*" means this key and nothing else.
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="CloudWatchLogsEncryptsBuildLogs",
-                Effect=Allow,
-                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
-                Action=LOGS_KEY_USE,
-                Resource=["*"],
-                Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_groups})),
-            ),
+            keys.account_administers_and_delegates(),
+            keys.logs_may_encrypt("CloudWatchLogsEncryptsBuildLogs", [log_group_pattern]),
             Statement(
                 Sid="NotificationsPublishToTheEncryptedTopic",
                 Effect=Allow,

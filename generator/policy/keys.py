@@ -7,6 +7,8 @@ so it names exactly what the account may do with it, and what CloudWatch Logs ma
 from __future__ import annotations
 
 from awacs import kms
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
+from troposphere import Sub
 
 # The account administers the key (CloudFormation, through the account, manages it).
 KEY_ADMINISTRATION = [
@@ -56,3 +58,30 @@ LOGS_KEY_USE = [
 ]
 # In a key policy, Resource "*" means "this key": a key policy can name no other resource.
 THIS_KEY = "*"
+
+
+def account_administers_and_delegates() -> Statement:
+    """The account administers the key and delegates its use to IAM policies."""
+    return Statement(
+        Sid="AccountAdministersAndDelegatesTheKey",
+        Effect=Allow,
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+        Action=KEY_ADMINISTRATION + KEY_USE,
+        Resource=[THIS_KEY],
+    )
+
+
+def logs_may_encrypt(sid: str, log_group_patterns: list[str]) -> Statement:
+    """CloudWatch Logs of this region may use the key, only for the named log groups of this account."""
+    arns = [
+        Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{pattern}")
+        for pattern in log_group_patterns
+    ]
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+        Action=LOGS_KEY_USE,
+        Resource=[THIS_KEY],
+        Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns if len(arns) > 1 else arns[0]})),
+    )
