@@ -423,11 +423,12 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.apply import ApplyOptions
-    from generator.deploy.bootstrap import BootstrapInputError, BootstrapRequest, deploy_bootstrap, synthesize_bootstrap
+    from generator.deploy.bootstrap import deploy_bootstrap
     from generator.deploy.manifest import load_manifest
     from generator.deploy.revision import resolve_revision
     from generator.deploy.status import status
     from generator.policy.lint import LintJob, lint_templates
+    from generator.stacks.bootstrap import BootstrapInputError, BootstrapRequest, synthesize_bootstrap
 
     request = BootstrapRequest(
         codecommit=args.codecommit,

@@ -42,10 +42,11 @@ STATEFUL_TYPES = frozenset(
         "AWS::KMS::Key",
         "AWS::Logs::LogGroup",
         "AWS::Cognito::UserPool",
+        "AWS::CodeCommit::Repository",
     }
 )
 # Stacks whose loss would lose data get termination protection.
-PROTECTED_KINDS = frozenset({"console", "storage"})
+PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
 KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap"}
 
 
@@ -62,7 +63,7 @@ def serialize(body: dict[str, Any]) -> str:
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def _stack(
+def stack_build(
     name: str,
     kind: str,
     template: Template,
@@ -143,7 +144,7 @@ def console_region(installation: Installation) -> str:
 def build_all(installation: Installation) -> list[StackBuild]:
     """Every stack of the installation, console first, then pipelines and environments in name order."""
     builds = [
-        _stack(
+        stack_build(
             CONSOLE_STACK,
             "console",
             build_console(installation.console),
@@ -164,7 +165,7 @@ def build_all(installation: Installation) -> list[StackBuild]:
         }
         for kind in KINDS:
             builds.append(
-                _stack(
+                stack_build(
                     stack_name(pipeline, kind),
                     kind,
                     BUILDERS[kind](pipeline),

@@ -13,11 +13,12 @@ import pytest
 
 from generator.cli import main
 from generator.deploy.aws import Aws
-from generator.deploy.bootstrap import BootstrapRequest, deploy_bootstrap, synthesize_bootstrap
+from generator.deploy.bootstrap import deploy_bootstrap
 from generator.deploy.deployed import read_deployed
 from generator.deploy.manifest import load_manifest
 from generator.deploy.targets import UnsupportedLocally
 from generator.spec.loader import load_directory
+from generator.stacks.bootstrap import BootstrapRequest, synthesize_bootstrap
 from generator.stacks.synth import build_all
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jsonschema
@@ -93,4 +92,3 @@ def test_schema_rejects_unknown_keys_like_the_loader():
         jsonschema.validate({"ingestion": {"colour": "red"}}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"environments": {"test": {"colour": "red"}}}, schema)
-    assert json.dumps(schema)  # serializable as the editor reads it

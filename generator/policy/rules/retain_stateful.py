@@ -21,6 +21,7 @@ STATEFUL_TYPES = (
     "AWS::KMS::Key",
     "AWS::Logs::LogGroup",
     "AWS::Cognito::UserPool",
+    "AWS::CodeCommit::Repository",
 )
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
