@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from moto.appsync.models import AppSyncBackend, appsync_backends
@@ -127,7 +126,7 @@ class PipectlGraphQLSchema(PipectlModel, CloudFormationModel):
         p = props(cloudformation_json)
         if "Definition" not in p:
             raise ValueError("the local target supports GraphQLSchema.Definition only, not an S3 location")
-        definition = base64.b64encode(str(p["Definition"]).encode()).decode()  # the API's wire form
+        definition = str(p["Definition"]).encode()  # moto decodes the API's bytes itself
         _backend(account_id, region_name).start_schema_creation(p["ApiId"], definition)
         return cls(p["ApiId"])
 
