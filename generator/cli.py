@@ -320,11 +320,14 @@ def _print_removal(result: Any, out: Output) -> None:
         out.line(f"  {r.result:<8} {r.name}{kept}{lost}{(': ' + r.detail) if r.detail else ''}")
     if not result.stacks:
         out.line("nothing to remove")
-    elif not result.executed:
+    elif result.held:
+        refused = sum(1 for r in result.stacks if r.result == "refused")
         out.line(
-            "nothing was deleted: run again with --yes to delete these stacks (retained data stays); "
-            "stacks marked refused also need the flag their line names"
+            f"nothing was deleted: {refused} of {len(result.stacks)} stacks refused; all of them go or none do. "
+            f"To delete them, run again with --yes {' '.join(result.needs)}"
         )
+    elif not result.executed:
+        out.line("nothing was deleted: run again with --yes to delete these stacks (retained data stays)")
 
 
 def _removal_options(args: argparse.Namespace) -> Any:
@@ -341,11 +344,13 @@ def _removal_options(args: argparse.Namespace) -> Any:
 def cmd_prune(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.prune import prune
 
+    # What is gone is what pipelines.d no longer holds, not what an older build/ says.
+    _synth(args, out)
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
         result = prune(aws, manifest, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
-    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
+    return EXIT_FINDINGS if result.held or (result.executed and not result.ok) else EXIT_OK
 
 
 def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
@@ -355,7 +360,7 @@ def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest) as aws:
         result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
-    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
+    return EXIT_FINDINGS if result.held or (result.executed and not result.ok) else EXIT_OK
 
 
 def cmd_local(args: argparse.Namespace, out: Output) -> int:
@@ -569,6 +574,11 @@ def _add_deploy_commands(sub: Any) -> None:
         ("destroy", "list (and with --yes delete) the stacks of one pipeline; retained data stays"),
     ):
         p = deploy_parser(name, help_text)
+        if name == "prune":
+            p.add_argument(
+                "--pipelines", "-p", default="pipelines.d", metavar="DIR",
+                help="pipeline files; stacks of pipelines not in it are pruned (default: pipelines.d)",
+            )
         if name == "destroy":
             p.add_argument("pipeline", help="the pipeline to destroy")
             p.add_argument("--env", help="only this environment")

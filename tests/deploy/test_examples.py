@@ -198,20 +198,23 @@ def test_removed_file_is_listed_by_prune_and_nothing_is_deleted_without_yes(work
     mobile = workdir / "pipelines.d" / "mobile.yaml"
     kept = mobile.read_text()
     mobile.unlink()
+    mobile_stacks = {f"pipectl-mobile-{env}-{kind}" for env in ("test", "prod")
+                     for kind in ("storage", "ingestion", "processing", "monitoring")}
     try:
-        assert main(["synth"]) == 0
         capsys.readouterr()
+        # No synth first: prune reads pipelines.d itself, not the build/ of an earlier run.
         assert main(["prune"]) == 0
         out = capsys.readouterr().out
         assert "pipectl-mobile-prod-storage" in out and "nothing was deleted" in out
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
         assert "pipectl-mobile-prod-storage" in names
-        # storage stacks carry termination protection: --yes alone deletes the rest, not them
+        # storage stacks carry termination protection: --yes alone deletes none of the pipeline's stacks
         assert main(["prune", "--yes"]) == 1
-        assert "termination protection is on" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "termination protection is on" in out and "all of them go or none do" in out
+        assert out.count("--disable-protection") == 1 and "--delete-data" not in out
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
-        assert {n for n in names if n.startswith("pipectl-mobile-")} == {
-            "pipectl-mobile-prod-storage", "pipectl-mobile-test-storage"}
+        assert mobile_stacks <= names
         assert main(["prune", "--yes", "--disable-protection"]) == 0
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
         assert not any(n.startswith("pipectl-mobile-") for n in names)
