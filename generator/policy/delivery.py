@@ -420,6 +420,7 @@ def key_policy(log_group_pattern: str) -> PolicyDocument:
         Statement=[
             keys.account_administers_and_delegates(),
             keys.logs_may_encrypt("CloudWatchLogsEncryptsBuildLogs", [log_group_pattern]),
+            keys.alarms_may_publish(),
             Statement(
                 Sid="NotificationsPublishToTheEncryptedTopic",
                 Effect=Allow,

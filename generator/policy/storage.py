@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import kms, s3
+from awacs import s3
 from awacs.aws import (
     Allow,
     ArnLike,
@@ -23,6 +23,7 @@ from awacs.aws import (
 )
 from troposphere import AccountId, Sub
 
+from generator.policy import keys
 from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE, THIS_KEY
 
 # Elastic Load Balancing's own account per region, for regions launched before August 2022.
@@ -58,7 +59,6 @@ ELB_LOG_ACCOUNTS: dict[str, str] = {
 }
 ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
-ALARM_KEY_ACTIONS = [kms.Decrypt, kms.GenerateDataKey]
 
 
 
@@ -102,13 +102,7 @@ def key_policy() -> Policy:
                     )
                 ),
             ),
-            Statement(
-                Sid="CloudWatchAlarmsPublishToEncryptedTopics",
-                Effect=Allow,
-                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                Action=ALARM_KEY_ACTIONS,
-                Resource=[THIS_KEY],
-            ),
+            keys.alarms_may_publish(),
         ],
     )
 

@@ -69,13 +69,10 @@ from troposphere.s3 import (
     ServerSideEncryptionRule,
     VersioningConfiguration,
 )
-from troposphere.scheduler import FlexibleTimeWindow, Schedule
-from troposphere.scheduler import RetryPolicy as ScheduleRetryPolicy
-from troposphere.scheduler import Target as ScheduleTarget
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from generator.policy import delivery as policy
-from generator.stacks import common
+from generator.stacks import common, nightly
 from generator.stacks.common import CONSOLE_STACK, add_output, export_name, keep
 
 STACK = "pipectl-delivery"
@@ -142,7 +139,15 @@ def build_delivery(spec: DeliverySpec) -> Template:
     source_arn = _source(template, spec)
     pipeline = _pipeline(template, spec, shared, projects, source_arn)
     pipeline_arn = common.arn("codepipeline", "${Pipeline}")
-    _schedule(template, spec, pipeline_arn)
+    nightly.add_nightly_run(
+        template,
+        SCHEDULE_NAME,
+        spec.schedule,
+        f"Starts {PIPELINE_NAME} daily with RUN=nightly: the {NIGHTLY_ENV} environment, smoke-tested",
+        pipeline_arn,
+        key,
+        shared.topic,
+    )
     if isinstance(spec.source, CodeCommitSource):
         _push_rule(template, spec, source_arn, pipeline_arn)
     _notifications(template, shared, pipeline_arn)
@@ -545,35 +550,6 @@ def _start_role(template: Template, logical_id: str, service: str, pipeline_arn:
             Description=f"{service} starts the pipectl delivery pipeline",
             AssumeRolePolicyDocument=policy.service_trust(service, source_arn),
             Policies=[InlinePolicy(PolicyName="start-delivery", PolicyDocument=policy.start_pipeline(pipeline_arn))],
-        )
-    )
-
-
-def _schedule(template: Template, spec: DeliverySpec, pipeline_arn: Any) -> Schedule:
-    """The nightly run: the pipeline started with RUN=nightly, which deploys `test` without waiting."""
-    role = _start_role(
-        template,
-        "ScheduleRole",
-        "scheduler.amazonaws.com",
-        pipeline_arn,
-        common.arn("scheduler", f"schedule/default/{SCHEDULE_NAME}"),
-    )
-    start = {"Name": "${Pipeline}", "Variables": [{"Name": "RUN", "Value": "nightly"}]}
-    return template.add_resource(
-        Schedule(
-            "NightlySchedule",
-            Name=SCHEDULE_NAME,
-            Description=f"Starts {PIPELINE_NAME} daily with RUN=nightly: the {NIGHTLY_ENV} environment, smoke-tested",
-            ScheduleExpression=spec.schedule,
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow=FlexibleTimeWindow(Mode="OFF"),
-            State="ENABLED",
-            Target=ScheduleTarget(
-                Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"),
-                RoleArn=GetAtt(role, "Arn"),
-                Input=Sub(json.dumps(start, separators=(",", ":"))),
-                RetryPolicy=ScheduleRetryPolicy(MaximumRetryAttempts=3, MaximumEventAgeInSeconds=3600),
-            ),
         )
     )
 

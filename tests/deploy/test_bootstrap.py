@@ -127,7 +127,9 @@ def test_bootstrap_against_the_local_target_creates_both_stacks(aws: Aws, checko
     projects = aws.client("codebuild", region).list_projects()["projects"]
     assert sorted(projects) == [f"pipectl-delivery-{s}" for s in ("apply", "plan", "smoketest", "validate")]
     schedule = aws.client("scheduler", region).get_schedule(Name="pipectl-delivery-nightly")
-    assert json.loads(schedule["Target"]["Input"])["Variables"] == [{"Name": "RUN", "Value": "nightly"}]
+    assert json.loads(schedule["Target"]["Input"])["variables"] == [{"name": "RUN", "value": "nightly"}]
+    parked = schedule["Target"]["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1]
+    assert aws.client("sqs", region).get_queue_url(QueueName=parked)["QueueUrl"]
     assert aws.client("codecommit", region).get_repository(repositoryName="pipectl-config")
     assert live["pipectl-delivery"].outputs["PipelineName"] == "pipectl-delivery"
     again, second = deploy_bootstrap(aws, manifest, "r2")
