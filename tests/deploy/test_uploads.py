@@ -327,3 +327,52 @@ def test_apply_of_a_reviewed_plan_finds_the_uploaded_template(aws: Aws, build: B
     later = new_aws(moto_url)
     result = apply_plan(later, manifest, plan, options=ApplyOptions(template_bucket=BUCKET))
     assert result.ok and uploads.uploaded(later) == []
+
+
+def test_the_bootstrap_stack_is_created_in_each_region_and_stacks_use_their_region_s_bucket(
+    aws: Aws, build: Build
+) -> None:
+    """Lambda reads code only from a bucket of its own region: a stack in us-east-1 uses us-east-1's bucket."""
+    from generator.deploy.bootstrap import ensure_bootstrap
+    from generator.stacks.synth import BOOTSTRAP_TEMPLATE, bootstrap_build
+
+    build.add("pipectl-east", "east", padded(MAX_TEMPLATE_BODY + 1))
+    manifest = build.write()
+    section = bootstrap_build([REGION, "us-east-1"])
+    (manifest.root / BOOTSTRAP_TEMPLATE).write_text(section.text)
+    data = json.loads((manifest.root / "manifest.json").read_text())
+    data["bootstrap"] = section.entry
+    data["stacks"][0]["region"] = "us-east-1"
+    (manifest.root / "manifest.json").write_text(json.dumps(data))
+    manifest = load_manifest(manifest.root)
+    assert ensure_bootstrap(aws, manifest, "r1") == [REGION, "us-east-1"]
+    assert ensure_bootstrap(aws, manifest, "r2") == []
+    names = {}
+    for region in (REGION, "us-east-1"):
+        [stack] = aws.cfn(region).describe_stacks(StackName=BOOTSTRAP_STACK)["Stacks"]
+        names[region] = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}[TEMPLATE_BUCKET_OUTPUT]
+    assert names[REGION] != names["us-east-1"]
+    seen: list[dict[str, Any]] = []
+    aws.cfn("us-east-1").write.meta.events.register(
+        "provide-client-params.cloudformation.CreateChangeSet", lambda params, **_: seen.append(dict(params))
+    )
+    plan = make_plan(aws, manifest, "r1")
+    assert plan.count("create") == 1
+    assert seen[0]["TemplateURL"].startswith(f"https://{names['us-east-1']}.s3.us-east-1.amazonaws.com/")
+
+
+def test_a_template_bucket_of_another_region_is_refused(aws: Aws, build: Build) -> None:
+    build.add("pipectl-east", "east", padded(MAX_TEMPLATE_BODY + 1))
+    manifest = with_entries(build.write(), **{"pipectl-east": {"region": "us-east-1"}})
+    with pytest.raises(uploads.TemplateBucketError, match=f"template bucket {BUCKET} .* is in {REGION}, not us-east-1"):
+        make_plan(aws, manifest, "r1", template_bucket=bucket(aws))
+    assert aws.cfn("us-east-1").describe_stacks()["Stacks"] == []
+
+
+def test_a_bootstrap_stack_without_the_bucket_output_is_reported(aws: Aws, build: Build) -> None:
+    aws.cfn(REGION).create_stack(
+        StackName=BOOTSTRAP_STACK, TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    )
+    build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
+    with pytest.raises(uploads.TemplateBucketError, match=f"has no {TEMPLATE_BUCKET_OUTPUT} output there"):
+        make_plan(aws, build.write(), "r1")
