@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from generator.deploy import cfn
 from generator.deploy.apply import ApplyOptions, ApplyResult, apply_plan
 from generator.deploy.aws import Aws
-from generator.deploy.deployed import read_one
+from generator.deploy.deployed import DeployedStack, read_one
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import BootstrapSpec, Manifest
 from generator.deploy.plan import Plan, make_plan, write_plan
@@ -67,14 +67,21 @@ def ensure_bootstrap(
         live = read_one(aws, spec.name, region)
         if live is not None and (only_absent or live.in_sync(spec.hash)):
             continue
-        if _deploy_one(aws, manifest, spec, region, revision, out):
+        if _deploy_one(aws, manifest, spec, region, live, revision, out):
             changed.append(region)
     return changed
 
 
-def _deploy_one(aws: Aws, manifest: Manifest, spec: BootstrapSpec, region: str, revision: str, out: Progress) -> bool:
+def _deploy_one(
+    aws: Aws,
+    manifest: Manifest,
+    spec: BootstrapSpec,
+    region: str,
+    live: DeployedStack | None,
+    revision: str,
+    out: Progress,
+) -> bool:
     stack = spec.stack(region)
-    live = read_one(aws, spec.name, region)
     if live is not None and live.status in FAILED_CREATE:
         # A create that failed holds nothing (the bucket is retained outside the stack): start again.
         out.note(spec.name, f"{region}: {live.status} from an earlier run: deleting it, then creating it again")

@@ -376,3 +376,31 @@ def test_a_bootstrap_stack_without_the_bucket_output_is_reported(aws: Aws, build
     build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
     with pytest.raises(uploads.TemplateBucketError, match=f"has no {TEMPLATE_BUCKET_OUTPUT} output there"):
         make_plan(aws, build.write(), "r1")
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("x", "bootstrap: expected an object"),
+        ({"name": "pipectl-bootstrap", "template": "b.json", "hash": "h"}, "bootstrap: missing key 'regions'"),
+        ({"name": "b", "template": "b.json", "hash": "h", "regions": []}, "regions: expected a non-empty list"),
+        ({"name": "b", "template": "absent.json", "hash": "h", "regions": ["eu-west-1"]}, "absent.json not found"),
+    ],
+)
+def test_a_manifest_with_a_bad_bootstrap_section_is_refused(build: Build, section: Any, message: str) -> None:
+    build.add("pipectl-small", "small", {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    manifest = build.write()
+    path = manifest.root / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "bootstrap": section}))
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(manifest.root)
+
+
+def test_an_asset_outside_build_assets_is_refused(aws: Aws, build: Build) -> None:
+    build.add("pipectl-code", "code", function_template())
+    manifest = build.write()
+    (manifest.root / "elsewhere.zip").write_bytes(b"zip")
+    manifest = with_entries(manifest, **{"pipectl-code": {"assets": ["elsewhere.zip"]}})
+    with pytest.raises(ManifestError, match=r"asset elsewhere.zip: expected assets/<sha256>.<ext> under build/"):
+        make_plan(aws, manifest, "r1", template_bucket=bucket(aws))
+    assert keys(aws) == []
