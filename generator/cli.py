@@ -195,6 +195,7 @@ def _print_apply(result: Any, out: Output) -> None:
 def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.plan import make_plan, write_plan
     from generator.deploy.revision import resolve_revision
+    from generator.deploy.uploads import uploaded
 
     if not args.no_synth:
         _synth(args, out)
@@ -210,11 +211,14 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
             template_bucket=args.template_bucket,
             env=args.env,
         )
+        sent = uploaded(aws)
     plan_dir = Path(args.out)
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
-        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins})
+        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins, "uploaded": sent})
+    if sent:
+        out.line(f"uploaded {len(sent)} object(s) the change sets read: {', '.join(sent)}")
     _print_plan(plan, out, plan_dir)
     return EXIT_FINDINGS if plan.count("error") else EXIT_OK
 

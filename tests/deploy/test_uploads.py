@@ -404,3 +404,15 @@ def test_an_asset_outside_build_assets_is_refused(aws: Aws, build: Build) -> Non
     with pytest.raises(ManifestError, match=r"asset elsewhere.zip: expected assets/<sha256>.<ext> under build/"):
         make_plan(aws, manifest, "r1", template_bucket=bucket(aws))
     assert keys(aws) == []
+
+
+def test_plan_says_what_it_uploaded_and_a_second_plan_uploads_nothing(
+    aws: Aws, build: Build, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
+    build.write()
+    assert plan_cli(build, "--template-bucket", bucket(aws)) == 0
+    [key] = keys(aws)
+    assert f"uploaded 1 object(s) the change sets read: s3://{BUCKET}/{key}" in capsys.readouterr().out
+    assert plan_cli(build, "--template-bucket", BUCKET, "--output", "json") == 0
+    assert json.loads(capsys.readouterr().out)["uploaded"] == []
