@@ -1,7 +1,8 @@
 """The `pipectl` command: argument parsing and output only; the work happens in spec/stacks/policy/deploy.
 
 Exit codes: 0 success; 1 findings or a failed deployment; 2 invalid input (a pipeline file, a flag,
-a plan file); 3 the environment is not usable (no credentials, endpoint unreachable, lock held);
+a plan file); 3 the environment is not usable (no credentials, endpoint unreachable, lock held, no writable
+template bucket);
 130 interrupted.
 """
 
@@ -100,6 +101,10 @@ def cmd_validate(args: argparse.Namespace, out: Output) -> int:
 
     builds = _synth(args, out)
     jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+    if builds:
+        from generator.stacks.synth import BOOTSTRAP_TEMPLATE
+
+        jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
     findings = lint_templates(Path(args.build_dir), jobs, workers=args.jobs)
     if out.format == "json":
         out.json({"templates": len(jobs), "findings": [f.__dict__ for f in findings]})
@@ -190,6 +195,7 @@ def _print_apply(result: Any, out: Output) -> None:
 def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.plan import make_plan, write_plan
     from generator.deploy.revision import resolve_revision
+    from generator.deploy.uploads import uploaded
 
     if not args.no_synth:
         _synth(args, out)
@@ -197,13 +203,22 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest) as aws:
         manifest, stand_ins = _for_target(aws, manifest, out, announce=True)
         plan = make_plan(
-            aws, manifest, resolve_revision(args.revision), _progress(out, args), args.concurrency, env=args.env
+            aws,
+            manifest,
+            resolve_revision(args.revision),
+            _progress(out, args),
+            args.concurrency,
+            template_bucket=args.template_bucket,
+            env=args.env,
         )
+        sent = uploaded(aws)
     plan_dir = Path(args.out)
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
-        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins})
+        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins, "uploaded": sent})
+    if sent:
+        out.line(f"uploaded {len(sent)} object(s) the change sets read: {', '.join(sent)}")
     _print_plan(plan, out, plan_dir)
     return EXIT_FINDINGS if plan.count("error") else EXIT_OK
 
@@ -217,7 +232,10 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
     manifest = _manifest(args)
     options = ApplyOptions(
-        concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+        concurrency=args.concurrency,
+        lock_timeout=args.lock_timeout,
+        allow_replace=frozenset(args.allow_replace),
+        template_bucket=args.template_bucket,
     )
     reviewed = None
     if args.plan:
@@ -391,6 +409,21 @@ def cmd_local(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _local_bootstrap(aws: Any, manifest: Any, args: argparse.Namespace, out: Output) -> None:
+    """On the local target, `up` works on a fresh machine: it creates the bootstrap stack when absent."""
+    if not aws.target.is_local or args.template_bucket:
+        return
+    from generator.deploy.bootstrap import ensure_bootstrap
+    from generator.deploy.revision import resolve_revision
+
+    created = ensure_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out, args), only_absent=True)
+    if created:
+        out.line(
+            f"local target: created the {manifest.bootstrap.name} stack (template and asset bucket) in "
+            f"{', '.join(created)}; on AWS, `pipectl bootstrap` creates it"
+        )
+
+
 def cmd_up(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.apply import ApplyOptions, apply_now
     from generator.deploy.revision import resolve_revision
@@ -403,8 +436,12 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest, keep_running=True) as aws:
         out.line(f"target: {aws.target.describe()}")
         manifest, _ = _for_target(aws, manifest, out, announce=True)
+        _local_bootstrap(aws, manifest, args, out)
         options = ApplyOptions(
-            concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+            concurrency=args.concurrency,
+            lock_timeout=args.lock_timeout,
+            allow_replace=frozenset(args.allow_replace),
+            template_bucket=args.template_bucket,
         )
         plan, result = apply_now(
             aws,
@@ -453,6 +490,7 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     for note in built.notes:
         out.line(note)
     jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in built.builds]
+    jobs.insert(0, LintJob(built.bucket.entry["template"], built.bucket.entry["regions"][0]))
     findings = lint_templates(built.directory, jobs)
     for finding in findings:
         out.line(f"{built.directory}/{finding}")
@@ -462,12 +500,12 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         if out.format == "json":
             out.json({"build_dir": str(built.directory), "stacks": [b.entry for b in built.builds]})
-        for build in built.builds:
+        for build in (built.bucket, *built.builds):
             out.line(f"  {build.entry['name']:<20} {built.directory / build.entry['template']}")
         out.line(f"wrote {built.directory}/ (lint: no findings); nothing was deployed (--dry-run)")
         return EXIT_OK
     manifest = load_manifest(built.directory)
-    options = ApplyOptions(lock_timeout=args.lock_timeout)
+    options = ApplyOptions(lock_timeout=args.lock_timeout, template_bucket=args.template_bucket)
     with _target(args, manifest) as aws:
         out.line(f"target: {aws.target.describe()}")
         plan, result = deploy_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out, args), options)
@@ -515,6 +553,16 @@ def _add_deploy_commands(sub: Any) -> None:
         )
         p.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
         p.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
+        template_bucket(p)
+
+    def template_bucket(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--template-bucket",
+            metavar="NAME",
+            default=os.environ.get("PIPECTL_TEMPLATE_BUCKET") or None,
+            help="S3 bucket (in each stack's region) for templates over 51,200 bytes and Lambda code assets "
+            "(default: PIPECTL_TEMPLATE_BUCKET, else the pipectl-bootstrap stack's bucket in that region)",
+        )
 
     def replacing(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -594,7 +642,8 @@ def _add_deploy_commands(sub: Any) -> None:
 
     p = deploy_parser(
         "bootstrap",
-        "create or update the control plane: the pipectl-console and pipectl-delivery (CodePipeline) stacks",
+        "create or update the control plane: the pipectl-bootstrap (template and asset bucket, per region), "
+        "pipectl-console and pipectl-delivery (CodePipeline) stacks",
     )
     p.add_argument(
         "--pipelines", "-p", default="pipelines.d", metavar="DIR", help="pipeline files (default: pipelines.d)"
@@ -615,6 +664,7 @@ def _add_deploy_commands(sub: Any) -> None:
     p.add_argument("--client-id", metavar="ID", help="OpenID Connect client id, with --auth oidc")
     p.add_argument("--dry-run", action="store_true", help="only write the templates under BUILD_DIR/bootstrap/")
     p.add_argument("--revision", help="names the change sets and tags the stacks (default: the git commit)")
+    template_bucket(p)
     locking(p)
     p.set_defaults(func=cmd_bootstrap)
 
@@ -710,6 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         StalePlanError,
     )
     from generator.deploy.targets import UnsupportedLocally
+    from generator.deploy.uploads import TemplateBucketError
     from generator.spec.errors import SpecErrors
 
     parser = build_parser()
@@ -727,7 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except DeployError as exc:
         out.error(f"pipectl: {exc}")
-        if isinstance(exc, (LockTimeout, UnsupportedLocally)):
+        if isinstance(exc, (LockTimeout, UnsupportedLocally, TemplateBucketError)):
             return EXIT_ENV
         if isinstance(exc, (ManifestError, StalePlanError, PlanError, RefusedError)):
             return EXIT_INPUT

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, telemetry
+from generator.deploy import cfn, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError, RefusedError, StalePlanError
@@ -337,8 +337,7 @@ def _recover(
         if settled is None or settled.status != "UPDATE_ROLLBACK_COMPLETE":
             raise DeployError(f"rollback did not complete ({settled.status if settled else 'gone'})")
         create = False
-    body = manifest.template_body(spec)
-    source = cfn.template_source(aws, spec, body, opts.template_bucket)
+    spec, source = uploads.stage(aws, manifest, spec, opts.template_bucket)
     made = cfn.create_change_set(aws, spec, source, cfn.change_set_name(revision), create, revision)
     return (None, made.stack_id) if made.empty else (made.id, made.stack_id)
 

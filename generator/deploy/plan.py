@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, telemetry
+from generator.deploy import cfn, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
@@ -135,10 +135,16 @@ def make_plan(
     if env is not None:
         order = [n for n in order if manifest[n].env in (None, env)]
 
+    # Templates over the inline limit and assets go to the template bucket before any change set exists.
+    changing = [manifest[n] for n in order if not _in_sync(deployed.get(n), manifest[n].hash)]
+    uploads.stage_all(aws, manifest, changing, template_bucket)
+
     def one(stack_name: str) -> StackPlan:
         spec = manifest[stack_name]
         try:
             return _plan_stack(aws, manifest, spec, deployed.get(spec.name), name, revision, template_bucket, out)
+        except uploads.TemplateBucketError:
+            raise
         except (DeployError, ClientError, BotoCoreError) as exc:
             out.note(spec.name, f"could not be planned: {error_message(exc)}")
             return _base(spec, "error", reason=error_message(exc))
@@ -158,6 +164,10 @@ def make_plan(
         plan.recorded = True
     telemetry.publish_plan(aws, manifest, plan, out)
     return plan
+
+
+def _in_sync(live: DeployedStack | None, spec_hash: str) -> bool:
+    return live is not None and live.in_sync(spec_hash)
 
 
 def _base(spec: StackSpec, action: str, **values: Any) -> StackPlan:
@@ -189,8 +199,7 @@ def _plan_stack(
         return _recovery(aws, spec, live, "update", CONTINUE_ROLLBACK)
     if live is not None and live.in_sync(spec.hash):
         return _base(spec, "none", stack_id=live.stack_id, status=live.status)
-    body = manifest.template_body(spec)
-    source = cfn.template_source(aws, spec, body, bucket)
+    spec, source = uploads.stage(aws, manifest, spec, bucket)
     stamp = cfn.fingerprint(aws, live) if live is not None else None
     made = cfn.create_change_set(aws, spec, source, name, create=live is None, revision=revision)
     if made.empty:

@@ -107,7 +107,8 @@ def key_policy() -> Policy:
     )
 
 
-def _deny_insecure_transport(bucket_arn: Any) -> Statement:
+def deny_insecure_transport(bucket_arn: Any) -> Statement:
+    """Deny every request to the bucket and its objects that does not come over TLS."""
     # A deny, not a grant: it must cover every S3 action, so "s3:*" is the point here.
     return Statement(
         Sid="DenyInsecureTransport",
@@ -121,7 +122,7 @@ def _deny_insecure_transport(bucket_arn: Any) -> Statement:
 
 def data_bucket_policy(bucket_arn: Any) -> Policy:
     """The data bucket answers TLS requests only; who may read and write is decided by IAM."""
-    return PolicyDocument(Version="2012-10-17", Statement=[_deny_insecure_transport(bucket_arn)])
+    return PolicyDocument(Version="2012-10-17", Statement=[deny_insecure_transport(bucket_arn)])
 
 
 def logs_bucket_policy(
@@ -131,7 +132,7 @@ def logs_bucket_policy(
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            _deny_insecure_transport(bucket_arn),
+            deny_insecure_transport(bucket_arn),
             Statement(
                 Sid="S3ServerAccessLogsWrite",
                 Effect=Allow,

@@ -17,6 +17,7 @@ from typing import Any
 
 from troposphere import Template
 
+from generator.contract import BOOTSTRAP_STACK
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks.common import CONSOLE_STACK, DEPENDS_ON, KINDS, stack_name
 from generator.stacks.console import build_console
@@ -24,6 +25,8 @@ from generator.stacks.ingestion import build_ingestion
 from generator.stacks.monitoring import build_monitoring
 from generator.stacks.processing import build_processing
 from generator.stacks.storage import build_storage
+from generator.stacks.template_bucket import KIND as BOOTSTRAP_KIND
+from generator.stacks.template_bucket import TemplateBucketSpec, build_template_bucket
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -48,6 +51,8 @@ STATEFUL_TYPES = frozenset(
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
 KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap"}
+BOOTSTRAP_TEMPLATE = "bootstrap.json"
+BOOTSTRAP_TAGS = {"pipectl:kind": BOOTSTRAP_KIND, "pipectl:managed-by": "pipectl"}
 
 
 @dataclass(frozen=True)
@@ -180,16 +185,39 @@ def build_all(installation: Installation) -> list[StackBuild]:
     return builds
 
 
-def manifest_text(builds: list[StackBuild]) -> str:
-    return (
-        json.dumps({"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}, indent=2, sort_keys=True) + "\n"
+def bootstrap_build(regions: list[str]) -> StackBuild:
+    """`pipectl-bootstrap`, one template deployed in each region the stacks use, before any of them.
+
+    Its manifest entry is the manifest's `bootstrap` section, not a stack: the same stack name exists
+    once per region, and deploys cannot start without it.
+    """
+    regions = sorted(set(regions))
+    built = stack_build(
+        BOOTSTRAP_STACK,
+        BOOTSTRAP_KIND,
+        build_template_bucket(TemplateBucketSpec()),
+        BOOTSTRAP_TEMPLATE,
+        regions[0],
+        [],
+        dict(BOOTSTRAP_TAGS),
+        None,
+        True,
     )
+    keys = ("name", "kind", "template", "hash", "tags")
+    return StackBuild({**{k: built.entry[k] for k in keys}, "regions": regions}, built.text)
 
 
-def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
+def manifest_text(builds: list[StackBuild], bootstrap: StackBuild | None = None) -> str:
+    manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}
+    if bootstrap is not None:
+        manifest["bootstrap"] = bootstrap.entry
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def write_build(build_dir: Path, builds: list[StackBuild], bootstrap: StackBuild | None = None) -> list[Path]:
     """Write templates and the manifest; drop templates of stacks that no longer exist."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    wanted = {build_dir / b.entry["template"]: b.text for b in builds}
+    wanted = {build_dir / b.entry["template"]: b.text for b in [*builds, *([bootstrap] if bootstrap else [])]}
     written: list[Path] = []
     for path, text in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,13 +239,14 @@ def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
         elif child.suffix == ".json" and child not in wanted:
             child.unlink()
     manifest = build_dir / MANIFEST
-    text = manifest_text(builds)
+    text = manifest_text(builds, bootstrap)
     if not manifest.exists() or manifest.read_text() != text:
         manifest.write_text(text)
     return written
 
 
 def synthesize(installation: Installation, build_dir: Path) -> list[StackBuild]:
+    """Every stack, and the bootstrap stack for every region they use (which `pipectl up` may create)."""
     builds = build_all(installation)
-    write_build(build_dir, builds)
+    write_build(build_dir, builds, bootstrap_build([b.entry["region"] for b in builds]))
     return builds
