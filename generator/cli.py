@@ -701,6 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from generator.deploy.targets import UnsupportedLocally
     from generator.spec.errors import SpecErrors
+    from generator.stacks.assets import AssetError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -714,6 +715,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except UserError as exc:
         out.error(f"pipectl: {exc}")
+        return EXIT_INPUT
+    except AssetError as exc:
+        out.error(str(exc))
+        out.error("an asset could not be built; nothing was written, uploaded or deployed")
         return EXIT_INPUT
     except DeployError as exc:
         out.error(f"pipectl: {exc}")

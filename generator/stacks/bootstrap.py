@@ -1,7 +1,8 @@
 """Bootstrap's synth: the two control-plane stacks under `build/bootstrap/`, with their own manifest.
 
 `pipectl-console` (state table, API, recorder) and `pipectl-delivery` (the CodePipeline) are created
-once per installation. This writes them (delivery depends on console); generator/deploy/bootstrap.py
+once per installation. This writes them (delivery depends on console) with the console's Lambda code
+under `build/bootstrap/assets/`, so the folder is complete on its own; generator/deploy/bootstrap.py
 then plans and applies that manifest like any other. The console stack synthesized here is the one
 `pipectl synth` produces, so the pipeline's own runs find it in sync.
 """
@@ -25,7 +26,14 @@ from generator.stacks.delivery import (
     DeliverySpec,
     build_delivery,
 )
-from generator.stacks.synth import MANIFEST_VERSION, StackBuild, build_all, console_region, stack_build
+from generator.stacks.synth import (
+    MANIFEST_VERSION,
+    StackBuild,
+    build_all,
+    console_region,
+    stack_build,
+    write_assets,
+)
 
 BOOTSTRAP_DIR = "bootstrap"
 DELIVERY_TEMPLATE = "delivery.json"
@@ -185,7 +193,9 @@ def _delivery_build(spec: DeliverySpec, region: str) -> StackBuild:
 
 
 def _write(directory: Path, builds: tuple[StackBuild, ...]) -> None:
+    """Templates, their assets (under this folder's own assets/, as the manifest's paths say) and manifest."""
     directory.mkdir(parents=True, exist_ok=True)
+    write_assets(directory, builds)
     for build in builds:
         (directory / build.entry["template"]).write_text(build.text, encoding="utf-8")
     manifest = {"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}
