@@ -135,13 +135,16 @@ def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False)
 
 
 def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
-    """On the local target: refuse what it cannot create, stand in for what belongs to a real account."""
+    """On the local target: refuse what it cannot create, stand in for what belongs to a real account,
+    and put the Lambda code assets in a local bucket."""
     if not aws.target.is_local:
         return manifest, []
+    from generator.deploy.assets import local_asset_buckets
     from generator.deploy.targets import check_materialisable, stand_in_networks
 
     check_materialisable(manifest)
     manifest, notes = stand_in_networks(aws, manifest)
+    manifest, _ = local_asset_buckets(aws, manifest)
     if announce and notes:
         names = sorted({note.split(": ", 1)[1].split(" ", 1)[0] for note in notes})
         out.line(

@@ -22,12 +22,15 @@ def deploy_bootstrap(
 ) -> tuple[Plan, ApplyResult]:
     """Plan and apply the two stacks with the controller; other pipectl stacks are not this run's business.
 
-    On the local target, a template holding a type the embedded AWS cannot create is refused first.
+    On the local target, a template holding a type the embedded AWS cannot create is refused first, and
+    the console's Lambda code goes to a local asset bucket.
     """
     if aws.target.is_local:
+        from generator.deploy.assets import local_asset_buckets
         from generator.deploy.targets import check_materialisable
 
         check_materialisable(manifest)
+        manifest, _ = local_asset_buckets(aws, manifest)
     plan = make_plan(aws, manifest, revision, progress)
     # Pipeline stacks are absent from this manifest by design: they are not orphans of bootstrap.
     plan.stacks = [s for s in plan.stacks if manifest.get(s.name) is not None]

@@ -42,6 +42,8 @@ class StackSpec:
     retain: bool
     termination_protection: bool = False
     stack_policy: str | None = None
+    assets: tuple[str, ...] = ()
+    """Files the template references (Lambda code zips), relative to the manifest's folder."""
 
     @property
     def is_console(self) -> bool:
@@ -133,6 +135,7 @@ def _stack(path: Path, index: int, raw: Any) -> StackSpec:
             retain=bool(raw.get("retain", True)),
             termination_protection=bool(raw.get("termination_protection", False)),
             stack_policy=str(raw["stack_policy"]) if raw.get("stack_policy") else None,
+            assets=tuple(str(a) for a in raw.get("assets") or ()),
         )
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
