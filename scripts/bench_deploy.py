@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from bench_synth import pipeline_file  # noqa: E402
 
 from generator.deploy.apply import ApplyOptions, apply_now  # noqa: E402
+from generator.deploy.assets import local_asset_buckets  # noqa: E402
 from generator.deploy.aws import Aws, Target  # noqa: E402
 from generator.deploy.local import start_embedded  # noqa: E402
 from generator.deploy.manifest import load_manifest  # noqa: E402
@@ -40,6 +41,7 @@ def deploy(endpoint: str, build: Path, concurrency: int) -> tuple[float, int]:
     requests.post(f"{endpoint}/moto-api/reset", timeout=30)
     aws = Aws(Target.local(endpoint, REGION))
     manifest, _ = stand_in_networks(aws, load_manifest(build))
+    manifest, _ = local_asset_buckets(aws, manifest)
     started = time.perf_counter()
     _, result = apply_now(aws, manifest, "bench", options=ApplyOptions(concurrency=concurrency))
     elapsed = time.perf_counter() - started
@@ -68,6 +70,7 @@ def main() -> int:
             parallel, _ = deploy(local.endpoint, build, 8)
             aws = Aws(Target.local(local.endpoint, REGION))
             manifest, _ = stand_in_networks(aws, load_manifest(build))
+            manifest, _ = local_asset_buckets(aws, manifest)
             aws = Aws(Target.local(local.endpoint, REGION))  # fresh counters: the plan's calls only
             plan = make_plan(aws, manifest, "bench-noop")
         reads = aws.counter.total("cloudformation", reads_only=True)
