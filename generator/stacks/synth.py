@@ -211,6 +211,8 @@ def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, .
         for stale in folder.glob("*.zip"):
             if f"{ASSETS_DIR}/{stale.name}" not in wanted:
                 stale.unlink()
+        for partial in folder.glob(".*.zip.partial"):  # left by an interrupted write
+            partial.unlink()
         if not any(folder.iterdir()):
             folder.rmdir()
 

@@ -201,9 +201,10 @@ def test_a_damaged_zip_is_rewritten(checkout: Path) -> None:
     synthesize(load_directory(Path("pipelines.d")), build)
     path = build / function_asset("sink").path
     path.write_bytes(b"truncated")
+    (path.parent / f".{path.name}.partial").write_bytes(b"interrupted")
     synthesize(load_directory(Path("pipelines.d")), build)
     assert path.read_bytes() == function_asset("sink").data
-    assert not list((build / "assets").glob(".*"))  # no partial file left behind
+    assert not list((build / "assets").glob(".*"))  # no partial file left behind, old or new
 
 
 def test_bootstrap_writes_the_console_asset_beside_its_manifest(checkout: Path) -> None:
