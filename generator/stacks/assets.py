@@ -16,6 +16,7 @@ import io
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +84,16 @@ def _where(source: Path, line: int | None = None, column: int | None = None) -> 
     return f"{source}:{line}:{column}" if line is not None and column is not None else str(source)
 
 
-def _read(source: Path) -> str:
+def _read(source: Path) -> bytes:
     try:
-        data = source.read_bytes()
+        return source.read_bytes()
     except FileNotFoundError:
         raise AssetError(f"{source}: function source: expected a Python file, found none") from None
     except OSError as exc:
         raise AssetError(f"{source}: function source: expected a readable file, found {exc.strerror}") from None
+
+
+def _decode(source: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -115,11 +119,16 @@ def _check_handler(source: Path, text: str, handler: str) -> None:
         raise AssetError(f"{_where(source, 1, 1)}: function source: expected a top-level def {handler}(event, context)")
 
 
+@cache
+def _package(source: Path, data: bytes, handler: str) -> bytes:
+    """Checked and zipped once per content: every stack of every pipeline uses the same few modules."""
+    _check_handler(source, _decode(source, data), handler)
+    return deterministic_zip({f"{HANDLER_MODULE}.py": data})
+
+
 def lambda_asset(source: Path, handler: str = "handler") -> Asset:
     """The zip of one handler module, packaged as `index.py`; a source that cannot work is refused here."""
-    text = _read(source)
-    _check_handler(source, text, handler)
-    return Asset(source, deterministic_zip({f"{HANDLER_MODULE}.py": text.encode("utf-8")}))
+    return Asset(source, _package(source, _read(source), handler))
 
 
 def function_asset(name: str) -> Asset:
