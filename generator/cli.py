@@ -140,7 +140,7 @@ def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False)
 
 
 def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
-    """On the local target: refuse what it cannot create, stand in for what belongs to a real account."""
+    """On the local target: refuse what it cannot create, and stand in for what belongs to a real account."""
     if not aws.target.is_local:
         return manifest, []
     from generator.deploy.targets import check_materialisable, stand_in_networks
@@ -202,6 +202,7 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
         manifest, stand_ins = _for_target(aws, manifest, out, announce=True)
+        _local_bootstrap(aws, manifest, args, out)
         plan = make_plan(
             aws,
             manifest,
@@ -245,6 +246,7 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
         reviewed = read_plan(plan_path)
     with _target(args, manifest) as aws:
         manifest, _ = _for_target(aws, manifest, out)
+        _local_bootstrap(aws, manifest, args, out)
         if args.auto_approve:
             plan, result = apply_now(
                 aws,
@@ -410,7 +412,7 @@ def cmd_local(args: argparse.Namespace, out: Output) -> int:
 
 
 def _local_bootstrap(aws: Any, manifest: Any, args: argparse.Namespace, out: Output) -> None:
-    """On the local target, `up` works on a fresh machine: it creates the bootstrap stack when absent."""
+    """On the local target, plan, apply and up work on a fresh machine: the bootstrap stack is created when absent."""
     if not aws.target.is_local or args.template_bucket:
         return
     from generator.deploy.bootstrap import ensure_bootstrap
@@ -762,6 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from generator.deploy.targets import UnsupportedLocally
     from generator.deploy.uploads import TemplateBucketError
     from generator.spec.errors import SpecErrors
+    from generator.stacks.assets import AssetError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -775,6 +778,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except UserError as exc:
         out.error(f"pipectl: {exc}")
+        return EXIT_INPUT
+    except AssetError as exc:
+        out.error(str(exc))
+        out.error("an asset could not be built; nothing was written, uploaded or deployed")
         return EXIT_INPUT
     except DeployError as exc:
         out.error(f"pipectl: {exc}")

@@ -3,8 +3,9 @@
 `pipectl-bootstrap` (the template and asset bucket, one per region the installation uses),
 `pipectl-console` (state table, API, recorder) and `pipectl-delivery` (the CodePipeline) are created
 once per installation. This writes them (delivery depends on console; the bootstrap stack is the
-manifest's `bootstrap` section, deployed first); generator/deploy/bootstrap.py then plans and
-applies that manifest like any other. The console stack synthesized here is the one
+manifest's `bootstrap` section, deployed first) with the console's Lambda code under
+`build/bootstrap/assets/`, so the folder is complete on its own; generator/deploy/bootstrap.py then
+plans and applies that manifest like any other. The console stack synthesized here is the one
 `pipectl synth` produces, so the pipeline's own runs find it in sync.
 """
 
@@ -33,6 +34,7 @@ from generator.stacks.synth import (
     console_region,
     manifest_text,
     stack_build,
+    write_assets,
 )
 
 BOOTSTRAP_DIR = "bootstrap"
@@ -198,7 +200,9 @@ def _delivery_build(spec: DeliverySpec, region: str) -> StackBuild:
 
 
 def _write(directory: Path, builds: tuple[StackBuild, ...], bucket: StackBuild) -> None:
+    """Templates, their assets (under this folder's own assets/, as the manifest's paths say) and manifest."""
     directory.mkdir(parents=True, exist_ok=True)
+    write_assets(directory, builds)
     for build in (bucket, *builds):
         (directory / build.entry["template"]).write_text(build.text, encoding="utf-8")
     (directory / "manifest.json").write_text(manifest_text(list(builds), bucket), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Synth: validated specs -> `build/` (one JSON template per stack) and `build/manifest.json`.
 
 The manifest is the only thing the controller reads. Output is byte-identical for identical
-input, and files whose bytes did not change are not rewritten.
+input, and files whose bytes did not change are not rewritten. Lambda code goes to `build/assets/`
+as content-addressed zips; each manifest entry lists the assets its template references.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from troposphere import Template
 
-from generator.contract import BOOTSTRAP_STACK
+from generator.contract import ASSETS_DIR, BOOTSTRAP_STACK
 from generator.spec.loader import Installation, Pipeline
+from generator.stacks.assets import Asset, template_assets
 from generator.stacks.common import CONSOLE_STACK, DEPENDS_ON, KINDS, stack_name
 from generator.stacks.console import build_console
 from generator.stacks.ingestion import build_ingestion
@@ -50,17 +52,18 @@ STATEFUL_TYPES = frozenset(
 )
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
-KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap"}
+KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap", ASSETS_DIR}
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 BOOTSTRAP_TAGS = {"pipectl:kind": BOOTSTRAP_KIND, "pipectl:managed-by": "pipectl"}
 
 
 @dataclass(frozen=True)
 class StackBuild:
-    """One synthesized stack: its manifest entry and the JSON text of its template."""
+    """One synthesized stack: its manifest entry, the JSON text of its template and the assets it uses."""
 
     entry: dict[str, Any]
     text: str
+    assets: tuple[Asset, ...] = field(default=())
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -80,6 +83,7 @@ def stack_build(
     retain: bool,
 ) -> StackBuild:
     body = template.to_dict()
+    assets = template_assets(template)
     # Who the template belongs to and what its pipeline file says about data, for reviewers and for
     # the project's policy rules, which see only the template.
     body["Metadata"] = {
@@ -106,6 +110,7 @@ def stack_build(
         "env": pipeline.env if pipeline else None,
         "region": region,
         "template": path,
+        "assets": [asset.path for asset in assets],
         "depends_on": depends_on,
         "parameters": parameters,
         "tags": {**tags, "pipectl:spec-hash": spec_hash},
@@ -115,7 +120,7 @@ def stack_build(
         "termination_protection": kind in PROTECTED_KINDS and retain,
         "stack_policy": stack_policy(stateful) if retain and stateful else None,
     }
-    return StackBuild(entry, text)
+    return StackBuild(entry, text, assets)
 
 
 def stack_policy(stateful: list[str]) -> str:
@@ -214,9 +219,35 @@ def manifest_text(builds: list[StackBuild], bootstrap: StackBuild | None = None)
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
+def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
+    """Write each referenced asset under `<directory>/assets/` and drop zips no stack references any more.
+
+    A zip already there is rewritten only if its bytes differ (a name promises its content).
+    """
+    wanted = {asset.path: asset for build in builds for asset in build.assets}
+    folder = directory / ASSETS_DIR
+    for relative, asset in sorted(wanted.items()):
+        path = directory / relative
+        if path.is_file() and path.read_bytes() == asset.data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(asset.data)
+        partial.replace(path)
+    if folder.is_dir():
+        for stale in folder.glob("*.zip"):
+            if f"{ASSETS_DIR}/{stale.name}" not in wanted:
+                stale.unlink()
+        for partial in folder.glob(".*.zip.partial"):  # left by an interrupted write
+            partial.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def write_build(build_dir: Path, builds: list[StackBuild], bootstrap: StackBuild | None = None) -> list[Path]:
-    """Write templates and the manifest; drop templates of stacks that no longer exist."""
+    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist."""
     build_dir.mkdir(parents=True, exist_ok=True)
+    write_assets(build_dir, builds)
     wanted = {build_dir / b.entry["template"]: b.text for b in [*builds, *([bootstrap] if bootstrap else [])]}
     written: list[Path] = []
     for path, text in wanted.items():

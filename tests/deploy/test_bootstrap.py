@@ -80,7 +80,7 @@ def test_dry_run_writes_both_stacks_and_their_manifest_only(checkout: Path, caps
     assert main(["bootstrap", "--dry-run", "--codecommit", "cfg", "--approvers", "ops@example.com"]) == 0
     folder = checkout / "build" / "bootstrap"
     written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))  # .lint-cache: lint's own
-    assert written == ["bootstrap.json", "console.json", "delivery.json", "manifest.json"]
+    assert written == ["assets", "bootstrap.json", "console.json", "delivery.json", "manifest.json"]
     manifest = load_manifest(folder)
     assert manifest.names == ("pipectl-console", "pipectl-delivery")
     assert manifest.bootstrap is not None and manifest.bootstrap.name == "pipectl-bootstrap"
