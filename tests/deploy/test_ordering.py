@@ -19,7 +19,7 @@ from generator.deploy import cfn
 from generator.deploy.apply import apply_plan
 from generator.deploy.aws import Aws
 from generator.deploy.deployed import read_deployed
-from generator.deploy.errors import RefusedError
+from generator.deploy.errors import RefusedError, StalePlanError
 from generator.deploy.plan import Plan, make_plan, read_plan, write_plan
 from generator.deploy.progress import NullProgress
 from tests.deploy.conftest import Build, ImportRule
@@ -239,3 +239,34 @@ def test_data_at_risk_in_a_change_set_made_at_apply_time_is_refused_without_allo
     assert actions(again)[PROCESSING] == "update"  # storage is in sync now: an ordinary change set
     with pytest.raises(RefusedError, match="Archive"):
         apply_plan(aws, manifest, again)
+
+
+def test_a_deferred_update_whose_stack_moved_on_since_the_plan_refuses_the_whole_apply(aws: Aws, shop: Build):
+    deploy(aws, shop)
+    shop.stacks[STORAGE]["template"]["Resources"]["Extra"] = {"Type": "AWS::SNS::Topic"}
+    shop.stacks[PROCESSING]["template"]["Resources"]["Extra"] = {"Type": "AWS::SNS::Topic"}
+    manifest = shop.write()
+    plan = make_plan(aws, manifest, "two")
+    assert actions(plan)[PROCESSING] == "update-after"
+    deployed = aws.cfn().get_template(StackName=PROCESSING)["TemplateBody"]
+    out_of_band = aws.cfn().create_change_set(
+        StackName=PROCESSING, ChangeSetName="by-hand", ChangeSetType="UPDATE", Capabilities=["CAPABILITY_IAM"],
+        TemplateBody=deployed if isinstance(deployed, str) else json.dumps(deployed),
+        Tags=[{"Key": "by", "Value": "hand"}])
+    aws.cfn().execute_change_set(ChangeSetName=out_of_band["Id"])
+
+    with pytest.raises(StalePlanError, match=f"{PROCESSING}: the stack was updated since the plan"):
+        apply_plan(aws, manifest, plan)
+    assert "Extra" not in json.dumps(aws.cfn().get_template(StackName=STORAGE)["TemplateBody"])  # nothing applied
+
+
+def test_a_dependency_outside_an_environment_plan_that_is_not_deployed_cannot_be_planned(aws: Aws, build: Build):
+    build.console()
+    build.pipeline("shop", env="prod", kinds=("storage",))
+    build.add(INGESTION, "ingestion", {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}, "shop", "test",
+              depends_on=("pipectl-shop-prod-storage",))
+    plan = make_plan(aws, build.write(), "one", env="test")
+    ingestion = plan.get(INGESTION)
+    assert ingestion is not None and ingestion.action == "error"
+    assert ingestion.reason == ("depends on pipectl-shop-prod-storage, which this plan does not cover and which is "
+                                "not deployed as built; plan without --env first")
