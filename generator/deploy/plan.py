@@ -22,7 +22,6 @@ from generator.deploy import cfn, deferred, telemetry
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import (
     CHANGING,
-    WITH_CHANGE_SET,
     PlanAction,
     ResourceChange,
     from_change_set,
@@ -104,11 +103,6 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(s.action in CHANGING for s in self.stacks)
-
-    @property
-    def change_sets(self) -> int:
-        """Change sets this plan created (deferred stacks get theirs at apply time)."""
-        return sum(1 for s in self.stacks if s.action in WITH_CHANGE_SET and s.change_set)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
