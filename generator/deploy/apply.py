@@ -297,6 +297,7 @@ def _recover(
     aws: Aws, manifest: Manifest, stack: StackPlan, revision: str, opts: ApplyOptions, out: Progress
 ) -> tuple[str | None, str | None]:
     spec = manifest[stack.name]
+    body = deferred.approved_template(manifest, stack)  # before anything is deleted or rolled back
     live = cfn.describe_by_id(aws, stack.region, stack.stack_id or stack.name)
     create = True
     if live is not None and stack.recovery == DELETE_AND_CREATE:
@@ -311,10 +312,13 @@ def _recover(
         if settled is None or settled.status != "UPDATE_ROLLBACK_COMPLETE":
             raise DeployError(f"rollback did not complete ({settled.status if settled else 'gone'})")
         create = False
-    body = manifest.template_body(spec)
     source = cfn.template_source(aws, spec, body, opts.template_bucket)
-    made = cfn.create_change_set(aws, spec, source, cfn.change_set_name(revision), create, revision)
-    return (None, made.stack_id) if made.empty else (made.id, made.stack_id)
+    name = cfn.change_set_name(revision)
+    made = cfn.create_change_set(aws, spec, source, name, create, revision)
+    if made.empty:
+        return None, made.stack_id
+    deferred.refuse_risky(aws, spec, made, opts.allow_replace, f"{name}, created after the recovery,")
+    return made.id, made.stack_id
 
 
 def _execute(

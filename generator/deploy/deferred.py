@@ -105,6 +105,30 @@ def at_risk(changes: list[ResourceChange], allowed: frozenset[str]) -> list[str]
     ]
 
 
+def approved_template(manifest: Manifest, stack: StackPlan) -> str:
+    """The template a change set made at apply time may use: exactly the file whose hash the plan recorded."""
+    spec = manifest[stack.name]
+    body = manifest.template_body(spec)
+    digest = template_sha256(body)
+    if digest != stack.template_sha256 or spec.hash != stack.hash:
+        raise RefusedError(
+            f"template {spec.template} has sha256 {digest}, but the plan approved sha256 {stack.template_sha256}: "
+            "no change set was created for it; run plan again and review"
+        )
+    return body
+
+
+def refuse_risky(aws: Aws, spec: StackSpec, made: cfn.ChangeSet, allowed: frozenset[str], why: str) -> None:
+    """A change set made at apply time that would lose data is deleted, never executed."""
+    risky = at_risk([from_change_set(c, spec.stateful) for c in made.changes], allowed)
+    if risky:
+        aws.cfn(spec.region).delete_change_set(ChangeSetName=made.id, StackName=spec.name)
+        raise RefusedError(
+            f"change set {why} would lose data, so it was not executed: " + "; ".join(risky) + ". Back the data "
+            "up, then apply again with --allow-replace LOGICAL_ID for each, or change the file."
+        )
+
+
 def create_at_apply(
     aws: Aws,
     manifest: Manifest,
@@ -120,13 +144,7 @@ def create_at_apply(
     risk, StalePlanError when the stack moved on since the plan.
     """
     spec = manifest[stack.name]
-    body = manifest.template_body(spec)
-    digest = template_sha256(body)
-    if digest != stack.template_sha256 or spec.hash != stack.hash:
-        raise RefusedError(
-            f"template {spec.template} has sha256 {digest}, but the plan approved sha256 {stack.template_sha256}: "
-            "no change set was created for it; run plan again and review"
-        )
+    body = approved_template(manifest, stack)
     reason = staleness(aws, stack, read_one(aws, spec.name, spec.region))
     if reason:
         raise StalePlanError(f"{reason}; no change set was created for it; run plan again and review")
@@ -137,15 +155,8 @@ def create_at_apply(
     )
     if made.empty:
         return None
+    refuse_risky(aws, spec, made, allowed, f"{name}, created now that {', '.join(stack.after)} succeeded,")
     changes = [from_change_set(c, spec.stateful) for c in made.changes]
-    risky = at_risk(changes, allowed)
-    if risky:
-        aws.cfn(spec.region).delete_change_set(ChangeSetName=made.id, StackName=spec.name)
-        raise RefusedError(
-            f"change set {name}, created now that {', '.join(stack.after)} succeeded, would lose data, so it was "
-            "not executed: " + "; ".join(risky) + ". Back the data up, then apply again with --allow-replace "
-            "LOGICAL_ID for each, or change the file."
-        )
     out.note(
         stack.name, f"change set {name} created now that {', '.join(stack.after)} succeeded: {len(changes)} change(s)"
     )

@@ -203,7 +203,7 @@ def _plan_stack(
     if live is not None and live.status.endswith("_IN_PROGRESS") and live.status != "REVIEW_IN_PROGRESS":
         if aws.target.is_local and live.status == "CREATE_IN_PROGRESS":
             out.note(spec.name, "stuck in CREATE_IN_PROGRESS from an earlier run: apply deletes and re-creates it")
-            return _recovery(aws, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
+            return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
         out.note(spec.name, f"{live.status}: waiting for it to settle before planning")
         live = cfn.wait_settled(aws, spec.region, live.stack_id, f"{spec.name} to leave {live.status}")
     if live is not None and live.status == "REVIEW_IN_PROGRESS":
@@ -214,10 +214,10 @@ def _plan_stack(
         live = None
     if live is not None and live.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         out.note(spec.name, f"{live.status} (a failed create, holds nothing): apply deletes and re-creates it")
-        return _recovery(aws, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
+        return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
     if live is not None and live.status == "UPDATE_ROLLBACK_FAILED":
         out.note(spec.name, "UPDATE_ROLLBACK_FAILED: apply continues the rollback, then updates it")
-        return _recovery(aws, spec, live, PlanAction.UPDATE, CONTINUE_ROLLBACK)
+        return _recovery(aws, manifest, spec, live, PlanAction.UPDATE, CONTINUE_ROLLBACK)
     if live is not None and live.in_sync(spec.hash):
         return _base(spec, PlanAction.NONE, stack_id=live.stack_id, status=live.status)
     body = manifest.template_body(spec)
@@ -243,9 +243,13 @@ def _plan_stack(
     )
 
 
-def _recovery(aws: Aws, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: str) -> StackPlan:
+def _recovery(
+    aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: str
+) -> StackPlan:
+    """Apply makes this stack's change set after the recovery, from the template whose hash is recorded here."""
     return _base(spec, action, stack_id=live.stack_id, status=live.status, fingerprint=cfn.fingerprint(aws, live),
-                 recovery=recovery, reason=live.reason)
+                 recovery=recovery, reason=live.reason,
+                 template_sha256=deferred.template_sha256(manifest.template_body(spec)))
 
 
 def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[StackPlan]:

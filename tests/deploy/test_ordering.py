@@ -22,7 +22,7 @@ from generator.deploy.deployed import read_deployed
 from generator.deploy.errors import RefusedError, StalePlanError
 from generator.deploy.plan import Plan, make_plan, read_plan, write_plan
 from generator.deploy.progress import NullProgress
-from tests.deploy.conftest import Build, ImportRule
+from tests.deploy.conftest import Build, ImportRule, queue
 
 PREFIX = "pipectl-shop-test"
 STORAGE, INGESTION, PROCESSING, MONITORING = (f"{PREFIX}-{k}" for k in ("storage", "ingestion", "processing",
@@ -270,3 +270,21 @@ def test_a_dependency_outside_an_environment_plan_that_is_not_deployed_cannot_be
     assert ingestion is not None and ingestion.action == "error"
     assert ingestion.reason == ("depends on pipectl-shop-prod-storage, which this plan does not cover and which is "
                                 "not deployed as built; plan without --env first")
+
+
+def test_a_recovery_refuses_a_template_changed_since_the_plan_before_deleting_anything(aws: Aws, shop: Build):
+    """A recovery's change set is made at apply time too: held to the template hash the plan recorded."""
+    manifest = shop.write()
+    failing = {"Resources": {"Q": queue(), "R": queue({"Fn::GetAtt": ["Q", "NoSuchAttribute"]})}}  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - moto answers HTTP 500 and leaves it CREATE_IN_PROGRESS
+        aws.cfn().create_stack(StackName=INGESTION, TemplateBody=json.dumps(failing))
+    plan = make_plan(aws, manifest, "one")
+    assert plan.get(INGESTION).recovery == "delete-and-create"  # type: ignore[union-attr]
+    path = manifest.root / manifest[INGESTION].template
+    path.write_text(path.read_text().replace("AWS::SNS::Topic", "AWS::SQS::Queue"))
+
+    result = apply_plan(aws, manifest, plan)
+
+    assert result.stacks[INGESTION].result == "failed" and result.stacks[PROCESSING].result == "done"
+    assert "but the plan approved sha256" in result.stacks[INGESTION].detail
+    assert statuses(aws)[INGESTION] == "CREATE_IN_PROGRESS"  # the leftover is still there, untouched
