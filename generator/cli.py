@@ -168,7 +168,12 @@ def _print_plan(plan: Any, out: Output, plan_dir: Path | None) -> None:
     if out.format == "json":
         return
     for stack in plan.stacks:
-        if stack.action != "none":
+        if stack.action.deferred:
+            out.line(
+                f"  {stack.action.base:<7} {stack.name} (after {', '.join(stack.after)}; "
+                f"{len(stack.changes)} resources listed from the template; change set created at apply time)"
+            )
+        elif stack.action != "none":
             extra = f" ({len(stack.changes)} resource changes)" if stack.changes else ""
             out.line(f"  {stack.action:<7} {stack.name}{extra}")
     out.line(f"plan: {plan.summary()}")

@@ -6,6 +6,7 @@ between commands exactly as it does for a user at a terminal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ import boto3
 import pytest
 
 from generator.cli import main
+from generator.deploy.aws import Aws
+from tests.deploy.conftest import ImportRule
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -52,13 +55,68 @@ def plan_actions(workdir: Path) -> dict[str, str]:
     return {s["name"]: s["action"] for s in plan["stacks"]}
 
 
+@pytest.fixture
+def import_rule(workdir, monkeypatch):
+    """CloudFormation's rule that a change set cannot import a missing export, on every session the CLI opens
+    (a botocore event hook; see ImportRule)."""
+    rule = ImportRule(endpoint(workdir))
+    opened = Aws._new_session
+
+    def session(self):
+        made = opened(self)
+        rule.install(made.events)
+        return made
+
+    monkeypatch.setattr(Aws, "_new_session", session)
+    return rule
+
+
+def test_a_first_plan_makes_change_sets_only_where_imports_resolve_and_apply_brings_all_up(
+    workdir, import_rule, capsys
+):
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    # A fresh machine has no template bucket: the first command creates the bootstrap stack, and says so once.
+    assert out.count("local target: created the pipectl-bootstrap stack") == 1
+    plan = json.loads((workdir / "plan.json").read_text())
+    manifest = {s["name"]: s for s in json.loads((workdir / "build" / "manifest.json").read_text())["stacks"]}
+    actions = {s["name"]: s["action"] for s in plan["stacks"]}
+    made_now = {name for name, action in actions.items() if action == "create"}
+    assert made_now == {"pipectl-console"} | {n for n in manifest if n.endswith("-storage")}
+    assert made_now == {n for n, s in manifest.items() if not s["depends_on"]}
+    assert {a for n, a in actions.items() if n not in made_now} == {"create-after"}
+    for stack in plan["stacks"]:
+        spec = manifest[stack["name"]]
+        template = (workdir / "build" / spec["template"]).read_bytes()
+        assert stack["after"] == spec["depends_on"] and stack["hash"] == spec["hash"]
+        assert stack["template_sha256"] == hashlib.sha256(template).hexdigest()
+        if stack["action"] == "create-after":
+            assert stack["change_set"] is None
+            assert len(stack["changes"]) == len(json.loads(template)["Resources"])
+            assert {c["action"] for c in stack["changes"]} == {"Add"}
+    assert import_rule.checked == []  # no change set importing anything was made by plan
+    assert "25 to create (18 after their dependencies), 0 to update, 0 unchanged, 0 to delete" in out
+    assert "  create  pipectl-shop-prod-ingestion (after pipectl-shop-prod-storage; " in out
+    assert "change set created at apply time)" in out
+    md = (workdir / "plan.md").read_text()
+    assert "## pipectl-shop-prod-ingestion — create after pipectl-shop-prod-storage" in md
+    assert "## pipectl-shop-prod-monitoring — create after pipectl-shop-prod-ingestion, pipectl-shop-prod-processing" in md
+
+    assert main(["apply", "--plan", "plan.json", "--output", "json"]) == 0
+    applied = json.loads(capsys.readouterr().out)
+    assert {n: (r["action"], r["result"]) for n, r in applied["stacks"].items()} == {
+        n: (a, "done") for n, a in actions.items()}
+    assert all(r["change_set"] for r in applied["stacks"].values())
+    assert sorted(import_rule.checked) == sorted(n for n, a in actions.items() if a == "create-after")
+    assert import_rule.refused == []
+
+
 def test_up_brings_every_example_up(workdir, capsys):
     assert main(["up"]) == 0
     out = capsys.readouterr().out
     assert "https://collect.shop.example.com/collect" in out
     assert "appsync-api" in out and "pipectl-shop-prod" in out
-    # A fresh machine has no template bucket: `up` creates the bootstrap stack itself, and says so once.
-    assert out.count("local target: created the pipectl-bootstrap stack") == 1
+    assert "local target: created the pipectl-bootstrap stack" not in out  # the first plan made it
     cfn = client(workdir, "cloudformation")
     stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
     assert len(stacks) == 26 and "pipectl-bootstrap" in stacks
