@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
     TARGET.write_text(text, encoding="utf-8")
     types, actions = document["resource_types"], document["actions"]
     anywhere = sum(1 for resource_types in actions.values() if not resource_types)
-    print(f"{TARGET.relative_to(REPO)}: {len(types)} resource types, {len(actions)} actions, {anywhere} without a resource type")
+    where = TARGET.relative_to(REPO)
+    print(f"{where}: {len(types)} resource types, {len(actions)} actions, {anywhere} without a resource type")
     return 0
 
 
