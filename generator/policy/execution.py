@@ -53,6 +53,8 @@ NAMED: dict[str, tuple[str, ...]] = {
     # `/aws/codebuild/pipectl-…`), the AppSync API's (named by its id) and CloudFormation's generated names.
     "LogGroupName": (f"{STACK_PREFIX}*", "/pipectl/*", "/aws/*pipectl*", "/aws/appsync/apis/*"),
 }
+# IAM accepts an `iam` resource only with its type (`role/…`, `policy/…`), never `arn:…:iam::ACCOUNT:*`.
+UNCOLLAPSED_SERVICES = frozenset({"iam"})
 FIXED = {"Partition": "${AWS::Partition}", "Region": "*", "Account": "${AWS::AccountId}"}
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
@@ -97,11 +99,19 @@ def _collapse(pattern: str) -> str:
     is widened; a pattern without an account (public AMIs, buckets) keeps its own shape.
     """
     parts = pattern.split(":", 5)
-    if len(parts) < 6 or parts[4] != _TOKENS["Account"]:
+    if len(parts) < 6 or parts[4] != _TOKENS["Account"] or parts[2] in UNCOLLAPSED_SERVICES:
         return pattern
     if _is_named(parts[5]):
         return pattern
     return ":".join([*parts[:5], "*"])
+
+
+def _without_regional_s3(patterns: set[str]) -> set[str]:
+    """S3 grants on buckets and objects only: the regional S3 types (access points, access grants, Storage
+    Lens groups) are nothing pipectl creates, and the local IAM refuses a region in an S3 ARN.
+    """
+    kept = {p for p in patterns if ":s3:*:" not in p}
+    return kept or patterns
 
 
 def _is_named(pattern: str) -> bool:
@@ -128,7 +138,7 @@ def grants(table: PermissionsTable | None = None) -> list[Grant]:
         if any(_is_named(p) for p in patterns):
             # The action reaches a resource pipectl names: keep every type's own pattern, widen none.
             patterns = {p for rt in table.resource_types(action) for p in resource_patterns(rt.arn, collapse=False)}
-        resources = _subsumed(patterns)
+        resources = _subsumed(_without_regional_s3(patterns))
         groups[(service, resources or ("*",))].append(action)
     out: list[Grant] = []
     counters: dict[str, int] = defaultdict(int)

@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from generator.deploy.local.execution_role import install as install_execution_role_checks
 from generator.deploy.local.models import register_models
 from generator.deploy.local.protection import enforce as enforce_protection
 
@@ -121,6 +122,7 @@ def make_app() -> Any:
     _refresh_outputs_after_change_sets()
     _resolve_get_azs()
     enforce_protection()
+    install_execution_role_checks()
     return DomainDispatcherApplication(create_backend_app)
 
 
