@@ -33,7 +33,8 @@ ANY_RESOURCE_REASON = "the Service Authorization Reference lists no resource typ
 # AWS assigns (or a resource pipectl does not name) and matches any value in this account.
 NAMED: dict[str, tuple[str, ...]] = {
     "BucketName": (f"{STACK_PREFIX}*",),
-    "RoleNameWithPath": (f"{STACK_PREFIX}*",),
+    # Roles pipectl's stacks create, and the service-linked roles resources name (a scalable target's RoleARN).
+    "RoleNameWithPath": (f"{STACK_PREFIX}*", "aws-service-role/*"),
     "InstanceProfileNameWithPath": (f"{STACK_PREFIX}*",),
     "FunctionName": (f"{STACK_PREFIX}*",),
     "StreamName": (f"{STACK_PREFIX}*",),

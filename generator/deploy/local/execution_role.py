@@ -7,11 +7,11 @@ the role's policies in moto's IAM backend (inline and attached managed policies)
 
 - an action with no IAM resource type is requested on `*`, so only statements on `*` grant it;
 - an action on the resource's own IAM resource type is requested on the resource's ARN (moto's ARN, the
-  physical id when it is an ARN, or the table's ARN format filled with the physical name; an id AWS
-  assigns at creation is `*` when the resource does not exist yet);
+  physical id when it is an ARN, or the table's ARN format filled with the physical name);
 - an action on another resource type is requested on the ARNs of that type found in the resource's
   resolved properties (iam:PassRole -> the role ARN the resource names);
-- when neither can be known offline, the action must be allowed on some resource.
+- when neither can be known offline (an id AWS assigns at creation, a name inside another resource's
+  ARN), the action must be allowed on some resource.
 
 A missing permission fails the resource with CloudFormation's wording (ResourceFailed). Limits: the role
 is the stack's (`RoleARN` of CreateStack or of the change set that created it); conditions on keys other
@@ -34,7 +34,7 @@ from generator.deploy.local.failures import ResourceFailed
 from generator.deploy.local.iam_eval import ANY_RESOURCE, Decision, decide
 from generator.deploy.local.iam_limits import enforce_policy_sizes
 from generator.policy.permissions import PermissionsTable, ResourceType, load_table
-from generator.resource_schemas import UnknownResourceType, handler_permissions
+from generator.resource_schemas import UnknownResourceType, handler_permissions, schema
 
 SESSION_NAME = "AWSCloudFormation"
 # The service a resource type passes its role to (iam:PassedToService), where pipectl emits one.
@@ -53,6 +53,8 @@ _FIXED_VARIABLES = ("Partition", "Region", "Account")
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 _lock = threading.Lock()
 _installed: list[bool] = []
+_deleting: dict[str, str | None] = {}
+"""Stacks whose DeleteStack is running, with their role: moto drops a stack from its list before deleting it."""
 
 
 @dataclass
@@ -97,7 +99,13 @@ def _normal(text: str) -> str:
 
 
 def _fill(arn_format: str, name: str, account_id: str, region: str) -> str:
+    """The ARN of `name`; a name that repeats the format's literal (`alias/x` into `alias/${Alias}`) once."""
     values = {"Partition": "aws", "Region": region, "Account": account_id}
+    match = next((m for m in _VARIABLE.finditer(arn_format) if m.group(1) not in values), None)
+    if match is not None:
+        literal = re.split(r"[:]", arn_format[: match.start()])[-1]
+        if literal and name.startswith(literal):
+            name = name[len(literal) :]
     return _VARIABLE.sub(lambda m: values.get(m.group(1), name), arn_format)
 
 
@@ -118,12 +126,14 @@ def _is_own(op: Operation, resource_type: ResourceType) -> bool:
     return _normal(resource_type.name) == _normal(op.resource_type.split("::")[-1])
 
 
-def _own_arn(op: Operation, resource_type: ResourceType) -> str:
+def _own_arn(op: Operation, resource_type: ResourceType) -> str | None:
+    """The resource's ARN of this IAM type, or None when a part of it is not known yet (an id AWS assigns)."""
     if op.own_arn and _arn_regex(resource_type.arn).fullmatch(op.own_arn):
         return op.own_arn
     variables = [v for v in _VARIABLE.findall(resource_type.arn) if v not in _FIXED_VARIABLES]
-    named = op.physical_name is not None and len(variables) == 1 and not variables[0].lower().endswith(("id", "uuid"))
-    return _fill(resource_type.arn, op.physical_name if named and op.physical_name else "*", op.account_id, op.region)
+    if op.physical_name is None or len(variables) != 1 or variables[0].lower().endswith(("id", "uuid")):
+        return None
+    return _fill(resource_type.arn, op.physical_name, op.account_id, op.region)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -147,8 +157,9 @@ def requested_resources(table: PermissionsTable, op: Operation, action: str) -> 
     arns = [s for s in _strings(op.properties) if s.startswith("arn:")]
     found: list[str] = []
     for resource_type in types:
-        if _is_own(op, resource_type):
-            found.append(_own_arn(op, resource_type))
+        own = _own_arn(op, resource_type) if _is_own(op, resource_type) else None
+        if own is not None:
+            found.append(own)
         regex = _arn_regex(resource_type.arn)
         found.extend(a for a in arns if regex.fullmatch(a))
     return list(dict.fromkeys(found)) or None
@@ -216,8 +227,11 @@ def _role_documents(account_id: str, role_arn: str) -> list[str] | None:
 
 
 def _stack_role(resources_map: Any) -> str | None:
+    """The role of the stack the resources belong to (a stack being deleted is no longer listed)."""
     from moto.cloudformation.models import cloudformation_backends
 
+    if resources_map.stack_id in _deleting:
+        return _deleting[resources_map.stack_id]
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     stack = backend.stacks.get(resources_map.stack_id)
     return getattr(stack, "role_arn", None) if stack is not None else None
@@ -245,12 +259,28 @@ def check(resources_map: Any, op: Operation) -> None:
         raise ResourceFailed(op.logical_id, op.resource_type, reason)
 
 
+def _named_in(resource_type: str, properties: dict[str, Any]) -> str | None:
+    """The physical name the template gives (the schema's single primary identifier), if it gives one."""
+    try:
+        identifiers = schema(resource_type).get("primaryIdentifier") or []
+    except UnknownResourceType:
+        return None
+    if len(identifiers) != 1 or not str(identifiers[0]).startswith("/properties/"):
+        return None
+    value = properties.get(str(identifiers[0]).split("/")[2])
+    return value if isinstance(value, str) else None
+
+
 def _physical(resource: Any) -> tuple[str | None, str | None]:
+    """The resource's physical id and its own ARN (its `Arn` attribute, its ARN, or an ARN physical id)."""
     physical = getattr(resource, "physical_resource_id", None)
-    arn = getattr(resource, "arn", None)
-    own = physical if isinstance(physical, str) and physical.startswith("arn:") else None
-    if own is None and isinstance(arn, str) and arn.startswith("arn:"):
-        own = arn
+    candidates: list[Any] = [physical, getattr(resource, "arn", None)]
+    try:
+        if resource is not None and resource.has_cfn_attr("Arn"):
+            candidates.insert(0, resource.get_cfn_attribute("Arn"))
+    except Exception:  # a model without that attribute at runtime: fall back to the others
+        pass
+    own = next((c for c in candidates if isinstance(c, str) and c.startswith("arn:")), None)
     return (str(physical) if physical is not None else None), own
 
 
@@ -263,8 +293,10 @@ def install() -> None:
             return
         _installed.append(True)
         enforce_policy_sizes()
+        from moto.cloudformation.models import Stack as FakeStack
+
         create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
-        delete = parsing.ResourceMap._delete_resource
+        delete, delete_stack = parsing.ResourceMap._delete_resource, FakeStack.delete
 
         def checked_create(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
                            region_name: str) -> Any:  # fmt: skip
@@ -273,7 +305,9 @@ def install() -> None:
                 parsed = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
                 if parsed:
                     props = parsed[1].get("Properties") or {}
-                    name = parsed[2] if isinstance(parsed[2], str) else None
+                    name = _named_in(resource_json["Type"], props) or (
+                        parsed[2] if isinstance(parsed[2], str) else None
+                    )
                     check(resources_map, Operation("create", logical_id, resource_json["Type"], name, None, props,
                                                    account_id, region_name))  # fmt: skip
             return create(logical_id, resource_json, resources_map, account_id, region_name)
@@ -296,9 +330,18 @@ def install() -> None:
                                                {}, resources_map._account_id, resources_map._region_name))  # fmt: skip
             delete(resources_map, parsed_resource, resource_json)
 
+        def deleting_stack(stack: Any) -> None:
+            _deleting[stack.stack_id] = stack.role_arn
+            try:
+                delete_stack(stack)
+            finally:
+                _deleting.pop(stack.stack_id, None)
+
         # The resource-delay hook of the server recognises its own wrapper by this mark: keep it.
         checked_create._pipectl_delay = getattr(create, "_pipectl_delay", False)  # type: ignore[attr-defined]
         parsing.parse_and_create_resource = checked_create
         parsing.parse_and_update_resource = checked_update
         resource_map_class: Any = parsing.ResourceMap
         resource_map_class._delete_resource = checked_delete
+        stack_class: Any = FakeStack
+        stack_class.delete = deleting_stack
