@@ -28,13 +28,33 @@ class Decision(StrEnum):
 
 
 @dataclass(frozen=True)
+class Patterns:
+    """Values to match: literals in a set, wildcards in one compiled alternation."""
+
+    literals: frozenset[str]
+    wildcards: re.Pattern[str] | None
+    ignore_case: bool
+
+    @classmethod
+    def of(cls, values: list[Any], ignore_case: bool) -> Patterns:
+        texts = [str(v).lower() if ignore_case else str(v) for v in values]
+        wild = [t for t in texts if "*" in t or "?" in t]
+        regex = "|".join(f"(?:{fnmatch.translate(t)})" for t in wild)
+        return cls(frozenset(t for t in texts if t not in wild), re.compile(regex) if wild else None, ignore_case)
+
+    def match(self, value: str) -> bool:
+        value = value.lower() if self.ignore_case else value
+        return value in self.literals or (self.wildcards is not None and self.wildcards.match(value) is not None)
+
+
+@dataclass(frozen=True)
 class Rule:
     """One statement, decoded: patterns are compiled once per policy document."""
 
     allow: bool
-    actions: tuple[re.Pattern[str], ...]
+    actions: Patterns
     not_action: bool
-    resources: tuple[re.Pattern[str], ...]
+    resources: Patterns
     not_resource: bool
     conditions: tuple[tuple[str, str, tuple[str, ...]], ...]
 
@@ -43,10 +63,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-def _pattern(text: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(fnmatch.translate(text), re.IGNORECASE if ignore_case else 0)
 
 
 @lru_cache(maxsize=512)
@@ -68,18 +84,14 @@ def rules(document: str) -> tuple[Rule, ...]:
         out.append(
             Rule(
                 allow=statement.get("Effect") == "Allow",
-                actions=tuple(_pattern(str(a), True) for a in actions),
+                actions=Patterns.of(actions, ignore_case=True),
                 not_action=not_action,
-                resources=tuple(_pattern(str(r), False) for r in resources),
+                resources=Patterns.of(resources, ignore_case=False),
                 not_resource=not_resource,
                 conditions=tuple(conditions),
             )
         )
     return tuple(out)
-
-
-def _matches(patterns: Iterable[re.Pattern[str]], value: str) -> bool:
-    return any(p.fullmatch(value) for p in patterns)
 
 
 def _condition_holds(operator: str, key: str, values: tuple[str, ...], context: Mapping[str, str]) -> bool:
@@ -101,11 +113,24 @@ def _condition_holds(operator: str, key: str, values: tuple[str, ...], context: 
     return True  # other operators on a known key: not modelled, so treated as applying
 
 
+@lru_cache(maxsize=512)
+def _index(document: str) -> tuple[dict[str, tuple[Rule, ...]], tuple[Rule, ...]]:
+    """The document's rules by lower-cased literal action, and those any action may match (wildcards, NotAction)."""
+    by_action: dict[str, list[Rule]] = {}
+    general: list[Rule] = []
+    for rule in rules(document):
+        if rule.not_action or rule.actions.wildcards is not None:
+            general.append(rule)
+        for action in rule.actions.literals if not rule.not_action else ():
+            by_action.setdefault(action, []).append(rule)
+    return {k: tuple(v) for k, v in by_action.items()}, tuple(general)
+
+
 def applies(rule: Rule, action: str, resource: str | None, context: Mapping[str, str]) -> bool:
     """Does the statement cover this request? `resource=None` means "some resource" (unknown offline)."""
-    if _matches(rule.actions, action) == rule.not_action:
+    if rule.actions.match(action) == rule.not_action:
         return False
-    if resource is not None and _matches(rule.resources, resource) == rule.not_resource:
+    if resource is not None and rule.resources.match(resource) == rule.not_resource:
         return False
     return all(_condition_holds(op, key, values, context) for op, key, values in rule.conditions)
 
@@ -121,8 +146,9 @@ def decide(
     known = {k.lower(): v for k, v in (context or {}).items()}
     allowed = False
     for document in documents:
-        for rule in rules(document):
-            reaches_all = rule.not_resource or _matches(rule.resources, ANY_RESOURCE)
+        by_action, general = _index(document)
+        for rule in (*by_action.get(action.lower(), ()), *general):
+            reaches_all = rule.not_resource or rule.resources.match(ANY_RESOURCE)
             if resource is None and not rule.allow and not reaches_all:
                 continue
             if not applies(rule, action, resource, known):
