@@ -177,24 +177,34 @@ SERVICE_LINKED_ROLES = (
 )
 
 
+def resolved_documents(account_id: str, partition: str = "aws") -> list[dict[str, Any]]:
+    """The execution policies as IAM stores them once CloudFormation resolved `Fn::Sub` in an account."""
+    values = {"${AWS::Partition}": partition, "${AWS::AccountId}": account_id}
+    return [_substituted(encode_to_dict(document), values) for document in execution_policy_documents()]
+
+
+def _substituted(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for placeholder, replacement in values.items():
+                text = text.replace(placeholder, replacement)
+            return text
+        return {k: _substituted(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, values) for v in value]
+    return value
+
+
 def policy_chars(document: PolicyDocument) -> int:
     """Characters IAM counts for a managed policy: the resolved JSON without whitespace.
 
     `${AWS::Partition}` and `${AWS::AccountId}` are counted at their longest resolved length
     (`aws-us-gov`, 12 digits), so the estimate never falls short.
     """
-    text = json.dumps(_resolved(encode_to_dict(document)), separators=(",", ":"))
+    longest = {"${AWS::Partition}": "aws-us-gov", "${AWS::AccountId}": "0" * 12}
+    text = json.dumps(_substituted(encode_to_dict(document), longest), separators=(",", ":"))
     return len(re.sub(r"\s", "", text))
-
-
-def _resolved(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-            return value["Fn::Sub"].replace("${AWS::Partition}", "aws-us-gov").replace("${AWS::AccountId}", "0" * 12)
-        return {k: _resolved(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v) for v in value]
-    return value
 
 
 class PolicyTooLarge(ValueError):

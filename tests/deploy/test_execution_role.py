@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from troposphere import encode_to_dict
 
 from generator.deploy.apply import apply_now
 from generator.deploy.aws import Aws, RetryPolicy, Target
 from generator.deploy.local import execution_role
 from generator.deploy.manifest import Manifest
 from generator.deploy.targets import stand_in_networks
-from generator.policy.execution import execution_policy_documents
+from generator.policy.execution import resolved_documents
 from generator.spec.loader import Installation, load_directory
 from generator.stacks.synth import build_all
 from tests.deploy.conftest import REGION, Build
@@ -34,19 +33,8 @@ TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-def _resolved(value: Any) -> Any:
-    """What CloudFormation stores once it resolved `Fn::Sub` in this account and partition."""
-    if isinstance(value, dict):
-        if set(value) == {"Fn::Sub"}:
-            return value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT)
-        return {k: _resolved(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v) for v in value]
-    return value
-
-
 def policy_documents(without: str | None = None) -> list[dict[str, Any]]:
-    documents = [_resolved(encode_to_dict(d)) for d in execution_policy_documents()]
+    documents = resolved_documents(ACCOUNT)
     if without is None:
         return documents
     for document in documents:
