@@ -47,8 +47,12 @@ ACCOUNT = "123456789012"  # the embedded AWS's account
 def execution_role(aws: Aws) -> Aws:
     """The delivery stack's execution role and its managed policies, made in the embedded IAM."""
     iam = aws.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     role = iam.create_role(RoleName="pipectl-delivery-ExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))
     for index, document in enumerate(resolved_documents(ACCOUNT), start=1):
         arn = iam.create_policy(PolicyName=f"ExecutionPolicy{index}", PolicyDocument=json.dumps(document))
@@ -101,8 +105,10 @@ def main() -> int:
         print(f"apply, concurrency 8:    {parallel:.1f} s")
         print(f"ratio:                   {ratio:.2f} (target <= 0.40)")
         per_op = checked / operations * 1000 if operations else 0.0
-        print(f"IAM checks (conc. 8):    {operations} resource operations, {checked:.2f} s in all, "
-              f"{per_op:.2f} ms per resource ({checked / parallel:.1%} of the apply)")
+        print(
+            f"IAM checks (conc. 8):    {operations} resource operations, {checked:.2f} s in all, "
+            f"{per_op:.2f} ms per resource ({checked / parallel:.1%} of the apply)"
+        )
         print(f"no-op plan:              {plan.summary()}")
         print(f"  CloudFormation reads:  {reads} ({per_ten:.2f} per 10 stacks, target <= 1)")
         print(f"  change sets created:   {change_sets} (target 0)")

@@ -44,6 +44,7 @@ VERSION = "2012-10-17"
 STACK_PREFIX = "pipectl-"
 CONSOLE_KEY_ALIAS = "alias/pipectl/console"
 
+
 def _account_root() -> Principal:
     return Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
 

@@ -29,8 +29,12 @@ ACCOUNT = "123456789012"
 ROLE_NAME = "pipectl-delivery-ExecutionRole-LOCAL"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
 REPO = Path(__file__).resolve().parents[2]
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
 
 
 def policy_documents(without: str | None = None) -> list[dict[str, Any]]:
@@ -49,7 +53,9 @@ def create_execution_role(aws: Aws, without: str | None = None) -> None:
     iam = aws.client("iam")
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(TRUST))
     for index, document in enumerate(policy_documents(without), start=1):
-        arn = iam.create_policy(PolicyName=f"ExecutionPolicy{index}", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        arn = iam.create_policy(PolicyName=f"ExecutionPolicy{index}", PolicyDocument=json.dumps(document))["Policy"][
+            "Arn"
+        ]
         iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=arn)
 
 
@@ -62,8 +68,14 @@ def through_role(aws: Aws) -> Aws:
     return Aws(replace(aws.target, cloudformation_role_arn=ROLE), policy=RetryPolicy(sleep=lambda _: None))
 
 
-def example(build: Build, pipeline: str = "backoffice", env: str = "test", kinds: tuple[str, ...] | None = None,
-            edit: bool = False, deletion: str = "retain") -> None:
+def example(
+    build: Build,
+    pipeline: str = "backoffice",
+    env: str = "test",
+    kinds: tuple[str, ...] | None = None,
+    edit: bool = False,
+    deletion: str = "retain",
+) -> None:
     """The shipped example's real templates (and the console's) in the build; `edit` changes its file."""
     installation = load_directory(REPO / "pipelines.d", "pipelines.d")
     chosen = []
@@ -78,9 +90,16 @@ def example(build: Build, pipeline: str = "backoffice", env: str = "test", kinds
         entry = stack.entry
         if kinds is not None and entry["kind"] not in (*kinds, "console"):
             continue
-        build.add(entry["name"], entry["kind"], json.loads(stack.text), entry.get("pipeline"), entry.get("env"),
-                  tuple(d for d in entry["depends_on"] if kinds is None or d.rsplit("-", 1)[-1] in kinds),
-                  entry.get("retain", True), tuple(entry.get("stateful") or ()))
+        build.add(
+            entry["name"],
+            entry["kind"],
+            json.loads(stack.text),
+            entry.get("pipeline"),
+            entry.get("env"),
+            tuple(d for d in entry["depends_on"] if kinds is None or d.rsplit("-", 1)[-1] in kinds),
+            entry.get("retain", True),
+            tuple(entry.get("stateful") or ()),
+        )
 
 
 @pytest.fixture
@@ -100,7 +119,9 @@ def test_stacks_are_created_with_the_execution_role(aws: Aws, build: Build, monk
     assert result.ok, {n: s.detail for n, s in result.stacks.items() if s.result != "done"}
     stacks = aws.cfn().describe_stacks()["Stacks"]
     assert {s["StackName"]: s.get("RoleARN") for s in stacks} == {
-        "pipectl-console": ROLE, "pipectl-backoffice-test-storage": ROLE}
+        "pipectl-console": ROLE,
+        "pipectl-backoffice-test-storage": ROLE,
+    }
 
 
 def test_without_an_execution_role_none_is_passed(aws: Aws, build: Build, monkeypatch) -> None:
@@ -161,7 +182,11 @@ def test_one_missing_permission_fails_that_resource_naming_the_action(
     # that as a failed stack event, the controller sees only the server error of ExecuteChangeSet, so the
     # reason is read from the local target's record.
     (reason,) = checks.denied
-    assert reason.startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/AWSCloudFormation is not "
-                             "authorized to perform: s3:PutMetricsConfiguration on resource: arn:aws:s3:::pipectl-")
-    assert "because no identity-based policy allows the s3:PutMetricsConfiguration action (Service: S3, " \
-           "Status Code: 403" in reason
+    assert reason.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/AWSCloudFormation is not "
+        "authorized to perform: s3:PutMetricsConfiguration on resource: arn:aws:s3:::pipectl-"
+    )
+    assert (
+        "because no identity-based policy allows the s3:PutMetricsConfiguration action (Service: S3, "
+        "Status Code: 403" in reason
+    )

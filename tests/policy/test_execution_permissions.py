@@ -33,7 +33,8 @@ def emitted() -> set[str]:
 def test_the_committed_table_is_the_one_the_generator_writes(emitted: set[str]) -> None:
     fresh = table_text(build_table(emitted))
     assert COMMITTED.read_text(encoding="utf-8") == fresh, (
-        f"{COMMITTED.relative_to(REPO)} is stale: run scripts/gen-permissions and commit the result")
+        f"{COMMITTED.relative_to(REPO)} is stale: run scripts/gen-permissions and commit the result"
+    )
 
 
 def test_every_emitted_type_has_its_handler_permissions(emitted: set[str]) -> None:
@@ -50,11 +51,15 @@ def test_every_emitted_type_has_its_handler_permissions(emitted: set[str]) -> No
 def test_the_table_holds_what_the_issue_found_missing() -> None:
     table = load_table()
     assert "s3:PutMetricsConfiguration" in table.handler_actions("AWS::S3::Bucket", "create")
-    assert {"iam:ListRolePolicies", "iam:ListAttachedRolePolicies"} <= set(table.handler_actions("AWS::IAM::Role", "delete"))
+    assert {"iam:ListRolePolicies", "iam:ListAttachedRolePolicies"} <= set(
+        table.handler_actions("AWS::IAM::Role", "delete")
+    )
     assert "dynamodb:ListTagsOfResource" in table.handler_actions("AWS::DynamoDB::Table", "update")
     assert table.has_resource_type("appsync:CreateResolver") is False
     assert table.has_resource_type("KINESIS:updateshardcount") is False  # IAM action names are case-insensitive
-    assert [rt.arn for rt in table.resource_types("s3:PutMetricsConfiguration")] == ["arn:${Partition}:s3:::${BucketName}"]
+    assert [rt.arn for rt in table.resource_types("s3:PutMetricsConfiguration")] == [
+        "arn:${Partition}:s3:::${BucketName}"
+    ]
 
 
 def test_the_allow_list_names_only_actions_the_reference_gives_no_resource_type() -> None:
@@ -99,12 +104,15 @@ def test_the_policies_fit_iam_quotas_and_are_deterministic() -> None:
 def test_names_pipectl_gives_are_scoped_and_ids_stay_in_the_account() -> None:
     assert resource_patterns("arn:${Partition}:s3:::${BucketName}") == ("arn:${AWS::Partition}:s3:::pipectl-*",)
     assert resource_patterns("arn:${Partition}:ec2:${Region}:${Account}:vpc/${VpcId}") == (
-        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:*",)
+        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:*",
+    )
     # A public AMI has no account in its ARN: its pattern keeps that shape, so RunInstances can use it.
     assert resource_patterns("arn:${Partition}:ec2:${Region}::image/${ImageId}") == (
-        "arn:${AWS::Partition}:ec2:*::image/*",)
+        "arn:${AWS::Partition}:ec2:*::image/*",
+    )
     assert "arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/pipectl/*" in resource_patterns(
-        "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}")
+        "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}"
+    )
 
 
 def test_grants_that_do_not_fit_one_policy_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,5 +73,7 @@ def test_stateful_types_agree_with_synth() -> None:
 def test_a_type_the_execution_role_lacks_is_a_located_validate_error(tmp_path: Path) -> None:
     (finding,) = lint_fixture("E9010_fail.yaml", tmp_path)
     assert (finding.line, finding.col) == (5, 5)
-    assert finding.message == ("Resources.Setting.Type: the execution role has no permissions for AWS::SSM::Parameter: "
-                               "regenerate the execution permissions table (scripts/gen-permissions)")
+    assert finding.message == (
+        "Resources.Setting.Type: the execution role has no permissions for AWS::SSM::Parameter: "
+        "regenerate the execution permissions table (scripts/gen-permissions)"
+    )

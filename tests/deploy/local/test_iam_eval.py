@@ -64,15 +64,25 @@ def test_some_resource_when_the_resource_cannot_be_known_offline() -> None:
 
 def test_known_conditions_are_evaluated_and_unknown_ones_hold() -> None:
     role = "arn:aws:iam::123456789012:role/pipectl-x"
-    policy = doc(allow("iam:PassRole", role, Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}))
+    policy = doc(
+        allow("iam:PassRole", role, Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})
+    )
     assert decide([policy], "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}) is Decision.ALLOWED
     assert decide([policy], "iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}) is (
-        Decision.IMPLICIT_DENY)
+        Decision.IMPLICIT_DENY
+    )
     assert decide([policy], "iam:PassRole", role, {}) is Decision.ALLOWED  # not known offline: the statement applies
     tagged = doc(allow("sqs:CreateQueue", "*", Condition={"StringLike": {"aws:RequestTag/pipectl:pipeline": "shop*"}}))
     assert decide([tagged], "sqs:CreateQueue", "*", {"aws:RequestTag/pipectl:pipeline": "shop"}) is Decision.ALLOWED
     assert decide([tagged], "sqs:CreateQueue", "*", {"aws:RequestTag/pipectl:pipeline": "mobile"}) is (
-        Decision.IMPLICIT_DENY)
-    deny_unknown = doc({"Effect": "Deny", "Action": "*", "Resource": "*",
-                        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}})
+        Decision.IMPLICIT_DENY
+    )
+    deny_unknown = doc(
+        {
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+        }
+    )
     assert decide([tagged, deny_unknown], "sqs:CreateQueue", "*", {}) is Decision.EXPLICIT_DENY
