@@ -12,8 +12,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generator.policy.permissions import TABLE_FILE, build_table, table_text  # noqa: E402
-from generator.stacks.emitted import emitted_types  # noqa: E402
+from generator.policy.permissions import TABLE_FILE, TEMPLATE_FEATURES, build_table, table_text  # noqa: E402
+from generator.stacks.emitted import features_of, synthesized, types_of  # noqa: E402
 
 TARGET = REPO / "generator" / "policy" / "data" / TABLE_FILE
 
@@ -23,7 +23,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pipelines", type=Path, default=REPO / "pipelines.d", help="the shipped examples")
     parser.add_argument("--check", action="store_true", help="exit 1 when the committed table is stale")
     args = parser.parse_args(argv)
-    document = build_table(emitted_types(args.pipelines))
+    builds = synthesized(args.pipelines)
+    document = build_table(types_of(builds), features_of(builds, TEMPLATE_FEATURES))
     text = table_text(document)
     if args.check:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""

@@ -56,6 +56,9 @@ NAMED: dict[str, tuple[str, ...]] = {
 }
 # IAM accepts an `iam` resource only with its type (`role/…`, `policy/…`), never `arn:…:iam::ACCOUNT:*`.
 UNCOLLAPSED_SERVICES = frozenset({"iam"})
+# Resources AWS owns that pipectl's templates read: the public SSM parameters (the ECS-optimized AMI id),
+# whose ARNs carry no account.
+AWS_OWNED: dict[str, tuple[str, ...]] = {"ssm:parameter": ("arn:${AWS::Partition}:ssm:*::parameter/aws/service/*",)}
 FIXED = {"Partition": "${AWS::Partition}", "Region": "*", "Account": "${AWS::AccountId}"}
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
@@ -135,10 +138,12 @@ def grants(table: PermissionsTable | None = None) -> list[Grant]:
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for action in table.all_actions():
         service = action.split(":")[0]
-        patterns = {p for rt in table.resource_types(action) for p in resource_patterns(rt.arn)}
+        types = table.resource_types(action)
+        patterns = {p for rt in types for p in resource_patterns(rt.arn)}
         if any(_is_named(p) for p in patterns):
             # The action reaches a resource pipectl names: keep every type's own pattern, widen none.
-            patterns = {p for rt in table.resource_types(action) for p in resource_patterns(rt.arn, collapse=False)}
+            patterns = {p for rt in types for p in resource_patterns(rt.arn, collapse=False)}
+        patterns |= {p for rt in types for p in AWS_OWNED.get(f"{service}:{rt.name}", ())}
         resources = _subsumed(_without_regional_s3(patterns))
         groups[(service, resources or ("*",))].append(action)
     out: list[Grant] = []

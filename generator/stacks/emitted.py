@@ -49,12 +49,23 @@ def _with_options(pipeline: Pipeline) -> Pipeline:
     return replace(pipeline, spec=spec.model_copy(update={"ingestion": ingestion}))
 
 
-def emitted_types(pipelines_dir: Path) -> set[str]:
-    """Types emitted by the examples in `pipelines_dir` (as given and with options on) and by bootstrap."""
+def synthesized(pipelines_dir: Path) -> list[StackBuild]:
+    """Every stack of the examples in `pipelines_dir` (as given and with options on) and of bootstrap."""
     installation = load_directory(pipelines_dir, str(pipelines_dir))
     optioned = replace(installation, pipelines=tuple(_with_options(p) for p in installation.pipelines))
-    found = types_of(build_all(installation)) | types_of(build_all(optioned))
+    builds = [*build_all(installation), *build_all(optioned)]
     with tempfile.TemporaryDirectory() as scratch:
         for request in BOOTSTRAP_VARIANTS:
-            found |= types_of(synthesize_bootstrap(pipelines_dir, Path(scratch), request).builds)
-    return found
+            builds.extend(synthesize_bootstrap(pipelines_dir, Path(scratch), request).builds)
+    return builds
+
+
+def emitted_types(pipelines_dir: Path) -> set[str]:
+    """Types emitted by the examples in `pipelines_dir` (as given and with options on) and by bootstrap."""
+    return types_of(synthesized(pipelines_dir))
+
+
+def features_of(builds: Iterable[StackBuild], markers: Iterable[str]) -> set[str]:
+    """Which of `markers` (template features such as `{{resolve:secretsmanager:`) the templates use."""
+    texts = [build.text for build in builds]
+    return {marker for marker in markers if any(marker in text for text in texts)}

@@ -16,22 +16,35 @@ from generator.policy.execution import (
     policy_chars,
     resource_patterns,
 )
-from generator.policy.permissions import TABLE_FILE, Reference, build_table, load_table, table_text
+from generator.policy.permissions import (
+    TABLE_FILE,
+    TEMPLATE_FEATURES,
+    Reference,
+    build_table,
+    load_table,
+    table_text,
+)
 from generator.policy.rules import execution_coverage
 from generator.policy.rules.unscoped_actions import UNSCOPED_ACTIONS, is_unscoped
-from generator.stacks.emitted import emitted_types
+from generator.stacks.emitted import features_of, synthesized, types_of
+from generator.stacks.synth import StackBuild
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "generator" / "policy" / "data" / TABLE_FILE
 
 
 @pytest.fixture(scope="module")
-def emitted() -> set[str]:
-    return emitted_types(REPO / "pipelines.d")
+def builds() -> list[StackBuild]:
+    return synthesized(REPO / "pipelines.d")
 
 
-def test_the_committed_table_is_the_one_the_generator_writes(emitted: set[str]) -> None:
-    fresh = table_text(build_table(emitted))
+@pytest.fixture(scope="module")
+def emitted(builds: list[StackBuild]) -> set[str]:
+    return types_of(builds)
+
+
+def test_the_committed_table_is_the_one_the_generator_writes(builds: list[StackBuild]) -> None:
+    fresh = table_text(build_table(types_of(builds), features_of(builds, TEMPLATE_FEATURES)))
     assert COMMITTED.read_text(encoding="utf-8") == fresh, (
         f"{COMMITTED.relative_to(REPO)} is stale: run scripts/gen-permissions and commit the result"
     )
@@ -55,6 +68,7 @@ def test_the_table_holds_what_the_issue_found_missing() -> None:
         table.handler_actions("AWS::IAM::Role", "delete")
     )
     assert "dynamodb:ListTagsOfResource" in table.handler_actions("AWS::DynamoDB::Table", "update")
+    assert table.features["{{resolve:secretsmanager:"] == ("secretsmanager:GetSecretValue",)
     assert table.has_resource_type("appsync:CreateResolver") is False
     assert table.has_resource_type("KINESIS:updateshardcount") is False  # IAM action names are case-insensitive
     assert [rt.arn for rt in table.resource_types("s3:PutMetricsConfiguration")] == [

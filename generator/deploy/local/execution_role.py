@@ -15,8 +15,10 @@ the role's policies in moto's IAM backend (inline and attached managed policies)
 
 A missing permission fails the resource with CloudFormation's wording (ResourceFailed). Limits: the role
 is the stack's (`RoleARN` of CreateStack or of the change set that created it); conditions on keys other
-than `iam:PassedToService` and `aws:RequestTag/…` are treated as holding. The physical name used for a
-create is generated once more for the check, so a generated name differs in its random suffix only.
+than `iam:PassedToService` and `aws:RequestTag/…` are treated as holding. A `{{resolve:secretsmanager:…}}`
+reference is checked (secretsmanager:GetSecretValue on its secret); SSM parameter types are not. The
+physical name used for a create is generated once more for the check, so a generated name differs in
+its random suffix only.
 """
 
 from __future__ import annotations
@@ -181,14 +183,32 @@ def denial(role_arn: str, documents: list[str], op: Operation, table: Permission
     """CloudFormation's reason for the first action the role may not perform, or None when all are allowed."""
     table = table or load_table()
     context = _context(op)
-    for action in handler_actions(table, op.resource_type, op.operation):
-        requested = requested_resources(table, op, action)
+    checks = [
+        (action, requested_resources(table, op, action))
+        for action in handler_actions(table, op.resource_type, op.operation)
+    ]
+    if op.operation != "delete":
+        checks.extend(_dynamic_references(table, op))
+    for action, requested in checks:
         candidates: list[str | None] = list(requested) if requested else [None]
         for resource in candidates:
             decision = decide(documents, action, resource, context)
             if decision is not Decision.ALLOWED:
                 return _reason(role_arn, op, action, resource, decision)
     return None
+
+
+def _dynamic_references(table: PermissionsTable, op: Operation) -> list[tuple[str, list[str] | None]]:
+    """CloudFormation resolves `{{resolve:secretsmanager:ARN:…}}` with the role: GetSecretValue on that secret."""
+    found: list[tuple[str, list[str] | None]] = []
+    for text in _strings(op.properties):
+        for marker, actions in table.features.items():
+            if not (marker.startswith("{{resolve:") and marker in text):
+                continue
+            reference = text.split(marker, 1)[1]
+            arn = ":".join(reference.split(":")[:7]) if reference.startswith("arn:") else None
+            found.extend((action, [arn] if arn else None) for action in actions)
+    return found
 
 
 def _reason(role_arn: str, op: Operation, action: str, resource: str | None, decision: Decision) -> str:
@@ -199,7 +219,8 @@ def _reason(role_arn: str, op: Operation, action: str, resource: str | None, dec
         if decision is Decision.EXPLICIT_DENY
         else f"because no identity-based policy allows the {action} action"
     )
-    service = op.resource_type.split("::")[1]
+    namespace, prefix = op.resource_type.split("::")[1], action.split(":")[0]
+    service = namespace if namespace.lower() == prefix.lower() else prefix
     target = resource if resource is not None else f"any {action.split(':')[0]} resource"
     return (
         f"User: {caller} is not authorized to perform: {action} on resource: {target} {why} "
