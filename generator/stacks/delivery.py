@@ -52,8 +52,8 @@ from troposphere.codestarnotifications import NotificationRule
 from troposphere.codestarnotifications import Target as NotificationTarget
 from troposphere.events import Rule
 from troposphere.events import Target as EventTarget
+from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     Bucket,
@@ -72,6 +72,7 @@ from troposphere.s3 import (
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from generator.policy import delivery as policy
+from generator.policy.execution import ANY_RESOURCE_REASON, execution_policy_documents
 from generator.stacks import common, nightly
 from generator.stacks.common import CONSOLE_STACK, add_output, export_name, keep
 
@@ -265,15 +266,28 @@ def _topic(template: Template, key: Key, approvers: tuple[str, ...]) -> Topic:
 
 
 def _execution_role(template: Template) -> Role:
-    """The role CloudFormation deploys pipectl's stacks with; the builds may only pass it."""
+    """The role CloudFormation deploys pipectl's stacks with; the builds may only pass it.
+
+    Its grants are the managed policies `execution_policy_documents()` derives from the execution
+    permissions table, attached to it (IAM's quotas: 6,144 characters each, ten per role).
+    """
     role = template.add_resource(
         Role(
             "ExecutionRole",
             Description="CloudFormation deploys pipectl stacks with this role (passed by the Plan/Apply builds)",
             AssumeRolePolicyDocument=policy.cloudformation_trust(),
-            Policies=[InlinePolicy(PolicyName="deploy-pipectl-stacks", PolicyDocument=policy.execution_role())],
         )
     )
+    for index, document in enumerate(execution_policy_documents(), start=1):
+        template.add_resource(
+            ManagedPolicy(
+                f"ExecutionPolicy{index}",
+                Description=f"pipectl execution role, part {index}: handler permissions of the emitted types; "
+                f"Resource * only where {ANY_RESOURCE_REASON}",
+                PolicyDocument=document,
+                Roles=[Ref(role)],
+            )
+        )
     add_output(template, STACK, "ExecutionRoleArn", GetAtt(role, "Arn"), "CloudFormation execution role")
     return role
 

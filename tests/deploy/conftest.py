@@ -160,9 +160,11 @@ class Build:
 
     def add(self, name: str, kind: str, template: dict[str, Any], pipeline: str | None = None,
             env: str | None = None, depends_on: tuple[str, ...] = (), retain: bool = True,
-            stateful: tuple[str, ...] = ()) -> None:
+            stateful: tuple[str, ...] = (), assets: dict[str, bytes] | None = None) -> None:
+        """`assets`: files the template references (`assets/<sha256>.zip` -> bytes), written beside it."""
         self.stacks[name] = {"name": name, "kind": kind, "pipeline": pipeline, "env": env, "template": template,
-                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful)}
+                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful),
+                             "assets": dict(assets or {})}
 
     def console(self) -> None:
         self.add("pipectl-console", "console", console_template(), stateful=("StateTable",))
@@ -190,8 +192,12 @@ class Build:
                 tags |= {"pipectl:pipeline": stack["pipeline"], "pipectl:env": stack["env"]}
             digest = hashlib.sha256((body + json.dumps(tags, sort_keys=True)).encode()).hexdigest()
             tags["pipectl:spec-hash"] = digest
-            entries.append({**{k: v for k, v in stack.items() if k != "template"}, "region": REGION,
-                            "template": rel, "parameters": {}, "tags": tags, "hash": digest})
+            for asset, data in stack["assets"].items():
+                (self.root / asset).parent.mkdir(parents=True, exist_ok=True)
+                (self.root / asset).write_bytes(data)
+            entries.append({**{k: v for k, v in stack.items() if k not in ("template", "assets")}, "region": REGION,
+                            "template": rel, "parameters": {}, "tags": tags, "hash": digest,
+                            "assets": sorted(stack["assets"])})
         (self.root / "manifest.json").write_text(json.dumps({"version": 1, "stacks": entries}, indent=2))
         return load_manifest(self.root)
 

@@ -116,7 +116,7 @@ def test_up_brings_every_example_up(workdir, capsys):
     out = capsys.readouterr().out
     assert "https://collect.shop.example.com/collect" in out
     assert "appsync-api" in out and "pipectl-shop-prod" in out
-    assert "local target: created the pipectl-bootstrap stack" not in out  # the first plan made it
+    assert out.count("local target: created the pipectl-bootstrap stack") <= 1  # made by the first command
     cfn = client(workdir, "cloudformation")
     stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
     assert len(stacks) == 26 and "pipectl-bootstrap" in stacks

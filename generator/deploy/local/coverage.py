@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.deploy.local.models import register_models
+from generator.policy.permissions import load_table
 
 RECORDED = frozenset(
     {
@@ -22,28 +23,8 @@ RECORDED = frozenset(
 )
 """Types moto has no API for: pipectl records them (stack resources, `recorded_resources`)."""
 
-EMITTED = (
-    "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Kinesis::Stream",
-    "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment",
-    "AWS::EC2::RouteTable", "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::EIP",
-    "AWS::EC2::NatGateway", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
-    "AWS::EC2::SecurityGroupEgress", "AWS::EC2::FlowLog", "AWS::EC2::LaunchTemplate", "AWS::ECS::Cluster",
-    "AWS::ECS::TaskDefinition", "AWS::ECS::Service", "AWS::ECS::CapacityProvider",
-    "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::AutoScaling::AutoScalingGroup", "AWS::IAM::Role",
-    "AWS::IAM::Policy", "AWS::IAM::InstanceProfile", "AWS::ElasticLoadBalancingV2::LoadBalancer",
-    "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule",
-    "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::Logs::LogGroup", "AWS::Cognito::UserPool",
-    "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolDomain", "AWS::Cognito::UserPoolUser",
-    "AWS::Route53::RecordSet", "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping",
-    "AWS::Lambda::Permission", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::StepFunctions::StateMachine",
-    "AWS::Scheduler::Schedule", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy",
-    "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::AppSync::GraphQLApi",
-    "AWS::AppSync::GraphQLSchema", "AWS::AppSync::DataSource", "AWS::AppSync::Resolver", "AWS::WAFv2::WebACL",
-    "AWS::WAFv2::WebACLAssociation", "AWS::Events::Rule", "AWS::CodePipeline::Pipeline",
-    "AWS::CodeBuild::Project", "AWS::CodeCommit::Repository", "AWS::CodeStarNotifications::NotificationRule",
-)  # fmt: skip
-"""The resource types pipectl's stack builders emit."""
+EMITTED = tuple(sorted(load_table().types))
+"""The resource types pipectl's stack builders emit: the execution permissions table's, found by synthesizing."""
 
 
 def supported_types() -> frozenset[str]:

@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from generator.deploy.local.deleted_stacks import freeze_deleted_stacks
+from generator.deploy.local.execution_role import install as install_execution_role_checks
 from generator.deploy.local.models import register_models
 from generator.deploy.local.protection import enforce as enforce_protection
 
@@ -123,6 +124,7 @@ def make_app() -> Any:
     _resolve_get_azs()
     enforce_protection()
     freeze_deleted_stacks()
+    install_execution_role_checks()
     return DomainDispatcherApplication(create_backend_app)
 
 
