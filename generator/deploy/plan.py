@@ -22,6 +22,7 @@ from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import topological_order
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.replacement import between_templates
 from generator.deploy.report import render_plan
 from generator.deploy.state import RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
@@ -197,9 +198,10 @@ def _plan_stack(
         return _base(spec, "none", stack_id=made.stack_id, status=live.status if live else None,
                      reason="change set found no changes")
     out.note(spec.name, f"{'create' if live is None else 'update'}: change set {name}, {len(made.changes)} change(s)")
+    computed = _unreported_replacements(aws, spec, body, made.changes)
     return _base(
         spec, "create" if live is None else "update", change_set=made.id, change_set_name=name,
-        stack_id=made.stack_id, changes=[_change(spec, c) for c in made.changes],
+        stack_id=made.stack_id, changes=[_change(spec, c, computed) for c in made.changes],
         status=live.status if live else None, fingerprint=stamp,
     )
 
@@ -209,12 +211,31 @@ def _recovery(aws: Aws, spec: StackSpec, live: DeployedStack, action: str, recov
                  recovery=recovery, reason=live.reason)
 
 
-def _change(spec: StackSpec, raw: dict[str, Any]) -> ResourceChange:
+def _unreported_replacements(
+    aws: Aws, spec: StackSpec, body: str, changes: tuple[dict[str, Any], ...]
+) -> dict[str, str]:
+    """Replacement of Modify rows the target left empty, from the provider schemas (the local target's logic)."""
+    unreported = {
+        str(rc.get("LogicalResourceId", "")): str(rc.get("ResourceType", ""))
+        for rc in ((c.get("ResourceChange") or {}) for c in changes)
+        if rc.get("Action") == "Modify" and not rc.get("Replacement")
+    }
+    if not unreported:
+        return {}
+    deployed = aws.cfn(spec.region).get_template(StackName=spec.name, TemplateStage="Original").get("TemplateBody")
+    old = json.loads(deployed) if isinstance(deployed, str) else deployed
+    if not isinstance(old, dict):
+        return {}
+    return dict(between_templates(unreported, old, json.loads(body)))
+
+
+def _change(spec: StackSpec, raw: dict[str, Any], computed: dict[str, str] | None = None) -> ResourceChange:
     rc = raw.get("ResourceChange") or {}
     action = str(rc.get("Action", ""))
     kind = str(rc.get("ResourceType", ""))
     logical = str(rc.get("LogicalResourceId", ""))
-    replacement = str(rc.get("Replacement") or "") or ("unknown" if action == "Modify" else "n/a")
+    reported = str(rc.get("Replacement") or "") or (computed or {}).get(logical, "")
+    replacement = reported or ("unknown" if action == "Modify" else "n/a")
     return ResourceChange(
         resource=logical, type=kind, action=action, replacement=replacement,
         stateful=logical in spec.stateful or kind in STATEFUL_TYPES,

@@ -55,7 +55,7 @@ def _dangers(plan: Plan) -> list[str]:
     unknown = sum(1 for s in plan.stacks for c in s.changes if c.stateful and c.replacement == "unknown")
     if unknown:
         out.append(f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
-                   "report it; moto never does): check them before approving**")
+                   "report it and the deployed template could not be read): check them before approving**")
     return ["## Data at risk", "", *out, ""] if out else []
 
 
