@@ -11,19 +11,14 @@ A non-empty bucket is never deleted, and retained resources are skipped on remov
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-from generator.deploy.local import compat
+from generator.deploy.local import compat, removal
 from generator.deploy.local import exports as imports
+from generator.deploy.local.events import STACK_TYPE, drop_exports, log, reason_of, resource_event, stack_event
 from generator.deploy.local.failures import ResourceFailed
-from generator.deploy.replacement import references
-
-log = logging.getLogger("pipectl.local")
-
-RETAINED = frozenset({"Retain", "RetainExceptOnCreate"})
-STACK_TYPE = "AWS::CloudFormation::Stack"
+from generator.deploy.local.removal import failures, forget_deleted, report_delete_failures
 
 
 @dataclass(frozen=True)
@@ -36,20 +31,12 @@ def enforce() -> None:
     """Patch moto's CloudFormation engine once per process."""
     compat.patch_once(compat.parsing, "parse_and_create_resource", _resource_operation("CREATE"))
     compat.patch_once(compat.parsing, "parse_and_update_resource", _resource_operation("UPDATE"))
-    compat.patch_once(compat.ResourceMap, "_delete_resource", _checked_delete)
+    compat.patch_once(compat.ResourceMap, "_delete_resource", removal.checked_delete)
     compat.patch_once(compat.CloudFormationBackend, "create_stack", _create_stack)
     compat.patch_once(compat.CloudFormationBackend, "create_change_set", _create_change_set)
     compat.patch_once(compat.CloudFormationBackend, "update_stack", lambda _: update_stack)
     compat.patch_once(compat.CloudFormationBackend, "execute_change_set", lambda _: execute_change_set)
-    compat.patch_once(compat.CloudFormationBackend, "delete_stack", lambda _: delete_stack)
-
-
-def reason_of(exc: BaseException) -> str:
-    """What a stack event says about an exception: the handler's message, else the exception itself."""
-    if isinstance(exc, ResourceFailed):
-        return exc.reason
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message) if message else type(exc).__name__
+    compat.patch_once(compat.CloudFormationBackend, "delete_stack", lambda _: removal.delete_stack)
 
 
 def _resource_operation(operation: str) -> Any:
@@ -69,68 +56,6 @@ def _resource_operation(operation: str) -> Any:
         return call
 
     return wrap
-
-
-def _checked_delete(original: Any) -> Any:
-    """Skip retained resources, refuse non-empty buckets, and remember why each resource failed."""
-
-    def delete_resource(resource_map: Any, parsed: Any, resource_json: dict[str, Any]) -> None:
-        logical_id = str(getattr(parsed, "logical_resource_id", ""))
-        resource_type = str(resource_json.get("Type", ""))
-        if resource_json.get("DeletionPolicy") in RETAINED:
-            return
-        try:
-            if resource_type == "AWS::S3::Bucket" and getattr(parsed, "keys", None):
-                raise ResourceFailed(
-                    logical_id, resource_type,
-                    "The bucket you tried to delete is not empty (Service: S3, Status Code: 409, "
-                    f"Request ID: {_request_id()}) (HandlerErrorCode: GeneralServiceException)",
-                )  # fmt: skip
-            original(resource_map, parsed, resource_json)
-        except Exception as exc:
-            failure = (
-                exc if isinstance(exc, ResourceFailed) else ResourceFailed(logical_id, resource_type, reason_of(exc))
-            )
-            _failures(resource_map)[logical_id] = failure
-            raise failure from exc
-        _failures(resource_map).pop(logical_id, None)
-
-    return delete_resource
-
-
-def _failures(resource_map: Any) -> dict[str, ResourceFailed]:
-    if not hasattr(resource_map, "_pipectl_failures"):
-        resource_map._pipectl_failures = {}
-    failures: dict[str, ResourceFailed] = resource_map._pipectl_failures
-    return failures
-
-
-def _request_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
-
-
-# --- events -------------------------------------------------------------------------------------------------
-
-
-def resource_event(stack: Any, failure: ResourceFailed, status: str) -> None:
-    """A resource's FAILED event, as CloudFormation writes it."""
-    resource = stack.resource_map._parsed_resources.get(failure.logical_id)
-    physical = str(getattr(resource, "physical_resource_id", "") or "")
-    stack.events.append(compat.Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=failure.logical_id,
-        physical_resource_id=physical, resource_type=failure.resource_type, resource_status=status,
-        resource_status_reason=failure.reason, resource_properties=None,
-    ))  # fmt: skip
-
-
-def _stack_event(stack: Any, status: str, reason: str | None = None) -> None:
-    """The stack's own event, status and StackStatusReason, which describe_stacks reports."""
-    stack.status = status
-    if reason is not None or "ROLLBACK" not in status:  # a rolled-back stack keeps saying why
-        stack.stack_status_reason = reason
-    stack._add_stack_event(status, resource_status_reason=reason)
 
 
 # --- create -------------------------------------------------------------------------------------------------
@@ -181,9 +106,9 @@ def _failed_before_resources(
     )  # fmt: skip
     stack.template = template
     backend.stacks[stack.stack_id] = stack
-    _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
-    _stack_event(stack, "ROLLBACK_IN_PROGRESS", f"No export named {missing} found. Rollback requested by user.")
-    _stack_event(stack, "ROLLBACK_COMPLETE")
+    stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+    stack_event(stack, "ROLLBACK_IN_PROGRESS", f"No export named {missing} found. Rollback requested by user.")
+    stack_event(stack, "ROLLBACK_COMPLETE")
     return stack
 
 
@@ -192,26 +117,26 @@ def rollback_create(backend: Any, stack: Any, exc: Exception) -> None:
     failure = _as_failure(stack, exc)
     if failure.resource_type != STACK_TYPE:
         resource_event(stack, failure, "CREATE_FAILED")
-    _stack_event(
+    stack_event(
         stack,
         "ROLLBACK_IN_PROGRESS",
         f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
     )
-    _drop_exports(backend, stack)
-    _failures(stack.resource_map).clear()
+    drop_exports(backend, stack)
+    failures(stack.resource_map).clear()
     try:
         stack.resource_map.delete()
     except Exception:
-        _forget_deleted(stack)
-        _report_delete_failures(stack)
-        _stack_event(
+        forget_deleted(stack)
+        report_delete_failures(stack)
+        stack_event(
             stack,
             "ROLLBACK_FAILED",
-            f"The following resource(s) failed to delete: [{', '.join(sorted(_failures(stack.resource_map)))}]. ",
+            f"The following resource(s) failed to delete: [{', '.join(sorted(failures(stack.resource_map)))}]. ",
         )
         return
-    _forget_deleted(stack)
-    _stack_event(stack, "ROLLBACK_COMPLETE")
+    forget_deleted(stack)
+    stack_event(stack, "ROLLBACK_COMPLETE")
 
 
 def _as_failure(stack: Any, exc: BaseException) -> ResourceFailed:
@@ -219,35 +144,6 @@ def _as_failure(stack: Any, exc: BaseException) -> ResourceFailed:
         return exc
     log.error("stack %s failed outside a resource handler", stack.name, exc_info=exc)
     return ResourceFailed(stack.name, STACK_TYPE, reason_of(exc))
-
-
-def _drop_exports(backend: Any, stack: Any) -> None:
-    for name, export in list(backend.exports.items()):
-        if export.exporting_stack_id == stack.stack_id:
-            del backend.exports[name]
-
-
-def _forget_deleted(stack: Any) -> None:
-    """moto's resource map creates again any resource it is asked for: keep only what still exists,
-    and only the outputs that can still be read from it."""
-    resource_map = stack.resource_map
-    remaining = {name for name, value in resource_map._parsed_resources.items() if not isinstance(value, str)}
-    resource_map._resource_json_map = {
-        name: resource for name, resource in resource_map._resource_json_map.items() if name in remaining
-    }
-    template = dict(stack.template_dict or {})
-    readable = remaining | set(template.get("Parameters") or {})
-    template["Outputs"] = {
-        key: output
-        for key, output in (template.get("Outputs") or {}).items()
-        if all(name in readable or name.startswith("AWS::") for name in references(output))
-    }
-    stack.output_map = compat.OutputMap(resource_map, template, stack.stack_id)
-
-
-def _report_delete_failures(stack: Any) -> None:
-    for failure in _failures(stack.resource_map).values():
-        resource_event(stack, failure, "DELETE_FAILED")
 
 
 # --- change sets and updates --------------------------------------------------------------------------------
@@ -293,7 +189,7 @@ def execute_change_set(backend: Any, change_set_name: str, stack_name: str | Non
     # A stack created from a change set starts with an empty copy of the exports: give it the region's.
     stack.cross_stack_resources = stack.resource_map.cross_stack_resources = backend.exports
     if change_set.change_set_type == "CREATE":
-        _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+        stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
         stack.template = change_set.template
         try:
             change_set.apply()
@@ -302,14 +198,14 @@ def execute_change_set(backend: Any, change_set_name: str, stack_name: str | Non
             stack._parse_template()
             rollback_create(backend, stack, exc)
             return
-        _stack_event(stack, "CREATE_COMPLETE")
+        stack_event(stack, "CREATE_COMPLETE")
     else:
         previous = _Previous(stack.template, dict(stack.parameters or {}))
-        _stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
+        stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
         if not _update(backend, stack, change_set.template, change_set.parameters, change_set.apply, previous):
             change_set.execution_status = "EXECUTE_FAILED"
             return
-        _stack_event(stack, "UPDATE_COMPLETE")
+        stack_event(stack, "UPDATE_COMPLETE")
     change_set.execution_status = "EXECUTE_COMPLETE"
     stack.template = change_set.template
     if change_set.parameters:
@@ -331,7 +227,7 @@ def update_stack(
     stack = backend.get_stack(name)
     resolved = backend._resolve_update_parameters(instance=stack, incoming_params=parameters)
     previous = _Previous(stack.template, dict(stack.parameters or {}))
-    _stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
+    stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
 
     def apply() -> None:
         stack.resource_map.update(compat.Stack.parse_template(template), resolved)
@@ -344,7 +240,7 @@ def update_stack(
         if tags is not None:
             stack.tags = tags
         _refresh_outputs(backend, stack)
-        _stack_event(stack, "UPDATE_COMPLETE")
+        stack_event(stack, "UPDATE_COMPLETE")
     return stack
 
 
@@ -354,16 +250,16 @@ def _update(backend: Any, stack: Any, template: Any, parameters: Any, apply: Any
     names = imports.context(new, parameters or {}, stack)
     missing = imports.missing_import(new, names, backend.exports)
     if missing is not None:
-        _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", f"No export named {missing} found.")
-        _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+        stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", f"No export named {missing} found.")
+        stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
         return False
     kept = imports.export_names(new, names)
     for export, importer in imports.in_use(backend, stack):
         if export not in kept:
-            _stack_event(
+            stack_event(
                 stack, "UPDATE_ROLLBACK_IN_PROGRESS", f"Export {export} cannot be deleted as it is in use by {importer}"
             )
-            _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+            stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
             return False
     values = {name: export.value for name, export in backend.exports.items()
               if export.exporting_stack_id == stack.stack_id}  # fmt: skip
@@ -403,7 +299,7 @@ def _rollback_update(backend: Any, stack: Any, exc: Exception, previous: _Previo
         if failure.resource_type != STACK_TYPE:
             resource_event(stack, failure, "UPDATE_FAILED")
         reason = f"The following resource(s) failed to update: [{failure.logical_id}]. "
-    _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+    stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
     try:
         stack.template = previous.template
         stack._parse_template()
@@ -412,9 +308,9 @@ def _rollback_update(backend: Any, stack: Any, exc: Exception, previous: _Previo
         _refresh_outputs(backend, stack)
     except Exception as again:
         log.error("rollback of %s failed", stack.name, exc_info=again)
-        _stack_event(stack, "UPDATE_ROLLBACK_FAILED", reason_of(again))
+        stack_event(stack, "UPDATE_ROLLBACK_FAILED", reason_of(again))
         return
-    _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+    stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
 
 
 def _refresh_outputs(backend: Any, stack: Any) -> None:
@@ -426,35 +322,3 @@ def _refresh_outputs(backend: Any, stack: Any) -> None:
         if export.exporting_stack_id == stack.stack_id and name not in current:
             del backend.exports[name]
     backend.exports.update(current)
-
-
-# --- delete -------------------------------------------------------------------------------------------------
-
-
-def delete_stack(backend: Any, name_or_stack_id: str) -> None:
-    """Delete what can go; a stack whose export is imported, or with a resource that stays, is DELETE_FAILED."""
-    stack = backend.stacks.get(name_or_stack_id) or next(
-        (s for s in backend.stacks.values() if s.name == name_or_stack_id), None
-    )
-    if stack is None:
-        return
-    _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
-    used = imports.in_use(backend, stack)
-    if used:
-        export, importer = used[0]
-        _stack_event(stack, "DELETE_FAILED", f"Export {export} cannot be deleted as it is in use by {importer}")
-        return
-    _failures(stack.resource_map).clear()
-    try:
-        stack.resource_map.delete()
-    except Exception:
-        _forget_deleted(stack)
-        _report_delete_failures(stack)
-        failed = ", ".join(sorted(_failures(stack.resource_map)))
-        _stack_event(stack, "DELETE_FAILED", f"The following resource(s) failed to delete: [{failed}]. ")
-        return
-    _forget_deleted(stack)
-    _stack_event(stack, "DELETE_COMPLETE")
-    backend.stacks.pop(stack.stack_id, None)
-    backend.deleted_stacks[stack.stack_id] = stack
-    _drop_exports(backend, stack)
