@@ -39,7 +39,16 @@ FAKE_CREDENTIALS = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _pin_the_environment() -> None:
     for name in CALLER_SETTINGS:
         os.environ.pop(name, None)
     os.environ.update(FAKE_CREDENTIALS)
+
+
+# At import, not in a hook: pytest imports the conftest files of the paths it is given (which import
+# boto3 and moto) before any configure hook runs, and this file is imported first.
+_pin_the_environment()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _pin_the_environment()

@@ -99,11 +99,15 @@ def resource_change(
     )
 
 
-def from_change_set(raw: dict[str, Any], stateful_ids: tuple[str, ...]) -> ResourceChange:
-    """A row of DescribeChangeSet's `Changes`."""
+def from_change_set(
+    raw: dict[str, Any], stateful_ids: tuple[str, ...], computed: dict[str, str] | None = None
+) -> ResourceChange:
+    """A row of DescribeChangeSet's `Changes`; `computed` holds replacements worked out where the target gave none."""
     rc = raw.get("ResourceChange") or {}
     action = str(rc.get("Action", ""))
-    replacement = str(rc.get("Replacement") or "") or ("unknown" if action == "Modify" else "n/a")
+    logical = str(rc.get("LogicalResourceId", ""))
+    reported = str(rc.get("Replacement") or "") or (computed or {}).get(logical, "")
+    replacement = reported or ("unknown" if action == "Modify" else "n/a")
     return resource_change(
         str(rc.get("LogicalResourceId", "")), str(rc.get("ResourceType", "")), action, replacement, stateful_ids
     )

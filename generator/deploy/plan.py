@@ -32,6 +32,7 @@ from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.replacement import between_templates
 from generator.deploy.report import render_plan
 from generator.deploy.state import RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
@@ -245,9 +246,10 @@ def _plan_stack(
         return _base(spec, PlanAction.NONE, stack_id=made.stack_id, status=live.status if live else None,
                      reason="change set found no changes")
     out.note(spec.name, f"{action}: change set {name}, {len(made.changes)} change(s)")
+    computed = _unreported_replacements(aws, spec, body, made.changes)
     return _base(
         spec, action, change_set=made.id, change_set_name=name, stack_id=made.stack_id,
-        changes=[from_change_set(c, spec.stateful) for c in made.changes],
+        changes=[from_change_set(c, spec.stateful, computed) for c in made.changes],
         status=live.status if live else None, fingerprint=stamp, template_sha256=digest,
     )
 
@@ -259,6 +261,24 @@ def _recovery(
     return _base(spec, action, stack_id=live.stack_id, status=live.status, fingerprint=cfn.fingerprint(aws, live),
                  recovery=recovery, reason=live.reason,
                  template_sha256=deferred.template_sha256(manifest.template_body(spec)))
+
+
+def _unreported_replacements(
+    aws: Aws, spec: StackSpec, body: str, changes: tuple[dict[str, Any], ...]
+) -> dict[str, str]:
+    """Replacement of Modify rows the target left empty, from the provider schemas (the local target's logic)."""
+    unreported = {
+        str(rc.get("LogicalResourceId", "")): str(rc.get("ResourceType", ""))
+        for rc in ((c.get("ResourceChange") or {}) for c in changes)
+        if rc.get("Action") == "Modify" and not rc.get("Replacement")
+    }
+    if not unreported:
+        return {}
+    deployed = aws.cfn(spec.region).get_template(StackName=spec.name, TemplateStage="Original").get("TemplateBody")
+    old = json.loads(deployed) if isinstance(deployed, str) else deployed
+    if not isinstance(old, dict):
+        return {}
+    return dict(between_templates(unreported, old, json.loads(body)))
 
 
 def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[StackPlan]:

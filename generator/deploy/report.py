@@ -57,7 +57,7 @@ def _dangers(plan: Plan) -> list[str]:
                   if c.stateful and c.replacement == "unknown" and c.note != TO_CONFIRM)
     if unknown:
         out.append(f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
-                   "report it; moto never does): check them before approving**")
+                   "report it and the deployed template could not be read): check them before approving**")
     later = sum(1 for s in plan.stacks for c in s.changes
                 if c.stateful and c.action == "Modify" and c.replacement == "unknown" and c.note == TO_CONFIRM)
     if later:

@@ -190,10 +190,11 @@ def test_one_missing_permission_fails_that_resource_naming_the_action(
     del build.stacks["pipectl-console"]
     build.console()
     _, result = apply_now(through_role(aws), build.write(), "storage", options=options)
-    assert result.stacks["pipectl-backoffice-test-storage"].result == "failed"
-    # The local target fails the resource with CloudFormation's reason (ResourceFailed). Until it reports
-    # that as a failed stack event, the controller sees only the server error of ExecuteChangeSet, so the
-    # reason is read from the local target's record.
+    failed = result.stacks["pipectl-backoffice-test-storage"]
+    assert failed.result == "failed" and failed.detail.startswith("ROLLBACK_COMPLETE")
+    # The local target fails the resource as CloudFormation reports it: a CREATE_FAILED event naming the action.
+    (event,) = [e for e in failed.events if "CREATE_FAILED" in e]
+    assert " AWS::S3::Bucket CREATE_FAILED: " in event and "s3:PutMetricsConfiguration" in event
     (reason,) = checks.denied
     assert reason.startswith(
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/AWSCloudFormation is not "

@@ -123,10 +123,9 @@ def test_a_template_changed_in_build_after_the_plan_is_refused_naming_its_hash(
 
 
 def test_a_deferred_stack_whose_dependency_fails_is_skipped(aws: Aws, shop: Build) -> None:
-    """storage imports an export nobody makes: moto fails it when the change set runs."""
+    """storage holds a bucket S3 refuses to create (a one-letter name): its stack fails when the change set runs."""
     storage = shop.stacks[STORAGE]["template"]
-    storage["Resources"]["Broken"] = {"Type": "AWS::SNS::Topic",
-                                      "Properties": {"TopicName": {"Fn::ImportValue": "pipectl-nowhere:Missing"}}}
+    storage["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "x"}}
     manifest = shop.write()
     plan = make_plan(aws, manifest, "one")
     assert actions(plan)[INGESTION] == "create-after"
@@ -249,10 +248,11 @@ def test_a_deferred_update_whose_stack_moved_on_since_the_plan_refuses_the_whole
     plan = make_plan(aws, manifest, "two")
     assert actions(plan)[PROCESSING] == "update-after"
     deployed = aws.cfn().get_template(StackName=PROCESSING)["TemplateBody"]
+    by_hand = json.loads(deployed) if isinstance(deployed, str) else deployed
+    by_hand["Resources"]["ByHand"] = {"Type": "AWS::SNS::Topic"}
     out_of_band = aws.cfn().create_change_set(
         StackName=PROCESSING, ChangeSetName="by-hand", ChangeSetType="UPDATE", Capabilities=["CAPABILITY_IAM"],
-        TemplateBody=deployed if isinstance(deployed, str) else json.dumps(deployed),
-        Tags=[{"Key": "by", "Value": "hand"}])
+        TemplateBody=json.dumps(by_hand), Tags=[{"Key": "by", "Value": "hand"}])
     aws.cfn().execute_change_set(ChangeSetName=out_of_band["Id"])
 
     with pytest.raises(StalePlanError, match=f"{PROCESSING}: the stack was updated since the plan"):
@@ -276,8 +276,8 @@ def test_a_recovery_refuses_a_template_changed_since_the_plan_before_deleting_an
     """A recovery's change set is made at apply time too: held to the template hash the plan recorded."""
     manifest = shop.write()
     failing = {"Resources": {"Q": queue(), "R": queue({"Fn::GetAtt": ["Q", "NoSuchAttribute"]})}}  # type: ignore[arg-type]
-    with pytest.raises(Exception):  # noqa: B017 - moto answers HTTP 500 and leaves it CREATE_IN_PROGRESS
-        aws.cfn().create_stack(StackName=INGESTION, TemplateBody=json.dumps(failing))
+    aws.cfn().create_stack(StackName=INGESTION, TemplateBody=json.dumps(failing))
+    assert statuses(aws)[INGESTION] == "ROLLBACK_COMPLETE"  # a failed create, as CloudFormation leaves it
     plan = make_plan(aws, manifest, "one")
     assert plan.get(INGESTION).recovery == "delete-and-create"  # type: ignore[union-attr]
     path = manifest.root / manifest[INGESTION].template
@@ -287,4 +287,4 @@ def test_a_recovery_refuses_a_template_changed_since_the_plan_before_deleting_an
 
     assert result.stacks[INGESTION].result == "failed" and result.stacks[PROCESSING].result == "done"
     assert "but the plan approved sha256" in result.stacks[INGESTION].detail
-    assert statuses(aws)[INGESTION] == "CREATE_IN_PROGRESS"  # the leftover is still there, untouched
+    assert statuses(aws)[INGESTION] == "ROLLBACK_COMPLETE"  # the leftover is still there, untouched

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from generator.deploy.local import compat
 from generator.deploy.local.models import register_models
 from generator.policy.permissions import load_table
 
@@ -29,10 +30,8 @@ EMITTED = tuple(sorted(load_table().types))
 
 def supported_types() -> frozenset[str]:
     """Every type moto's CloudFormation engine can create, with pipectl's models registered."""
-    from moto.cloudformation import parsing
-
     register_models()
-    return frozenset(parsing.get_model_map()) | frozenset(parsing.NULL_MODELS)
+    return frozenset(compat.model_map()) | compat.null_models()
 
 
 def unmaterialisable(template: dict[str, Any]) -> list[str]:
@@ -44,10 +43,8 @@ def unmaterialisable(template: dict[str, Any]) -> list[str]:
 
 def coverage(types: list[str] | tuple[str, ...] = EMITTED) -> dict[str, str]:
     """type -> 'moto native', 'pipectl model', 'pipectl record' or 'not materialisable'."""
-    from moto.cloudformation import parsing
-
     ours = register_models()
-    model_map = parsing.get_model_map()
+    model_map = compat.model_map()
     table: dict[str, str] = {}
     for resource_type in types:
         if resource_type in RECORDED:

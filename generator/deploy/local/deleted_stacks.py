@@ -11,18 +11,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from generator.deploy.local import compat
+
 _lock = threading.Lock()
 
 
 def freeze_deleted_stacks() -> None:
     """Patch moto's Stack once per process."""
-    from moto.cloudformation.models import Stack
-
+    stack_class: Any = compat.Stack
     with _lock:
-        if getattr(Stack, "_pipectl_frozen", False):
+        if getattr(stack_class, "_pipectl_frozen", False):
             return
-        original_delete = Stack.delete
-        original_outputs = Stack.outputs.fget  # type: ignore[attr-defined]
+        original_delete = stack_class.delete
+        original_outputs = stack_class.outputs.fget
 
         def delete(stack: Any) -> None:
             stack._pipectl_outputs = original_outputs(stack)
@@ -33,7 +34,6 @@ def freeze_deleted_stacks() -> None:
                 return getattr(stack, "_pipectl_outputs", None)
             return original_outputs(stack)
 
-        stack_class: Any = Stack
         stack_class.delete = delete
         stack_class.outputs = property(outputs)
         stack_class._pipectl_frozen = True

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from generator.deploy.local import compat
 from generator.deploy.local.failures import ResourceFailed
 from generator.deploy.local.iam_eval import ANY_RESOURCE, Decision, decide
 from generator.deploy.local.iam_limits import enforce_policy_sizes
@@ -233,9 +234,8 @@ def _reason(role_arn: str, op: Operation, action: str, resource: str | None, dec
 
 def _role_documents(account_id: str, role_arn: str) -> list[str] | None:
     """The role's inline and attached managed policy documents, or None when moto's IAM has no such role."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account_id]["aws"]
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    backend = compat.partition_backend("iam", account_id, partition)
     role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
     if role is None:
         return None
@@ -249,11 +249,9 @@ def _role_documents(account_id: str, role_arn: str) -> list[str] | None:
 
 def _stack_role(resources_map: Any) -> str | None:
     """The role of the stack the resources belong to (a stack being deleted is no longer listed)."""
-    from moto.cloudformation.models import cloudformation_backends
-
     if resources_map.stack_id in _deleting:
         return _deleting[resources_map.stack_id]
-    backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+    backend = compat.cfn_backend(resources_map._account_id, resources_map._region_name)
     stack = backend.stacks.get(resources_map.stack_id)
     return getattr(stack, "role_arn", None) if stack is not None else None
 
@@ -307,14 +305,12 @@ def _physical(resource: Any) -> tuple[str | None, str | None]:
 
 def install() -> None:
     """Check every resource create, update and delete of moto's CloudFormation engine (once per process)."""
-    from moto.cloudformation import parsing
-
+    parsing, FakeStack = compat.parsing, compat.Stack
     with _lock:
         if _installed:
             return
         _installed.append(True)
         enforce_policy_sizes()
-        from moto.cloudformation.models import Stack as FakeStack
 
         create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
         delete, delete_stack = parsing.ResourceMap._delete_resource, FakeStack.delete

@@ -11,6 +11,8 @@ import re
 import threading
 from typing import Any
 
+from generator.deploy.local import compat
+
 MANAGED_POLICY_CHARS = 6144
 ROLE_INLINE_CHARS = 10240
 MANAGED_POLICIES_PER_ROLE = 10
@@ -25,19 +27,19 @@ def policy_size(document: str) -> int:
 
 def enforce_policy_sizes() -> None:
     """Wrap moto's IAM backend once per process: create_policy(_version), put_role_policy, attach_role_policy."""
-    from moto.iam.exceptions import LimitExceededException as Limit
-    from moto.iam.models import IAMBackend
+    limit: Any = compat.moto_class("iam", "LimitExceededException")
+    backend_class: Any = compat.moto_class("iam", "IAMBackend")
 
     with _lock:
         if _installed:
             return
         _installed.append(True)
-        create_policy, create_version = IAMBackend.create_policy, IAMBackend.create_policy_version
-        put_role_policy, attach = IAMBackend.put_role_policy, IAMBackend.attach_role_policy
+        create_policy, create_version = backend_class.create_policy, backend_class.create_policy_version
+        put_role_policy, attach = backend_class.put_role_policy, backend_class.attach_role_policy
 
         def managed_size(document: str) -> None:
             if policy_size(document) > MANAGED_POLICY_CHARS:
-                raise Limit(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_CHARS}")
+                raise limit(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_CHARS}")
 
         def sized_create(backend: Any, description: str, path: str, policy_document: str, policy_name: str,
                          tags: Any) -> Any:  # fmt: skip
@@ -52,16 +54,15 @@ def enforce_policy_sizes() -> None:
             role = backend.get_role(role_name)
             others = sum(policy_size(str(d)) for name, d in role.policies.items() if name != policy_name)
             if others + policy_size(policy_json) > ROLE_INLINE_CHARS:
-                raise Limit(f"Maximum policy size of {ROLE_INLINE_CHARS} bytes exceeded for role {role_name}")
+                raise limit(f"Maximum policy size of {ROLE_INLINE_CHARS} bytes exceeded for role {role_name}")
             put_role_policy(backend, role_name, policy_name, policy_json)
 
         def limited_attach(backend: Any, policy_arn: str, role_name: str) -> None:
             role = backend.get_role(role_name)
             if policy_arn not in role.managed_policies and len(role.managed_policies) >= MANAGED_POLICIES_PER_ROLE:
-                raise Limit(f"Cannot exceed quota for PoliciesPerRole: {MANAGED_POLICIES_PER_ROLE}")
+                raise limit(f"Cannot exceed quota for PoliciesPerRole: {MANAGED_POLICIES_PER_ROLE}")
             attach(backend, policy_arn, role_name)
 
-        backend_class: Any = IAMBackend
         backend_class.create_policy = sized_create
         backend_class.create_policy_version = sized_version
         backend_class.put_role_policy = sized_inline
