@@ -136,7 +136,10 @@ def _region(args: argparse.Namespace, manifest: Any) -> str:
 def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False) -> Any:
     from generator.deploy.targets import open_target
 
-    return open_target(args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running)
+    return open_target(
+        args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running,
+        role_arn=getattr(args, "role_arn", None),
+    )
 
 
 def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
@@ -710,6 +713,13 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--region", help="where the state table lives (default: the console stack's region)")
     parser.add_argument("--profile", help="AWS profile for --target aws")
+    parser.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        default=os.environ.get("PIPECTL_CLOUDFORMATION_ROLE_ARN") or None,
+        help="the execution role CloudFormation deploys with (the delivery stack's ExecutionRoleArn output); "
+        "default PIPECTL_CLOUDFORMATION_ROLE_ARN, else the caller's own rights",
+    )
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="synth output (default: build)")
     parser.add_argument(
         "--log-format",
