@@ -489,6 +489,7 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
         branch=args.branch,
         schedule=args.schedule,
         approvers=tuple(args.approvers),
+        no_approvers=args.no_approvers,
         auth=args.auth,
         issuer=args.issuer,
         client_id=args.client_id,
@@ -668,7 +669,14 @@ def _add_deploy_commands(sub: Any) -> None:
         help="when the nightly test run starts, an EventBridge Scheduler expression in UTC "
         "(default: cron(0 3 * * ? *), 03:00 UTC daily)",
     )
-    p.add_argument("--approvers", nargs="+", default=[], metavar="EMAIL", help="who is asked to approve plans")
+    p.add_argument(
+        "--approvers", nargs="+", default=[], metavar="EMAIL",
+        help="who is e-mailed to approve plans (required, or --no-approvers)",
+    )
+    p.add_argument(
+        "--no-approvers", action="store_true",
+        help="nobody is e-mailed: plans wait in the console's Approve stage until someone with access approves",
+    )
     p.add_argument("--auth", choices=("cognito", "oidc"), help="console sign-in (default: _console.yaml's)")
     p.add_argument("--issuer", metavar="URL", help="OpenID Connect issuer, with --auth oidc")
     p.add_argument("--client-id", metavar="ID", help="OpenID Connect client id, with --auth oidc")
