@@ -12,10 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_ENV, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -29,12 +28,21 @@ class Output:
 
     def __init__(self, fmt: str = "text") -> None:
         self.format = fmt
-        interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
-        self.out = Console(
-            highlight=False, no_color=not interactive, force_terminal=interactive or None, soft_wrap=True
-        )
-        self.err = Console(stderr=True, highlight=False, no_color=not interactive, soft_wrap=True)
-        self.interactive = interactive
+        self.interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
+
+    @cached_property
+    def out(self) -> Any:
+        """rich is imported on first use: `pipectl --help` and `pipectl schema` never load it."""
+        from rich.console import Console
+
+        interactive = self.interactive
+        return Console(highlight=False, no_color=not interactive, force_terminal=interactive or None, soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Any:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, no_color=not self.interactive, soft_wrap=True)
 
     def line(self, text: str = "", style: str | None = None) -> None:
         if self.format == "json":
@@ -66,21 +74,34 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def cmd_schema(args: argparse.Namespace, out: Output) -> int:
-    from generator.spec.schema import schema_text
-
     if args.write:
+        from generator.spec.schema import schema_text
+
         Path(args.write).write_text(schema_text())
         out.line(f"wrote {args.write}")
+        return EXIT_OK
+    # The committed schema is the models' export (a test keeps them equal): printing it skips pydantic.
+    shipped = Path(__file__).resolve().parent / "spec" / "pipeline.schema.json"
+    if shipped.is_file():
+        sys.stdout.write(shipped.read_text(encoding="utf-8"))
     else:
+        from generator.spec.schema import schema_text
+
         sys.stdout.write(schema_text())
     return EXIT_OK
 
 
 def _synth(args: argparse.Namespace, out: Output) -> list[Any]:
     installation = _load(args)
+    from generator.stacks.cache import CacheReport
     from generator.stacks.synth import synthesize
 
-    return synthesize(installation, Path(args.build_dir))
+    report = CacheReport()
+    use_cache = not getattr(args, "no_cache", False)
+    builds = synthesize(installation, Path(args.build_dir), use_cache, getattr(args, "jobs", None), report)
+    for note in report.notes:
+        out.error(f"pipectl: note: {note}")
+    return builds
 
 
 def cmd_synth(args: argparse.Namespace, out: Output) -> int:
@@ -100,7 +121,11 @@ def cmd_validate(args: argparse.Namespace, out: Output) -> int:
 
     builds = _synth(args, out)
     jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
-    findings = lint_templates(Path(args.build_dir), jobs, workers=args.jobs)
+    notes: list[str] = []
+    use_cache = not getattr(args, "no_cache", False)
+    findings = lint_templates(Path(args.build_dir), jobs, workers=args.jobs, use_cache=use_cache, notes=notes)
+    for note in notes:
+        out.error(f"pipectl: note: {note}")
     if out.format == "json":
         out.json({"templates": len(jobs), "findings": [f.__dict__ for f in findings]})
     else:
@@ -668,11 +693,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write build/ templates and manifest.json from pipelines.d/")
     _add_source_options(p)
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel synth workers (default: CPU count)")
+    p.add_argument(
+        "--no-cache", action="store_true", help="rebuild every stack, ignoring build/.synth-cache (same output)"
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("validate", help="check pipeline files, synthesize, and lint every template")
     _add_source_options(p)
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel lint workers (default: CPU count)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel synth and lint workers (default: CPU count)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="rebuild and re-lint everything, ignoring build/.synth-cache and build/.lint-cache (same result)",
+    )
     p.set_defaults(func=cmd_validate)
 
     _add_deploy_commands(sub)
@@ -689,46 +723,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
-
-    from generator.deploy.errors import (
-        DeployError,
-        LockTimeout,
-        ManifestError,
-        PlanError,
-        RefusedError,
-        StalePlanError,
-    )
-    from generator.deploy.targets import UnsupportedLocally
-    from generator.spec.errors import SpecErrors
-
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Output(args.output)
     try:
         code: int = args.func(args, out)
-    except SpecErrors as exc:
+    except KeyboardInterrupt:
+        out.error("pipectl: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        handled = _exit_code(exc, out)
+        if handled is None:
+            raise
+        return handled
+    return code
+
+
+def _exit_code(exc: Exception, out: Output) -> int | None:
+    """The exit code for an error pipectl explains, None for a bug.
+
+    Error classes are looked up only among modules the command imported: a command that never loaded
+    botocore or the controller cannot have raised their errors, and `--help` loads neither.
+    """
+    from generator.spec.errors import SpecErrors
+
+    if isinstance(exc, SpecErrors):
         for error in exc.errors:
             out.error(str(error))
         out.error(f"{len(exc.errors)} error(s) in pipeline files; nothing was written or deployed")
         return EXIT_INPUT
-    except UserError as exc:
+    if isinstance(exc, UserError):
         out.error(f"pipectl: {exc}")
         return EXIT_INPUT
-    except DeployError as exc:
-        out.error(f"pipectl: {exc}")
-        if isinstance(exc, (LockTimeout, UnsupportedLocally)):
+    if "generator.deploy.errors" in sys.modules:
+        from generator.deploy import errors
+
+        if isinstance(exc, errors.DeployError):
+            out.error(f"pipectl: {exc}")
+            targets = sys.modules.get("generator.deploy.targets")
+            if isinstance(exc, errors.LockTimeout) or (
+                targets is not None and isinstance(exc, targets.UnsupportedLocally)
+            ):
+                return EXIT_ENV
+            if isinstance(exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError)):
+                return EXIT_INPUT
+            return EXIT_FINDINGS
+    if "botocore.exceptions" in sys.modules:
+        from botocore import exceptions
+
+        environment = (
+            exceptions.NoCredentialsError,
+            exceptions.NoRegionError,
+            exceptions.EndpointConnectionError,
+            exceptions.ProfileNotFound,
+        )
+        if isinstance(exc, environment):
+            out.error(f"pipectl: {exc}")
             return EXIT_ENV
-        if isinstance(exc, (ManifestError, StalePlanError, PlanError, RefusedError)):
-            return EXIT_INPUT
-        return EXIT_FINDINGS
-    except (NoCredentialsError, NoRegionError, EndpointConnectionError, ProfileNotFound) as exc:
-        out.error(f"pipectl: {exc}")
-        return EXIT_ENV
-    except KeyboardInterrupt:
-        out.error("pipectl: interrupted")
-        return EXIT_INTERRUPTED
-    return code
+    return None
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """cfn-lint, in-process: rules loaded once per worker, templates linted in parallel, results cached.
 
 The cache key is the template's bytes, its region, the cfn-lint version and the project rules'
-source, so a finding can never be served for a template or a rule set that changed.
+source, so a finding can never be served for a template or a rule set that changed. Each entry's
+first line carries the sha256 of its findings: a damaged entry is discarded, noted and linted again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".lint-cache"
+ENTRY_FORMAT = "pipectl-lint-cache/1"
 PROJECT_RULES = Path(__file__).resolve().parent / "rules"
 
 
@@ -100,8 +103,45 @@ def _worker(args: tuple[str, str, str]) -> list[LintFinding]:
     return _lint_one(Path(path).read_text(), region, shown_as)
 
 
-def lint_templates(build_dir: Path, jobs: Sequence[LintJob], workers: int | None = None) -> list[LintFinding]:
-    """Lint every template; cached results are reused, the rest run in a process pool."""
+def _read_entry(entry: Path, template: str, notes: list[str]) -> list[LintFinding] | None:
+    """Findings from a cache entry, or None (and a note when the entry was damaged) to lint again."""
+    try:
+        raw = entry.read_bytes()
+    except OSError:
+        return None
+    header, _, body = raw.partition(b"\n")
+    parts = header.decode("ascii", "replace").split(" ")
+    if len(parts) != 2 or parts[0] != ENTRY_FORMAT or hashlib.sha256(body).hexdigest() != parts[1]:
+        if raw.startswith(ENTRY_FORMAT.encode()):
+            notes.append(f"{entry}: damaged lint cache entry (hash mismatch); discarded, {template} linted again")
+        entry.unlink(missing_ok=True)
+        return None
+    try:
+        return [LintFinding(**{**item, "template": template}) for item in json.loads(body)]
+    except (ValueError, TypeError):
+        notes.append(f"{entry}: unreadable lint cache entry; discarded, {template} linted again")
+        entry.unlink(missing_ok=True)
+        return None
+
+
+def _write_entry(entry: Path, found: list[LintFinding]) -> None:
+    body = json.dumps([asdict(f) for f in found]).encode()
+    entry.write_bytes(f"{ENTRY_FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode() + body)
+
+
+def lint_templates(
+    build_dir: Path,
+    jobs: Sequence[LintJob],
+    workers: int | None = None,
+    use_cache: bool = True,
+    notes: list[str] | None = None,
+) -> list[LintFinding]:
+    """Lint every template; cached results are reused, the rest run in a process pool.
+
+    `use_cache=False` lints everything and refreshes the entries; `notes` collects one line per
+    damaged entry that was discarded.
+    """
+    notes = notes if notes is not None else []
     cache_dir = build_dir / CACHE_DIR
     cache_dir.mkdir(parents=True, exist_ok=True)
     results: list[LintFinding] = []
@@ -110,19 +150,23 @@ def lint_templates(build_dir: Path, jobs: Sequence[LintJob], workers: int | None
         data = (build_dir / job.template).read_bytes()
         key = hashlib.sha256(data + job.region.encode() + _fingerprint().encode()).hexdigest()
         entry = cache_dir / f"{key}.json"
-        if entry.exists():
-            results.extend(LintFinding(**{**item, "template": job.template}) for item in json.loads(entry.read_text()))
+        cached = _read_entry(entry, job.template, notes) if use_cache else None
+        if cached is not None:
+            results.extend(cached)
         else:
             misses.append((job, entry))
     if misses:
         work = [(str(build_dir / job.template), job.region, job.template) for job, _ in misses]
         count = min(len(work), workers or os.cpu_count() or 1)
-        if count <= 1:
+        if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             outcomes = [_worker(item) for item in work]
         else:
-            with ProcessPoolExecutor(max_workers=count, initializer=_load_rules) as pool:
+            # Rules are loaded once, here, and the forked workers share them.
+            _load_rules()
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
                 outcomes = list(pool.map(_worker, work))
         for (_job, entry), found in zip(misses, outcomes, strict=True):
-            entry.write_text(json.dumps([asdict(f) for f in found]))
+            _write_entry(entry, found)
             results.extend(found)
     return sorted(results)

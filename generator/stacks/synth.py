@@ -1,11 +1,14 @@
 """Synth: validated specs -> `build/` (one JSON template per stack) and `build/manifest.json`.
 
 The manifest is the only thing the controller reads. Output is byte-identical for identical
-input, and files whose bytes did not change are not rewritten.
+input, and files whose bytes did not change are not rewritten. The work is split in units (the
+console, and each pipeline in each environment): an unchanged unit is taken from the synth cache,
+the others are built, in worker processes when there are enough of them (see `generator.stacks.units`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -13,26 +16,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from troposphere import Template
-
+from generator.contract import CONSOLE_STACK
 from generator.spec.loader import Installation, Pipeline
-from generator.stacks.common import CONSOLE_STACK, DEPENDS_ON, KINDS, stack_name
-from generator.stacks.console import build_console
-from generator.stacks.ingestion import build_ingestion
-from generator.stacks.monitoring import build_monitoring
-from generator.stacks.processing import build_processing
-from generator.stacks.storage import build_storage
+from generator.stacks import cache, sources
+
+if TYPE_CHECKING:
+    from troposphere import Template
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-BUILDERS: dict[str, Callable[[Pipeline], Template]] = {
-    "storage": build_storage,
-    "ingestion": build_ingestion,
-    "processing": build_processing,
-    "monitoring": build_monitoring,
-}
 # Resource types that hold data or identities: a plan that replaces or deletes one is flagged.
 STATEFUL_TYPES = frozenset(
     {
@@ -47,7 +41,7 @@ STATEFUL_TYPES = frozenset(
 )
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
-KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap"}
+KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap"}
 
 
 @dataclass(frozen=True)
@@ -141,43 +135,89 @@ def console_region(installation: Installation) -> str:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0] if counts else "us-east-1"
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What one cache entry covers and one worker builds: the console, or one pipeline in one environment."""
+
+    id: str  # "console" or "<pipeline>/<env>"
+    pipeline: Pipeline | None
+    installation: Installation
+    region: str
+
+    def key(self, fingerprint: str) -> str:
+        """sha256 of everything the unit's output depends on: the generator's fingerprint and the spec.
+
+        The pipeline's validated spec is the merged file (`_defaults.yaml`, the file, its environment's
+        overrides) in canonical form; builders see nothing else.
+        """
+        if self.pipeline is None:
+            spec = self.installation.console.model_dump_json()
+            material = ["console", self.region, spec]
+        else:
+            p = self.pipeline
+            material = ["pipeline", p.name, p.env, p.source, p.spec.model_dump_json()]
+        return hashlib.sha256("\0".join([fingerprint, *material]).encode()).hexdigest()
+
+
+def units(installation: Installation) -> list[Unit]:
+    """Console first, then pipelines and environments in name order: the order of the manifest."""
+    region = console_region(installation)
+    out = [Unit("console", None, installation, region)]
+    for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
+        out.append(Unit(f"{pipeline.name}/{pipeline.env}", pipeline, installation, pipeline.spec.region))
+    return out
+
+
+def import_builders() -> dict[str, Callable[[Pipeline], Template]]:
+    """The stack builders, imported on first use: a run that finds every unit cached never loads troposphere."""
+    from generator.stacks.ingestion import build_ingestion
+    from generator.stacks.monitoring import build_monitoring
+    from generator.stacks.processing import build_processing
+    from generator.stacks.storage import build_storage
+
+    return {
+        "storage": build_storage,
+        "ingestion": build_ingestion,
+        "processing": build_processing,
+        "monitoring": build_monitoring,
+    }
+
+
+def build_unit(unit: Unit) -> list[StackBuild]:
+    if unit.pipeline is None:
+        from generator.stacks.console import build_console
+
+        tags = {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"}
+        template = build_console(unit.installation.console)
+        return [stack_build(CONSOLE_STACK, "console", template, "console.json", unit.region, [], tags, None, True)]
+    from generator.stacks.common import DEPENDS_ON, KINDS, stack_name
+
+    pipeline, builders = unit.pipeline, import_builders()
+    base_tags = {
+        "pipectl:pipeline": pipeline.name,
+        "pipectl:env": pipeline.env,
+        "pipectl:owner": pipeline.spec.owner,
+        "pipectl:managed-by": "pipectl",
+    }
+    return [
+        stack_build(
+            stack_name(pipeline, kind),
+            kind,
+            builders[kind](pipeline),
+            f"{pipeline.name}/{pipeline.env}/{kind}.json",
+            pipeline.spec.region,
+            [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
+            {**base_tags, "pipectl:kind": kind},
+            pipeline,
+            pipeline.spec.retain,
+        )
+        for kind in KINDS
+    ]
+
+
 def build_all(installation: Installation) -> list[StackBuild]:
     """Every stack of the installation, console first, then pipelines and environments in name order."""
-    builds = [
-        stack_build(
-            CONSOLE_STACK,
-            "console",
-            build_console(installation.console),
-            "console.json",
-            console_region(installation),
-            [],
-            {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"},
-            None,
-            True,
-        )
-    ]
-    for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
-        base_tags = {
-            "pipectl:pipeline": pipeline.name,
-            "pipectl:env": pipeline.env,
-            "pipectl:owner": pipeline.spec.owner,
-            "pipectl:managed-by": "pipectl",
-        }
-        for kind in KINDS:
-            builds.append(
-                stack_build(
-                    stack_name(pipeline, kind),
-                    kind,
-                    BUILDERS[kind](pipeline),
-                    f"{pipeline.name}/{pipeline.env}/{kind}.json",
-                    pipeline.spec.region,
-                    [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
-                    {**base_tags, "pipectl:kind": kind},
-                    pipeline,
-                    pipeline.spec.retain,
-                )
-            )
-    return builds
+    return [build for unit in units(installation) for build in build_unit(unit)]
 
 
 def manifest_text(builds: list[StackBuild]) -> str:
@@ -186,14 +226,18 @@ def manifest_text(builds: list[StackBuild]) -> str:
     )
 
 
-def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
-    """Write templates and the manifest; drop templates of stacks that no longer exist."""
+def write_build(build_dir: Path, builds: list[StackBuild], verified: set[str] | None = None) -> list[Path]:
+    """Write templates and the manifest; drop templates of stacks that no longer exist.
+
+    `verified` names templates (relative paths) just read back and found identical: not read again.
+    """
     build_dir.mkdir(parents=True, exist_ok=True)
     wanted = {build_dir / b.entry["template"]: b.text for b in builds}
+    skip = {build_dir / rel for rel in verified or ()}
     written: list[Path] = []
     for path, text in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text() != text:
+        if path not in skip and (not path.exists() or path.read_text() != text):
             path.write_text(text)
         written.append(path)
     for child in build_dir.iterdir():
@@ -217,7 +261,38 @@ def write_build(build_dir: Path, builds: list[StackBuild]) -> list[Path]:
     return written
 
 
-def synthesize(installation: Installation, build_dir: Path) -> list[StackBuild]:
-    builds = build_all(installation)
-    write_build(build_dir, builds)
+def synthesize(
+    installation: Installation,
+    build_dir: Path,
+    use_cache: bool = True,
+    workers: int | None = None,
+    report: cache.CacheReport | None = None,
+) -> list[StackBuild]:
+    """Write build/: cached units are reused when intact, the rest built (in parallel when it pays).
+
+    `use_cache=False` ignores existing entries (and writes fresh ones); the output is the same bytes.
+    """
+    from generator.stacks.parallel import build_units
+
+    report = report if report is not None else cache.CacheReport()
+    todo = units(installation)
+    fingerprint = sources.fingerprint()
+    keys = {unit.id: unit.key(fingerprint) for unit in todo}
+    done: dict[str, list[StackBuild]] = {}
+    if use_cache:
+        for unit in todo:
+            records = cache.load(build_dir, unit.id, keys[unit.id], report)
+            if records is not None:
+                done[unit.id] = [StackBuild(**record) for record in records]
+                report.reused.append(unit.id)
+    missing = [unit for unit in todo if unit.id not in done]
+    for unit, built in zip(missing, build_units(missing, workers), strict=True):
+        done[unit.id] = built
+        report.rebuilt.append(unit.id)
+    builds = [build for unit in todo for build in done[unit.id]]
+    verified = {build.entry["template"] for unit_id in report.reused for build in done[unit_id]}
+    write_build(build_dir, builds, verified)
+    for unit in missing:
+        cache.store(build_dir, unit.id, keys[unit.id], [dataclasses.asdict(b) for b in done[unit.id]])
+    cache.prune(build_dir, set(keys))
     return builds
