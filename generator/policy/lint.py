@@ -14,7 +14,6 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +43,9 @@ class LintJob:
     region: str
 
 
-@cache
 def _fingerprint() -> str:
+    """cfn-lint's version and the project rules' source: read on every call (a few small files), so a
+    rule edited while a process runs is never answered from the old rules or the old cache entries."""
     import cfnlint.version
 
     digest = hashlib.sha256(cfnlint.version.__version__.encode())
@@ -60,21 +60,22 @@ def _append_rules() -> list[str]:
     return [str(PROJECT_RULES)] if PROJECT_RULES.is_dir() and any(PROJECT_RULES.glob("*.py")) else []
 
 
-_RULES: Any = None
+_RULES: tuple[str, Any] | None = None
 
 
-def _load_rules() -> Any:
-    """Load cfn-lint's rules (and the project's) once for this process."""
+def _load_rules(fingerprint: str | None = None) -> Any:
+    """Load cfn-lint's rules (and the project's) once for this process, again if the project rules changed."""
     global _RULES
-    if _RULES is None:
+    fingerprint = fingerprint or _fingerprint()
+    if _RULES is None or _RULES[0] != fingerprint:
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        _RULES = Runner(ConfigMixIn(cli_args=[], append_rules=_append_rules())).rules
-    return _RULES
+        _RULES = (fingerprint, Runner(ConfigMixIn(cli_args=[], append_rules=_append_rules())).rules)
+    return _RULES[1]
 
 
-def _lint_one(text: str, region: str, shown_as: str) -> list[LintFinding]:
+def _lint_one(text: str, region: str, shown_as: str, fingerprint: str | None = None) -> list[LintFinding]:
     from cfnlint.config import ConfigMixIn
     from cfnlint.decode import decode_str
     from cfnlint.runner import run_template_by_data
@@ -83,7 +84,7 @@ def _lint_one(text: str, region: str, shown_as: str) -> list[LintFinding]:
     matches = list(errors or [])
     if template is not None and not errors:
         config = ConfigMixIn(cli_args=[], regions=[region], include_checks=["I"], append_rules=_append_rules())
-        matches = list(run_template_by_data(template, config, _load_rules()))
+        matches = list(run_template_by_data(template, config, _load_rules(fingerprint)))
     findings = {
         LintFinding(
             template=shown_as,
@@ -98,9 +99,9 @@ def _lint_one(text: str, region: str, shown_as: str) -> list[LintFinding]:
     return sorted(findings)
 
 
-def _worker(args: tuple[str, str, str]) -> list[LintFinding]:
-    path, region, shown_as = args
-    return _lint_one(Path(path).read_text(), region, shown_as)
+def _worker(args: tuple[str, str, str, str]) -> list[LintFinding]:
+    path, region, shown_as, fingerprint = args
+    return _lint_one(Path(path).read_text(), region, shown_as, fingerprint)
 
 
 def _read_entry(entry: Path, template: str, notes: list[str]) -> list[LintFinding] | None:
@@ -146,9 +147,10 @@ def lint_templates(
     cache_dir.mkdir(parents=True, exist_ok=True)
     results: list[LintFinding] = []
     misses: list[tuple[LintJob, Path]] = []
+    fingerprint = _fingerprint()
     for job in jobs:
         data = (build_dir / job.template).read_bytes()
-        key = hashlib.sha256(data + job.region.encode() + _fingerprint().encode()).hexdigest()
+        key = hashlib.sha256(data + job.region.encode() + fingerprint.encode()).hexdigest()
         entry = cache_dir / f"{key}.json"
         cached = _read_entry(entry, job.template, notes) if use_cache else None
         if cached is not None:
@@ -156,13 +158,13 @@ def lint_templates(
         else:
             misses.append((job, entry))
     if misses:
-        work = [(str(build_dir / job.template), job.region, job.template) for job, _ in misses]
+        work = [(str(build_dir / job.template), job.region, job.template, fingerprint) for job, _ in misses]
         count = min(len(work), workers or os.cpu_count() or 1)
         if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             outcomes = [_worker(item) for item in work]
         else:
             # Rules are loaded once, here, and the forked workers share them.
-            _load_rules()
+            _load_rules(fingerprint)
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
                 outcomes = list(pool.map(_worker, work))
