@@ -113,7 +113,7 @@ def _read_entry(entry: Path, template: str, notes: list[str]) -> list[LintFindin
     header, _, body = raw.partition(b"\n")
     parts = header.decode("ascii", "replace").split(" ")
     if len(parts) != 2 or parts[0] != ENTRY_FORMAT or hashlib.sha256(body).hexdigest() != parts[1]:
-        if raw.startswith(ENTRY_FORMAT.encode()):
+        if not raw.startswith(b"["):  # entries of earlier releases were a bare list: stale, not damaged
             notes.append(f"{entry}: damaged lint cache entry (hash mismatch); discarded, {template} linted again")
         entry.unlink(missing_ok=True)
         return None
