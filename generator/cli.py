@@ -117,13 +117,14 @@ def cmd_synth(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, out: Output) -> int:
-    from generator.policy.lint import LintJob, lint_templates
+    from generator.policy.lint import LintJob, LintService, lint_templates
 
-    builds = _synth(args, out)
-    jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
     notes: list[str] = []
     use_cache = not getattr(args, "no_cache", False)
-    findings = lint_templates(Path(args.build_dir), jobs, workers=args.jobs, use_cache=use_cache, notes=notes)
+    with LintService() as service:  # cfn-lint's rules load in another process while synth runs
+        builds = _synth(args, out)
+        jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+        findings = lint_templates(Path(args.build_dir), jobs, args.jobs, use_cache, notes, service)
     for note in notes:
         out.error(f"pipectl: note: {note}")
     if out.format == "json":

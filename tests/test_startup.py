@@ -56,15 +56,10 @@ def test_synth_and_validate_import_neither_boto3_nor_moto(tmp_path: Path) -> Non
     shop = (REPO / "pipelines.d" / "shop.yaml").read_text()
     (folder / "shop.yaml").write_text(shop + "environments: {test: {}}\n")
     build = tmp_path / "build"
-    synth = imported_after(
-        f"from generator.cli import main\nassert main(['synth', '-p', {str(folder)!r}, '--build-dir', {str(build)!r}]) == 0"
-    )
-    assert "troposphere" in synth and "boto3" not in synth and "moto" not in synth
-    validate = imported_after(
-        f"from generator.cli import main\nassert main(['validate', '-p', {str(folder)!r}, '--build-dir', {str(build)!r}]) == 0"
-    )
-    assert "cfnlint" in validate and "boto3" not in validate and "moto" not in validate
-    cached = imported_after(
-        f"from generator.cli import main\nassert main(['synth', '-p', {str(folder)!r}, '--build-dir', {str(build)!r}]) == 0"
-    )
+    argv = f"['-p', {str(folder)!r}, '--build-dir', {str(build)!r}]"
+    validate = imported_after(f"from generator.cli import main\nassert main(['validate', *{argv}]) == 0")
+    assert "troposphere" in validate and "cfnlint" in validate
+    assert "boto3" not in validate and "moto" not in validate
+    cached = imported_after(f"from generator.cli import main\nassert main(['synth', *{argv}]) == 0")
+    assert "boto3" not in cached and "moto" not in cached
     assert "troposphere" not in cached, "a synth with every unit cached needs no stack builder"

@@ -7,6 +7,7 @@ first line carries the sha256 of its findings: a damaged entry is discarded, not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -14,6 +15,8 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -136,11 +139,12 @@ def lint_templates(
     workers: int | None = None,
     use_cache: bool = True,
     notes: list[str] | None = None,
+    service: LintService | None = None,
 ) -> list[LintFinding]:
     """Lint every template; cached results are reused, the rest run in a process pool.
 
     `use_cache=False` lints everything and refreshes the entries; `notes` collects one line per
-    damaged entry that was discarded.
+    damaged entry that was discarded; `service`, started earlier, has the rules loaded already.
     """
     notes = notes if notes is not None else []
     cache_dir = build_dir / CACHE_DIR
@@ -159,16 +163,80 @@ def lint_templates(
             misses.append((job, entry))
     if misses:
         work = [(str(build_dir / job.template), job.region, job.template, fingerprint) for job, _ in misses]
-        count = min(len(work), workers or os.cpu_count() or 1)
-        if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            outcomes = [_worker(item) for item in work]
-        else:
-            # Rules are loaded once, here, and the forked workers share them.
-            _load_rules(fingerprint)
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-                outcomes = list(pool.map(_worker, work))
+        outcomes = service.run(work, workers) if service is not None else _lint_work(work, workers)
         for (_job, entry), found in zip(misses, outcomes, strict=True):
             _write_entry(entry, found)
             results.extend(found)
     return sorted(results)
+
+
+Work = list[tuple[str, str, str, str]]
+
+
+def _lint_work(work: Work, workers: int | None) -> list[list[LintFinding]]:
+    count = min(len(work), workers or os.cpu_count() or 1)
+    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_worker(item) for item in work]
+    # Rules are loaded once, here, and the forked workers share them.
+    _load_rules(work[0][3])
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_worker, work))
+
+
+def _serve(conn: Connection) -> None:
+    """The service process: load the rules now, lint what the caller sends once, exit."""
+    with contextlib.suppress(Exception):  # a failure to load shows again, with its cause, when linting
+        _load_rules()
+    try:
+        work, workers = conn.recv()
+    except EOFError:
+        return
+    try:
+        conn.send((True, _lint_work(work, workers)))
+    except Exception as exc:
+        conn.send((False, exc))
+
+
+class LintService:
+    """cfn-lint's rules (seconds to load) loaded in another process while the caller synthesizes.
+
+    Validate starts one before synth; the templates that miss the cache are then linted by it, in
+    workers forked from it that share its rules. Without fork, or if it dies, linting happens here.
+    """
+
+    def __init__(self) -> None:
+        self._process: BaseProcess | None = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._conn, child = context.Pipe()
+            self._process = context.Process(target=_serve, args=(child,), name="pipectl-lint")
+            self._process.start()
+            child.close()
+
+    def run(self, work: Work, workers: int | None) -> list[list[LintFinding]]:
+        if self._process is None:
+            return _lint_work(work, workers)
+        try:
+            self._conn.send((work, workers))
+            ok, payload = self._conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            return _lint_work(work, workers)
+        if not ok:
+            raise payload
+        outcomes: list[list[LintFinding]] = payload
+        return outcomes
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._conn.close()
+            self._process = None
+
+    def __enter__(self) -> LintService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
