@@ -8,7 +8,6 @@ a plan file); 3 the environment is not usable (no credentials, endpoint unreacha
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -53,6 +52,8 @@ class Output:
         self.err.print(text, style="red", markup=False)
 
     def json(self, data: Any) -> None:
+        import json
+
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
@@ -229,6 +230,8 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
+        import json
+
         out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins})
     _print_plan(plan, out, plan_dir)
     return EXIT_FINDINGS if plan.count("error") else EXIT_OK

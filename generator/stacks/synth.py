@@ -68,7 +68,9 @@ def stack_build(
     pipeline: Pipeline | None,
     retain: bool,
 ) -> StackBuild:
-    body = template.to_dict()
+    from generator.stacks.encode import template_data
+
+    body = template_data(template)
     # Who the template belongs to and what its pipeline file says about data, for reviewers and for
     # the project's policy rules, which see only the template.
     body["Metadata"] = {
