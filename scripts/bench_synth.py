@@ -70,6 +70,12 @@ def peak_mb() -> tuple[float, float]:
     return own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User+system CPU of this process and its finished children (synth's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def child_synth(pipelines: Path, out: Path) -> None:
     started = time.perf_counter()
     from generator.spec.loader import load_directory
@@ -77,10 +83,10 @@ def child_synth(pipelines: Path, out: Path) -> None:
     from generator.stacks.cache import CacheReport
     from generator.stacks.synth import synthesize
 
-    imported = time.perf_counter()
+    imported, cpu_started = time.perf_counter(), cpu_seconds()
     report = CacheReport()
     builds = synthesize(load_directory(pipelines, "pipelines.d"), out, report=report)
-    done = time.perf_counter()
+    done, cpu_done = time.perf_counter(), cpu_seconds()
     fingerprint_started = time.perf_counter()
     sources.fingerprint()
     fingerprint_s = time.perf_counter() - fingerprint_started
@@ -89,6 +95,7 @@ def child_synth(pipelines: Path, out: Path) -> None:
         json.dumps(
             {
                 "seconds": done - imported,
+                "cpu_seconds": cpu_done - cpu_started,
                 "import_seconds": imported - started,
                 "stacks": len(builds),
                 "reused": len(report.reused),
@@ -110,13 +117,13 @@ def child_baseline(build: Path, out: Path) -> None:
         for path in build.rglob("*.json")
         if not any(part.startswith(".") for part in path.relative_to(build).parts)
     }
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     for rel, body in bodies.items():
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(serialize(body))
-    done = time.perf_counter()
-    print(json.dumps({"seconds": done - started, "files": len(bodies)}))
+    done, cpu_done = time.perf_counter(), cpu_seconds()
+    print(json.dumps({"seconds": done - started, "cpu_seconds": cpu_done - cpu_started, "files": len(bodies)}))
 
 
 def child_lint(folder: Path, mode: str) -> None:
@@ -254,6 +261,11 @@ def main() -> int:
         line("cold synth", f"{synth['seconds']:.2f} s (load, validate, build, serialize, write, cache)")
         line("serialize+write the same JSON", f"{baseline['seconds']:.2f} s ({int(baseline['files'])} files)")
         line("ratio cold synth / serialize+write", f"{synth_ratio:.2f} (target <= 2)")
+        line(
+            "CPU seconds, synth (all processes) / s+w",
+            f"{synth['cpu_seconds']:.2f} / {baseline['cpu_seconds']:.2f} = "
+            f"{synth['cpu_seconds'] / baseline['cpu_seconds']:.2f} (the work, whatever the load)",
+        )
         line("imports before synth (not counted)", f"{synth['import_seconds']:.2f} s")
         line("synth peak memory, main process", f"{synth['peak_mb']:.0f} MB (target < 150 MB)")
         line("synth peak memory, largest worker", f"{synth['worker_peak_mb']:.0f} MB")

@@ -43,7 +43,7 @@ def build_units(units: list[Unit], workers: int | None = None) -> list[list[Stac
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            chunk = max(1, len(units) // (count * 4))
+            chunk = max(1, len(units) // (count * 16))  # small chunks: no worker idles through a long tail
             return list(pool.map(_build_pending, range(len(units)), chunksize=chunk))
     finally:
         _PENDING = []

@@ -295,6 +295,7 @@ def synthesize(
     verified = {build.entry["template"] for unit_id in report.reused for build in done[unit_id]}
     write_build(build_dir, builds, verified)
     for unit in missing:
-        cache.store(build_dir, unit.id, keys[unit.id], [dataclasses.asdict(b) for b in done[unit.id]])
+        records = [{f.name: getattr(b, f.name) for f in dataclasses.fields(b)} for b in done[unit.id]]
+        cache.store(build_dir, unit.id, keys[unit.id], records)
     cache.prune(build_dir, set(keys))
     return builds
