@@ -2,8 +2,9 @@
 
 The manifest is the only thing the controller reads. Output is byte-identical for identical
 input, and files whose bytes did not change are not rewritten. The work is split in units (the
-console, and each pipeline in each environment): an unchanged unit is taken from the synth cache,
-the others are built, in worker processes when there are enough of them (see `generator.stacks.units`).
+console, and each pipeline in each environment): an unchanged unit is taken from the synth cache
+(`generator.stacks.cache`), the others are built, in worker processes when there are enough of them
+(`generator.stacks.parallel`).
 """
 
 from __future__ import annotations
