@@ -95,7 +95,7 @@ def load(build_dir: Path, unit: str, key: str, report: CacheReport) -> list[dict
                 _discard(path, note, report)
                 return None
             records.append({**fields, "text": text.decode()})
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         _discard(path, f"{path}: unreadable cache entry; discarded, {unit} rebuilt", report)
         return None
     return records
