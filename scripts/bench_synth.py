@@ -135,18 +135,24 @@ def child_lint(folder: Path, mode: str) -> None:
     print(json.dumps({"templates": len(jobs), "findings": len(findings)}))
 
 
-def timed(argv: list[str], cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess[str], float]:
-    """Wall seconds of one process, its result, and its peak RSS (largest of it and its children) in MB."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    result = subprocess.CompletedProcess(argv, proc.returncode, out, err)
-    return elapsed, result, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def timed(argv: list[str], cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess[str], float, float]:
+    """Wall seconds of one process, its result, its CPU seconds (user+sys, with its workers) and the peak
+    RSS in MB of the largest process run so far."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        code = os.waitstatus_to_exitcode(status)
+        result = subprocess.CompletedProcess(argv, code, out.read(), err.read())
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, result, usage.ru_utime + usage.ru_stime, peak
 
 
 def child(*argv: str) -> dict[str, float]:
-    _, result, _ = timed([sys.executable, __file__, *argv])
+    _, result, _, _ = timed([sys.executable, __file__, *argv])
     if result.returncode:
         raise SystemExit(f"benchmark step {argv} failed:\n{result.stderr}")
     data: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -229,23 +235,23 @@ def main() -> int:
 
         # 3. validate: once to fill the lint cache, then after a one-line edit to one file.
         cli = [*pipectl(), "validate", "-p", str(folder), "--build-dir", str(build)]
-        first_s, first, _ = timed(cli)
+        first_s, first, first_cpu, _ = timed(cli)
         lint_cache = build / ".lint-cache"
         entries_before = set(lint_cache.iterdir())
         path = folder / f"{edited}.yaml"
         path.write_text(path.read_text().replace("description: Benchmark", "description: Edited benchmark", 1))
-        validate_s, validated, validate_mb = timed(cli)
+        validate_s, validated, validate_cpu, validate_mb = timed(cli)
         relinted = len(set(lint_cache.iterdir()) - entries_before)
         alone = work / "alone"
         alone.mkdir()
         for template in sorted((build / edited).rglob("*.json")):
             shutil.copy(template, alone / f"{template.parent.name}-{template.name}")
-        serial_s, serial, _ = timed([sys.executable, __file__, "--child", "lint-serial", str(alone)])
-        pool_s, pool, _ = timed([sys.executable, __file__, "--child", "lint-pool", str(alone)])
+        serial_s, _, serial_cpu, _ = timed([sys.executable, __file__, "--child", "lint-serial", str(alone)])
+        pool_s, _, pool_cpu, _ = timed([sys.executable, __file__, "--child", "lint-pool", str(alone)])
         rules = REPO / "generator" / "policy" / "rules"
         cfn_lint = Path(sys.executable).parent / "cfn-lint"
         lint_cli = [str(cfn_lint), "--regions", "eu-west-1", "--include-checks", "I", "--append-rules", str(rules)]
-        cli_s, _, _ = timed([*lint_cli, "--", *map(str, sorted(alone.glob("*.json")))])
+        cli_s, _, cli_cpu, _ = timed([*lint_cli, "--", *map(str, sorted(alone.glob("*.json")))])
         templates = len(list(alone.glob("*.json")))
 
         # 4. Start time.
@@ -276,15 +282,21 @@ def main() -> int:
             f"{warm['fingerprint_s'] * 1000:.1f} ms over {int(warm['fingerprint_files'])} files",
         )
         print(f"-- validate after a one-line edit to {edited}.yaml ({relinted} templates linted again)")
-        line("first validate (fills the lint cache)", f"{first_s:.2f} s (exit {first.returncode})")
-        line("pipectl validate after the edit", f"{validate_s:.2f} s (exit {validated.returncode})")
+        first_text = f"{first_s:.2f} s, {first_cpu:.1f} CPU s, exit {first.returncode}"
+        line("first validate (fills the lint cache)", first_text)
+        edit_text = f"{validate_s:.2f} s, {validate_cpu:.2f} CPU s, exit {validated.returncode}"
+        line("pipectl validate after the edit", edit_text)
         line("pipectl validate peak memory", f"{validate_mb:.0f} MB (largest process so far)")
-        line(f"cfn-lint in-process, 1 process, {templates} templates", f"{serial_s:.2f} s (exit {serial.returncode})")
-        line("cfn-lint in-process, validate's pool", f"{pool_s:.2f} s (exit {pool.returncode})")
-        line(f"cfn-lint CLI, {templates} templates", f"{cli_s:.2f} s")
-        line("ratio validate / in-process pool", f"{validate_s / pool_s:.2f} (target <= 1.2)")
-        line("ratio validate / in-process 1 process", f"{validate_s / serial_s:.2f} (target <= 1.2)")
-        line("ratio validate / cfn-lint CLI", f"{validate_s / cli_s:.2f}")
+        line(f"cfn-lint in-process, 1 process, {templates} templates", f"{serial_s:.2f} s, {serial_cpu:.2f} CPU s")
+        line("cfn-lint in-process, validate's pool", f"{pool_s:.2f} s, {pool_cpu:.2f} CPU s")
+        line(f"cfn-lint CLI, {templates} templates", f"{cli_s:.2f} s, {cli_cpu:.2f} CPU s")
+        for label, wall, cpu in (
+            ("in-process pool", pool_s, pool_cpu),
+            ("in-process 1 process", serial_s, serial_cpu),
+            ("cfn-lint CLI", cli_s, cli_cpu),
+        ):
+            target = " (target <= 1.2)" if label.startswith("in-process") else ""
+            line(f"ratio validate / {label}", f"{validate_s / wall:.2f} wall, {validate_cpu / cpu:.2f} CPU{target}")
         print(f"-- start time (mean of {REPEAT} runs after a warm-up)")
         for label, ms in (("pipectl --help", help_ms), ("pipectl schema", schema_ms), ("python -c pass", python_ms)):
             target = "; target < 150" if label.startswith("pipectl") else ""
