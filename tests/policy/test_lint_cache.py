@@ -84,3 +84,31 @@ def test_no_cache_lints_again_without_reading_entries(build: Path) -> None:
     notes: list[str] = []
     assert lint_templates(build, job, workers=1, use_cache=False, notes=notes) == [] and not notes
     assert entry.read_bytes().startswith(lint.ENTRY_FORMAT.encode())
+
+
+def test_validate_notes_a_damaged_lint_entry_and_no_cache_skips_the_caches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator.cli import main
+
+    repo = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "pipelines.d"
+    folder.mkdir()
+    shutil.copy(repo / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
+    shop = (repo / "pipelines.d" / "shop.yaml").read_text()
+    (folder / "shop.yaml").write_text(shop + "environments: {test: {}}\n")
+    out = tmp_path / "build"
+    args = ["validate", "-p", str(folder), "--build-dir", str(out)]
+    assert main(args) == 0
+    entry = sorted((out / CACHE_DIR).iterdir())[0]
+    entry.write_bytes(entry.read_bytes()[:20])
+    capsys.readouterr()
+
+    assert main([*args, "--no-cache"]) == 0
+    assert "note" not in capsys.readouterr().err  # neither cache was read; every entry is written afresh
+    assert entry.read_bytes().startswith(lint.ENTRY_FORMAT.encode()) and len(entry.read_bytes()) > 20
+
+    entry.write_bytes(entry.read_bytes()[:20])
+    assert main(args) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pipectl: note: ") and "hash mismatch" in err[0], err
