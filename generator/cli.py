@@ -1,7 +1,8 @@
 """The `pipectl` command: argument parsing and output only; the work happens in spec/stacks/policy/deploy.
 
 Exit codes: 0 success; 1 findings or a failed deployment; 2 invalid input (a pipeline file, a flag,
-a plan file); 3 the environment is not usable (no credentials, endpoint unreachable, lock held);
+a plan file); 3 the environment is not usable (no credentials, endpoint unreachable, lock held, no writable
+template bucket);
 130 interrupted.
 """
 
@@ -125,6 +126,10 @@ def cmd_validate(args: argparse.Namespace, out: Output) -> int:
     with LintService() as service:  # cfn-lint's rules load in another process while synth runs
         builds = _synth(args, out)
         jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+        if builds:
+            from generator.stacks.synth import BOOTSTRAP_TEMPLATE
+
+            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
         findings = lint_templates(Path(args.build_dir), jobs, args.jobs, use_cache, notes, service)
     for note in notes:
         out.error(f"pipectl: note: {note}")
@@ -162,7 +167,7 @@ def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False)
 
 
 def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
-    """On the local target: refuse what it cannot create, stand in for what belongs to a real account."""
+    """On the local target: refuse what it cannot create, and stand in for what belongs to a real account."""
     if not aws.target.is_local:
         return manifest, []
     from generator.deploy.targets import check_materialisable, stand_in_networks
@@ -190,7 +195,12 @@ def _print_plan(plan: Any, out: Output, plan_dir: Path | None) -> None:
     if out.format == "json":
         return
     for stack in plan.stacks:
-        if stack.action != "none":
+        if stack.action.deferred:
+            out.line(
+                f"  {stack.action.base:<7} {stack.name} (after {', '.join(stack.after)}; "
+                f"{len(stack.changes)} resources listed from the template; change set created at apply time)"
+            )
+        elif stack.action != "none":
             extra = f" ({len(stack.changes)} resource changes)" if stack.changes else ""
             out.line(f"  {stack.action:<7} {stack.name}{extra}")
     out.line(f"plan: {plan.summary()}")
@@ -217,22 +227,33 @@ def _print_apply(result: Any, out: Output) -> None:
 def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.plan import make_plan, write_plan
     from generator.deploy.revision import resolve_revision
+    from generator.deploy.uploads import uploaded
 
     if not args.no_synth:
         _synth(args, out)
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
         manifest, stand_ins = _for_target(aws, manifest, out, announce=True)
+        _local_bootstrap(aws, manifest, args, out)
         plan = make_plan(
-            aws, manifest, resolve_revision(args.revision), _progress(out, args), args.concurrency, env=args.env
+            aws,
+            manifest,
+            resolve_revision(args.revision),
+            _progress(out, args),
+            args.concurrency,
+            template_bucket=args.template_bucket,
+            env=args.env,
         )
+        sent = uploaded(aws)
     plan_dir = Path(args.out)
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
         import json
 
-        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins})
+        out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins, "uploaded": sent})
+    if sent:
+        out.line(f"uploaded {len(sent)} object(s) the change sets read: {', '.join(sent)}")
     _print_plan(plan, out, plan_dir)
     return EXIT_FINDINGS if plan.count("error") else EXIT_OK
 
@@ -246,7 +267,10 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
     manifest = _manifest(args)
     options = ApplyOptions(
-        concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+        concurrency=args.concurrency,
+        lock_timeout=args.lock_timeout,
+        allow_replace=frozenset(args.allow_replace),
+        template_bucket=args.template_bucket,
     )
     reviewed = None
     if args.plan:
@@ -256,6 +280,7 @@ def cmd_apply(args: argparse.Namespace, out: Output) -> int:
         reviewed = read_plan(plan_path)
     with _target(args, manifest) as aws:
         manifest, _ = _for_target(aws, manifest, out)
+        _local_bootstrap(aws, manifest, args, out)
         if args.auto_approve:
             plan, result = apply_now(
                 aws,
@@ -349,11 +374,14 @@ def _print_removal(result: Any, out: Output) -> None:
         out.line(f"  {r.result:<8} {r.name}{kept}{lost}{(': ' + r.detail) if r.detail else ''}")
     if not result.stacks:
         out.line("nothing to remove")
-    elif not result.executed:
+    elif result.held:
+        refused = sum(1 for r in result.stacks if r.result == "refused")
         out.line(
-            "nothing was deleted: run again with --yes to delete these stacks (retained data stays); "
-            "stacks marked refused also need the flag their line names"
+            f"nothing was deleted: {refused} of {len(result.stacks)} stacks refused; all of them go or none do. "
+            f"To delete them, run again with --yes {' '.join(result.needs)}"
         )
+    elif not result.executed:
+        out.line("nothing was deleted: run again with --yes to delete these stacks (retained data stays)")
 
 
 def _removal_options(args: argparse.Namespace) -> Any:
@@ -370,11 +398,13 @@ def _removal_options(args: argparse.Namespace) -> Any:
 def cmd_prune(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.prune import prune
 
+    # What is gone is what pipelines.d no longer holds, not what an older build/ says.
+    _synth(args, out)
     manifest = _manifest(args)
     with _target(args, manifest) as aws:
         result = prune(aws, manifest, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
-    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
+    return EXIT_FINDINGS if result.held or (result.executed and not result.ok) else EXIT_OK
 
 
 def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
@@ -384,7 +414,7 @@ def cmd_destroy(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest) as aws:
         result = destroy(aws, manifest, args.pipeline, args.env, _removal_options(args), _progress(out, args))
     _print_removal(result, out)
-    return EXIT_OK if result.ok or not result.executed else EXIT_FINDINGS
+    return EXIT_FINDINGS if result.held or (result.executed and not result.ok) else EXIT_OK
 
 
 def cmd_local(args: argparse.Namespace, out: Output) -> int:
@@ -415,6 +445,21 @@ def cmd_local(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _local_bootstrap(aws: Any, manifest: Any, args: argparse.Namespace, out: Output) -> None:
+    """On the local target, plan, apply and up work on a fresh machine: the bootstrap stack is created when absent."""
+    if not aws.target.is_local or args.template_bucket:
+        return
+    from generator.deploy.bootstrap import ensure_bootstrap
+    from generator.deploy.revision import resolve_revision
+
+    created = ensure_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out, args), only_absent=True)
+    if created:
+        out.line(
+            f"local target: created the {manifest.bootstrap.name} stack (template and asset bucket) in "
+            f"{', '.join(created)}; on AWS, `pipectl bootstrap` creates it"
+        )
+
+
 def cmd_up(args: argparse.Namespace, out: Output) -> int:
     from generator.deploy.apply import ApplyOptions, apply_now
     from generator.deploy.revision import resolve_revision
@@ -427,8 +472,12 @@ def cmd_up(args: argparse.Namespace, out: Output) -> int:
     with _target(args, manifest, keep_running=True) as aws:
         out.line(f"target: {aws.target.describe()}")
         manifest, _ = _for_target(aws, manifest, out, announce=True)
+        _local_bootstrap(aws, manifest, args, out)
         options = ApplyOptions(
-            concurrency=args.concurrency, lock_timeout=args.lock_timeout, allow_replace=frozenset(args.allow_replace)
+            concurrency=args.concurrency,
+            lock_timeout=args.lock_timeout,
+            allow_replace=frozenset(args.allow_replace),
+            template_bucket=args.template_bucket,
         )
         plan, result = apply_now(
             aws,
@@ -477,6 +526,7 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     for note in built.notes:
         out.line(note)
     jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in built.builds]
+    jobs.insert(0, LintJob(built.bucket.entry["template"], built.bucket.entry["regions"][0]))
     findings = lint_templates(built.directory, jobs)
     for finding in findings:
         out.line(f"{built.directory}/{finding}")
@@ -486,12 +536,12 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         if out.format == "json":
             out.json({"build_dir": str(built.directory), "stacks": [b.entry for b in built.builds]})
-        for build in built.builds:
+        for build in (built.bucket, *built.builds):
             out.line(f"  {build.entry['name']:<20} {built.directory / build.entry['template']}")
         out.line(f"wrote {built.directory}/ (lint: no findings); nothing was deployed (--dry-run)")
         return EXIT_OK
     manifest = load_manifest(built.directory)
-    options = ApplyOptions(lock_timeout=args.lock_timeout)
+    options = ApplyOptions(lock_timeout=args.lock_timeout, template_bucket=args.template_bucket)
     with _target(args, manifest) as aws:
         out.line(f"target: {aws.target.describe()}")
         plan, result = deploy_bootstrap(aws, manifest, resolve_revision(args.revision), _progress(out, args), options)
@@ -539,6 +589,16 @@ def _add_deploy_commands(sub: Any) -> None:
         )
         p.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
         p.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
+        template_bucket(p)
+
+    def template_bucket(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--template-bucket",
+            metavar="NAME",
+            default=os.environ.get("PIPECTL_TEMPLATE_BUCKET") or None,
+            help="S3 bucket (in each stack's region) for templates over 51,200 bytes and Lambda code assets "
+            "(default: PIPECTL_TEMPLATE_BUCKET, else the pipectl-bootstrap stack's bucket in that region)",
+        )
 
     def replacing(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -598,6 +658,14 @@ def _add_deploy_commands(sub: Any) -> None:
         ("destroy", "list (and with --yes delete) the stacks of one pipeline; retained data stays"),
     ):
         p = deploy_parser(name, help_text)
+        if name == "prune":
+            p.add_argument(
+                "--pipelines",
+                "-p",
+                default="pipelines.d",
+                metavar="DIR",
+                help="pipeline files; stacks of pipelines not in it are pruned (default: pipelines.d)",
+            )
         if name == "destroy":
             p.add_argument("pipeline", help="the pipeline to destroy")
             p.add_argument("--env", help="only this environment")
@@ -613,7 +681,8 @@ def _add_deploy_commands(sub: Any) -> None:
 
     p = deploy_parser(
         "bootstrap",
-        "create or update the control plane: the pipectl-console and pipectl-delivery (CodePipeline) stacks",
+        "create or update the control plane: the pipectl-bootstrap (template and asset bucket, per region), "
+        "pipectl-console and pipectl-delivery (CodePipeline) stacks",
     )
     p.add_argument(
         "--pipelines", "-p", default="pipelines.d", metavar="DIR", help="pipeline files (default: pipelines.d)"
@@ -634,6 +703,7 @@ def _add_deploy_commands(sub: Any) -> None:
     p.add_argument("--client-id", metavar="ID", help="OpenID Connect client id, with --auth oidc")
     p.add_argument("--dry-run", action="store_true", help="only write the templates under BUILD_DIR/bootstrap/")
     p.add_argument("--revision", help="names the change sets and tags the stacks (default: the git commit)")
+    template_bucket(p)
     locking(p)
     p.set_defaults(func=cmd_bootstrap)
 
@@ -759,15 +829,21 @@ def _exit_code(exc: Exception, out: Output) -> int | None:
     if isinstance(exc, UserError):
         out.error(f"pipectl: {exc}")
         return EXIT_INPUT
+    assets = sys.modules.get("generator.stacks.assets")
+    if assets is not None and isinstance(exc, assets.AssetError):
+        out.error(str(exc))
+        out.error("an asset could not be built; nothing was written, uploaded or deployed")
+        return EXIT_INPUT
     if "generator.deploy.errors" in sys.modules:
         from generator.deploy import errors
 
         if isinstance(exc, errors.DeployError):
             out.error(f"pipectl: {exc}")
-            targets = sys.modules.get("generator.deploy.targets")
-            if isinstance(exc, errors.LockTimeout) or (
-                targets is not None and isinstance(exc, targets.UnsupportedLocally)
-            ):
+            unusable = (
+                ("generator.deploy.targets", "UnsupportedLocally"),
+                ("generator.deploy.uploads", "TemplateBucketError"),
+            )
+            if isinstance(exc, errors.LockTimeout) or _raised_by(exc, *unusable):
                 return EXIT_ENV
             if isinstance(exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError)):
                 return EXIT_INPUT
@@ -785,6 +861,15 @@ def _exit_code(exc: Exception, out: Output) -> int | None:
             out.error(f"pipectl: {exc}")
             return EXIT_ENV
     return None
+
+
+def _raised_by(exc: Exception, *classes: tuple[str, str]) -> bool:
+    """Whether `exc` is one of the named classes, looked at only in modules already imported."""
+    for module_name, class_name in classes:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ ASSET_KEY_PREFIX: Final = "assets/"
 """Object keys of assets in the template and asset bucket: `assets/<sha256>.<ext>`."""
 ASSET_BUCKET_PARAMETER: Final = "AssetBucket"
 """A template that declares this parameter has it filled by the controller with the bucket's name."""
+TEMPLATE_KEY_PREFIX: Final = "pipectl/templates/"
+"""Object keys of templates sent by TemplateURL: `pipectl/templates/<stack>/<sha256>.json` (expired by lifecycle)."""
 TEMPLATE_BUCKET_OUTPUT: Final = "TemplateBucketName"
 """The bootstrap stack's output (and `<stack>:<output>` export) naming the template and asset bucket."""
 

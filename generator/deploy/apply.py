@@ -8,28 +8,25 @@ state table and lock, so on a first install it is deployed first and the run rec
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, telemetry
+from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
+from generator.deploy.changes import PlanAction
 from generator.deploy.deployed import DeployedStack, read_deployed
-from generator.deploy.errors import DeployError, PlanError, RefusedError, StalePlanError
+from generator.deploy.errors import DeployError, PlanError, StalePlanError
 from generator.deploy.graph import subgraph, walk
-from generator.deploy.manifest import CONSOLE_STACK, Manifest, StackSpec
+from generator.deploy.manifest import CONSOLE_STACK, Manifest
 from generator.deploy.plan import CONTINUE_ROLLBACK, DELETE_AND_CREATE, Plan, StackPlan, make_plan, write_plan
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.safety import lift_policy_for, protect, refuse_data_loss
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
 DONE_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
-
-
-# Called before a change set is executed; raising refuses it (the local target checks stack policies,
-# which moto stores but does not enforce).
 
 
 @dataclass(frozen=True)
@@ -44,13 +41,17 @@ class ApplyOptions:
 
 @dataclass
 class StackResult:
-    """done, unchanged, failed or skipped; `events` are the FAILED stack events that explain a failure."""
+    """done, unchanged, failed or skipped; `events` are the FAILED stack events that explain a failure.
+
+    `change_set` is the ARN of the change set executed (for a deferred stack, the one apply created).
+    """
 
     name: str
     action: str
     result: str
     detail: str = ""
     events: list[str] = field(default_factory=list)
+    change_set: str = ""
 
     @property
     def ok(self) -> bool:
@@ -104,14 +105,14 @@ def _apply_plan(
     opts = options or ApplyOptions()
     out = progress or NullProgress()
     _check_matches(manifest, plan, aws)
-    _refuse_data_loss(plan, opts.allow_replace)
+    refuse_data_loss(plan, opts.allow_replace)
     run = RunRecord(new_run_id(), "apply", plan.revision, aws.actor(), now_iso())
     run.pipelines = {s.name: s.owner for s in manifest.stacks}
     results: dict[str, StackResult] = {}
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     table = find_state_table(deployed)
     console = plan.get(CONSOLE_STACK)
-    if table is None and console is not None and console.action in ("create", "update"):
+    if table is None and console is not None and console.action.changes_stack:
         out.note(None, "the console stack (state table and lock) is not deployed yet: deploying it first; "
                        "this run is recorded once it exists")
         _refuse_stale(aws, [console], deployed)
@@ -155,7 +156,7 @@ def _refuse_stale(aws: Aws, planned: list[StackPlan], deployed: dict[str, Deploy
     """Every stack must still be where the plan left it; otherwise nothing is executed."""
     stale = []
     for stack in planned:
-        if stack.action not in ("create", "update"):
+        if not stack.action.changes_stack:
             continue
         live = deployed.get(stack.name)
         reason = _staleness(aws, stack, live)
@@ -167,6 +168,8 @@ def _refuse_stale(aws: Aws, planned: list[StackPlan], deployed: dict[str, Deploy
 
 
 def _staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:
+    if stack.action.deferred:
+        return deferred.staleness(aws, stack, live)
     if stack.recovery:
         if live is None or live.stack_id != stack.stack_id:
             return "the stack the plan meant to recover is gone or was replaced"
@@ -202,7 +205,7 @@ def _run_all(
     graph = subgraph(manifest.dependencies(), {s.name for s in todo})
 
     def work(name: str) -> StackResult:
-        result = _run_stack(aws, manifest, plan.get(name) or StackPlan(name, "none"), run, opts, out)
+        result = _run_stack(aws, manifest, plan.get(name) or StackPlan(name, PlanAction.NONE), run, opts, out)
         if store is not None and result.action != "none":
             spec = manifest[name]
             store.record_stack(spec, result.result, result.detail, plan.revision)
@@ -254,75 +257,47 @@ def _record_plan(store: StateStore, manifest: Manifest, plan: Plan, actor: str) 
 def _run_stack(
     aws: Aws, manifest: Manifest, stack: StackPlan, run: RunRecord, opts: ApplyOptions, out: Progress
 ) -> StackResult:
-    """One stack: recover leftovers if the plan said so, execute its change set, wait, explain failures."""
-    if stack.action not in ("create", "update"):
+    """One stack: recover leftovers if the plan said so, or make a deferred stack's change set now that its
+    dependencies succeeded; then execute the change set, wait, explain failures."""
+    if not stack.action.changes_stack:
         return StackResult(stack.name, stack.action, "unchanged")
     out.start(stack.name, stack.action)
     started = datetime.now(UTC) - timedelta(seconds=5)
     try:
-        change_set, stack_id = stack.change_set, stack.stack_id
         if stack.recovery:
             change_set, stack_id = _recover(aws, manifest, stack, run.revision, opts, out)
             if change_set is None:
                 out.finish(stack.name, "done", "recovered; nothing left to change")
                 return StackResult(stack.name, stack.action, "done", "recovered; nothing left to change")
-        assert change_set is not None and stack_id is not None
+            stack = replace(stack, change_set=change_set, stack_id=stack_id)
+        elif stack.action.deferred:
+            made = deferred.create_at_apply(
+                aws, manifest, stack, run.revision, opts.template_bucket, opts.allow_replace, out
+            )
+            if made is None:
+                out.finish(stack.name, "done", "its change set found no changes")
+                return StackResult(stack.name, stack.action, "done", "its change set found no changes")
+            stack = made
+        if stack.change_set is None or stack.stack_id is None:
+            raise DeployError("the plan holds no change set for it; run plan again")
         spec = manifest[stack.name]
-        _lift_policy_for(aws, spec, stack, opts.allow_replace, out)
-        result = _execute(aws, stack, change_set, stack_id, run.run_id, started, out)
+        lift_policy_for(aws, spec, stack, opts.allow_replace, out)
+        result = _execute(aws, stack, stack.change_set, stack.stack_id, run.run_id, started, out)
+        result.change_set = stack.change_set
         if result.ok:
-            _protect(aws, spec, stack_id)
-        elif spec.stack_policy and stack.action == "update":
-            aws.cfn(spec.region).set_stack_policy(StackName=stack_id, StackPolicyBody=spec.stack_policy)
+            protect(aws, spec, stack.stack_id)
+        elif spec.stack_policy and stack.action.base == PlanAction.UPDATE:
+            aws.cfn(spec.region).set_stack_policy(StackName=stack.stack_id, StackPolicyBody=spec.stack_policy)
         return result
     except (DeployError, ClientError, BotoCoreError) as exc:
         return _failed(aws, stack, stack.stack_id, started, error_message(exc), out)
-
-
-def _refuse_data_loss(plan: Plan, allowed: frozenset[str]) -> None:
-    """Replacing or deleting a stateful resource loses its data: only when `--allow-replace` names it."""
-    at_risk = [
-        f"{stack.name}: {change.resource} ({change.type}) would be "
-        + ("deleted" if change.action == "Remove" else f"replaced (replacement: {change.replacement})")
-        for stack in plan.stacks
-        for change in stack.changes
-        if change.data_at_risk and change.resource not in allowed
-    ]
-    if at_risk:
-        raise RefusedError(
-            "this plan would replace or delete stateful resources, so nothing was applied:\n  "
-            + "\n  ".join(at_risk)
-            + "\nBack the data up, then apply again with --allow-replace LOGICAL_ID for each, or change the file."
-        )
-
-
-def _lift_policy_for(aws: Aws, spec: StackSpec, stack: StackPlan, allowed: frozenset[str], out: Progress) -> None:
-    """For one run, let the stack policy allow what `--allow-replace` names (the rest stays denied)."""
-    lifted = sorted({c.resource for c in stack.changes if c.resource in allowed and c.data_at_risk})
-    if not lifted or not spec.stack_policy or stack.action != "update":
-        return
-    policy = json.loads(spec.stack_policy)
-    for statement in policy["Statement"]:
-        if statement["Effect"] == "Deny":
-            statement["Resource"] = [r for r in statement["Resource"] if r.split("/", 1)[1] not in lifted]
-    policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow" or s["Resource"]]
-    out.note(stack.name, f"stack policy lifted for this run on {', '.join(lifted)}, as --allow-replace asked")
-    aws.cfn(spec.region).set_stack_policy(StackName=stack.stack_id or stack.name, StackPolicyBody=json.dumps(policy))
-
-
-def _protect(aws: Aws, spec: StackSpec, stack_id: str) -> None:
-    """After a deploy: the stack policy that guards retained data, and termination protection."""
-    client = aws.cfn(spec.region)
-    if spec.stack_policy:
-        client.set_stack_policy(StackName=stack_id, StackPolicyBody=spec.stack_policy)
-    if spec.termination_protection:
-        client.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
 
 
 def _recover(
     aws: Aws, manifest: Manifest, stack: StackPlan, revision: str, opts: ApplyOptions, out: Progress
 ) -> tuple[str | None, str | None]:
     spec = manifest[stack.name]
+    deferred.approved_template(manifest, stack)  # before anything is deleted or rolled back
     live = cfn.describe_by_id(aws, stack.region, stack.stack_id or stack.name)
     create = True
     if live is not None and stack.recovery == DELETE_AND_CREATE:
@@ -337,10 +312,13 @@ def _recover(
         if settled is None or settled.status != "UPDATE_ROLLBACK_COMPLETE":
             raise DeployError(f"rollback did not complete ({settled.status if settled else 'gone'})")
         create = False
-    body = manifest.template_body(spec)
-    source = cfn.template_source(aws, spec, body, opts.template_bucket)
-    made = cfn.create_change_set(aws, spec, source, cfn.change_set_name(revision), create, revision)
-    return (None, made.stack_id) if made.empty else (made.id, made.stack_id)
+    spec, source = uploads.stage(aws, manifest, spec, opts.template_bucket)
+    name = cfn.change_set_name(revision)
+    made = cfn.create_change_set(aws, spec, source, name, create, revision)
+    if made.empty:
+        return None, made.stack_id
+    deferred.refuse_risky(aws, spec, made, opts.allow_replace, f"{name}, created after the recovery,")
+    return made.id, made.stack_id
 
 
 def _execute(

@@ -19,7 +19,6 @@ from generator.deploy.errors import DeployError
 from generator.deploy.manifest import HASH_TAG, REVISION_TAG, StackSpec
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
-MAX_TEMPLATE_BODY = 51_200  # bytes CloudFormation accepts inline; larger templates go through S3
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_NAME_MAX = 128
 
@@ -48,20 +47,6 @@ def fingerprint(aws: Aws, stack: DeployedStack) -> str:
     newest = events[0]["EventId"] if events else "-"
     updated = stack.updated.isoformat() if stack.updated else "-"
     return f"{stack.status}|{updated}|{newest}"
-
-
-def template_source(aws: Aws, spec: StackSpec, body: str, bucket: str | None) -> dict[str, str]:
-    """TemplateBody when it fits, else an S3 upload to `bucket` (required then) and its TemplateURL."""
-    if aws.target.is_local or len(body.encode()) <= MAX_TEMPLATE_BODY:
-        return {"TemplateBody": body}
-    if not bucket:
-        raise DeployError(
-            f"{spec.name}: template {spec.template} is {len(body.encode())} bytes, over CloudFormation's "
-            f"{MAX_TEMPLATE_BODY}-byte inline limit; pass a template bucket to upload it through S3"
-        )
-    key = f"pipectl/templates/{spec.name}/{spec.hash}.json"
-    aws.client("s3", spec.region).put_object(Bucket=bucket, Key=key, Body=body.encode(), ServerSideEncryption="aws:kms")
-    return {"TemplateURL": f"https://{bucket}.s3.{spec.region}.amazonaws.com/{key}"}
 
 
 def create_change_set(

@@ -7,7 +7,7 @@ path (relative to build/), dependencies, parameters, tags and content hash of ea
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class StackSpec:
     retain: bool
     termination_protection: bool = False
     stack_policy: str | None = None
+    assets: tuple[str, ...] = ()
+    """Files under build/ (`assets/<sha256>.zip`) the template references in the template bucket."""
 
     @property
     def is_console(self) -> bool:
@@ -54,11 +56,44 @@ class StackSpec:
 
 
 @dataclass(frozen=True)
+class BootstrapSpec:
+    """The bootstrap stack (template and asset bucket): one template, deployed in each of `regions`."""
+
+    name: str
+    template: str
+    hash: str
+    tags: dict[str, str]
+    regions: tuple[str, ...]
+
+    def stack(self, region: str) -> StackSpec:
+        """The stack in one region, in the shape the change-set code takes."""
+        return StackSpec(
+            name=self.name,
+            kind="bootstrap",
+            pipeline=None,
+            env=None,
+            region=region,
+            template=self.template,
+            depends_on=(),
+            parameters={},
+            tags=dict(self.tags),
+            hash=self.hash,
+            stateful=(),
+            retain=True,
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """All stacks of one synth, in manifest order, with the build directory their templates live in."""
 
     root: Path
     stacks: tuple[StackSpec, ...]
+    bootstrap: BootstrapSpec | None = None
+
+    def with_stacks(self, stacks: tuple[StackSpec, ...]) -> Manifest:
+        """The same manifest (root, bootstrap section) with other stack entries."""
+        return replace(self, stacks=stacks)
 
     @cached_property
     def by_name(self) -> dict[str, StackSpec]:
@@ -108,7 +143,7 @@ def load_manifest(build_dir: Path) -> Manifest:
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         raise ManifestError(f"{path}: expected a manifest of version {MANIFEST_VERSION}")
     stacks = tuple(_stack(path, i, raw) for i, raw in enumerate(data.get("stacks") or []))
-    manifest = Manifest(build_dir, stacks)
+    manifest = Manifest(build_dir, stacks, _bootstrap(path, data.get("bootstrap")))
     _check(path, manifest)
     return manifest
 
@@ -133,6 +168,36 @@ def _stack(path: Path, index: int, raw: Any) -> StackSpec:
             retain=bool(raw.get("retain", True)),
             termination_protection=bool(raw.get("termination_protection", False)),
             stack_policy=str(raw["stack_policy"]) if raw.get("stack_policy") else None,
+            assets=_assets(where, raw.get("assets")),
+        )
+    except KeyError as exc:
+        raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
+
+
+def _assets(where: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(a, str) and a for a in raw):
+        raise ManifestError(f"{where}: assets: expected a list of paths relative to build/, found {raw!r}")
+    return tuple(raw)
+
+
+def _bootstrap(path: Path, raw: Any) -> BootstrapSpec | None:
+    if raw is None:
+        return None
+    where = f"{path}: bootstrap"
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where}: expected an object")
+    try:
+        regions = raw["regions"]
+        if not isinstance(regions, list) or not regions:
+            raise ManifestError(f"{where}: regions: expected a non-empty list, found {regions!r}")
+        return BootstrapSpec(
+            name=str(raw["name"]),
+            template=str(raw["template"]),
+            hash=str(raw["hash"]),
+            tags={str(k): str(v) for k, v in (raw.get("tags") or {}).items()},
+            regions=tuple(str(r) for r in regions),
         )
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
@@ -146,6 +211,11 @@ def _check(path: Path, manifest: Manifest) -> None:
         seen.add(stack.name)
         if not (manifest.root / stack.template).is_file():
             raise ManifestError(f"{path}: stack {stack.name}: template {stack.template} not found in {manifest.root}")
+        for asset in stack.assets:
+            if not (manifest.root / asset).is_file():
+                raise ManifestError(f"{path}: stack {stack.name}: asset {asset} not found in {manifest.root}")
+    if manifest.bootstrap is not None and not (manifest.root / manifest.bootstrap.template).is_file():
+        raise ManifestError(f"{path}: bootstrap: template {manifest.bootstrap.template} not found in {manifest.root}")
     for stack in manifest.stacks:
         for dep in stack.depends_on:
             if dep not in seen:

@@ -2,63 +2,57 @@
 
 One batched describe_stacks per region tells which stacks are in sync (their `pipectl:spec-hash`
 tag equals the manifest hash): those cost nothing more. The others get a change set named after
-the revision; leftovers of earlier runs are recorded as a recovery that apply carries out first.
+the revision, once every stack they depend on is planned `none`; a stack whose dependencies are
+still to be created or updated is planned "after" them, and apply makes its change set
+(generator/deploy/deferred.py). Leftovers of earlier runs are recorded as a recovery that apply
+carries out first.
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, telemetry
+from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
+from generator.deploy.changes import (
+    CHANGING,
+    PlanAction,
+    ResourceChange,
+    from_change_set,
+)
+from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
-from generator.deploy.graph import topological_order
+from generator.deploy.graph import subgraph, topological_order, walk
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.replacement import between_templates
 from generator.deploy.report import render_plan
 from generator.deploy.state import RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
 PLAN_FILE = "plan.json"
-STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::Kinesis::Stream",
-                            "AWS::Logs::LogGroup"})
-# Changes that can widen who may do what: IAM, resource policies, security groups, key policies.
-WIDENING_TYPES = frozenset({"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
-                            "AWS::EC2::SecurityGroupEgress", "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy",
-                            "AWS::SNS::TopicPolicy", "AWS::KMS::Key", "AWS::Lambda::Permission"})
 # Recoveries apply performs before creating a fresh change set for the stack.
 DELETE_AND_CREATE = "delete-and-create"
 CONTINUE_ROLLBACK = "continue-rollback"
 
 
 @dataclass
-class ResourceChange:
-    """One row of a change set: replacement is True/False/Conditional, `unknown` when not reported."""
-
-    resource: str
-    type: str
-    action: str
-    replacement: str
-    stateful: bool = False
-    widening: bool = False
-
-    @property
-    def data_at_risk(self) -> bool:
-        return self.stateful and (self.action == "Remove" or self.replacement in ("True", "Conditional"))
-
-
-@dataclass
 class StackPlan:
-    """What apply will do to one stack, and what it must still find there to do it."""
+    """What apply will do to one stack, and what it must still find there to do it.
+
+    `hash` is the manifest's spec-hash; `template_sha256` the hash of the template file in build/,
+    recorded for stacks with changes: a deferred stack's change set is made from exactly that file.
+    `after` names the dependencies a deferred stack waits for.
+    """
 
     name: str
-    action: str  # create | update | none | delete | error
+    action: PlanAction
     change_set: str | None = None
     change_set_name: str | None = None
     stack_id: str | None = None
@@ -72,6 +66,11 @@ class StackPlan:
     fingerprint: str | None = None
     recovery: str | None = None
     reason: str = ""
+    after: list[str] = field(default_factory=list)
+    template_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        self.action = PlanAction(self.action)
 
 
 @dataclass
@@ -92,14 +91,19 @@ class Plan:
         return sum(1 for s in self.stacks if s.action == action)
 
     def summary(self) -> str:
-        text = (f"{self.count('create')} to create, {self.count('update')} to update, "
+        """Counts per base action; stacks whose change set apply makes are counted in, and said so."""
+        def of(base: PlanAction, verb: str) -> str:
+            later = self.count(base.after())
+            return f"{self.count(base) + later} {verb}" + (f" ({later} after their dependencies)" if later else "")
+
+        text = (f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
                 f"{self.count('none')} unchanged, {self.count('delete')} to delete")
         errors = self.count("error")
         return text + (f", {errors} could not be planned" if errors else "")
 
     @property
     def has_changes(self) -> bool:
-        return any(s.action in ("create", "update") for s in self.stacks)
+        return any(s.action in CHANGING for s in self.stacks)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
@@ -135,16 +139,32 @@ def make_plan(
     if env is not None:
         order = [n for n in order if manifest[n].env in (None, env)]
 
+    # Templates over the inline limit and assets go to the template bucket before any change set exists.
+    changing = [manifest[n] for n in order if not _in_sync(deployed.get(n), manifest[n].hash)]
+    uploads.stage_all(aws, manifest, changing, template_bucket)
+    planned_by_name: dict[str, StackPlan] = {}
+    lock = threading.Lock()
+
     def one(stack_name: str) -> StackPlan:
         spec = manifest[stack_name]
+        with lock:
+            deps = {d: planned_by_name.get(d) for d in spec.depends_on}
         try:
-            return _plan_stack(aws, manifest, spec, deployed.get(spec.name), name, revision, template_bucket, out)
+            waits = _waits_for(manifest, deps, deployed)
+            plan = _plan_stack(aws, manifest, spec, deployed.get(spec.name), name, revision, template_bucket, out,
+                               waits)
+        except uploads.TemplateBucketError:
+            raise
         except (DeployError, ClientError, BotoCoreError) as exc:
             out.note(spec.name, f"could not be planned: {error_message(exc)}")
-            return _base(spec, "error", reason=error_message(exc))
+            plan = _base(spec, PlanAction.ERROR, reason=error_message(exc))
+        with lock:
+            planned_by_name[stack_name] = plan
+        return plan
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-plan") as pool:
-        planned = list(pool.map(one, order))
+    # Dependencies first: whether a stack gets its change set now depends on how they were planned.
+    walk(subgraph(manifest.dependencies(), set(order)), one, lambda _: True, concurrency)
+    planned = [planned_by_name[n] for n in order]
     planned.extend(_orphans(manifest, deployed))
     plan = Plan(revision, now_iso(), aws.target.kind, aws.target.region, planned, run.run_id, env=env)
     table = find_state_table(deployed)
@@ -160,19 +180,40 @@ def make_plan(
     return plan
 
 
-def _base(spec: StackSpec, action: str, **values: Any) -> StackPlan:
+def _in_sync(live: DeployedStack | None, spec_hash: str) -> bool:
+    return live is not None and live.in_sync(spec_hash)
+
+
+def _waits_for(
+    manifest: Manifest, deps: dict[str, StackPlan | None], deployed: dict[str, DeployedStack]
+) -> list[str]:
+    """The dependencies not deployed as built: a change set made now would import what they do not export yet."""
+    waits = []
+    for dep, planned in sorted(deps.items()):
+        if planned is not None:
+            if planned.action != PlanAction.NONE:
+                waits.append(dep)
+            continue
+        live = deployed.get(dep)
+        if live is None or not live.in_sync(manifest[dep].hash):
+            raise PlanError(f"depends on {dep}, which this plan does not cover and which is not deployed as built; "
+                            "plan without --env first")
+    return waits
+
+
+def _base(spec: StackSpec, action: PlanAction, **values: Any) -> StackPlan:
     return StackPlan(name=spec.name, action=action, hash=spec.hash, region=spec.region, pipeline=spec.pipeline,
                      env=spec.env, kind=spec.kind, **values)
 
 
 def _plan_stack(
     aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack | None, name: str, revision: str,
-    bucket: str | None, out: Progress,
+    bucket: str | None, out: Progress, waits: list[str],
 ) -> StackPlan:
     if live is not None and live.status.endswith("_IN_PROGRESS") and live.status != "REVIEW_IN_PROGRESS":
         if aws.target.is_local and live.status == "CREATE_IN_PROGRESS":
             out.note(spec.name, "stuck in CREATE_IN_PROGRESS from an earlier run: apply deletes and re-creates it")
-            return _recovery(aws, spec, live, "create", DELETE_AND_CREATE)
+            return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
         out.note(spec.name, f"{live.status}: waiting for it to settle before planning")
         live = cfn.wait_settled(aws, spec.region, live.stack_id, f"{spec.name} to leave {live.status}")
     if live is not None and live.status == "REVIEW_IN_PROGRESS":
@@ -183,43 +224,61 @@ def _plan_stack(
         live = None
     if live is not None and live.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         out.note(spec.name, f"{live.status} (a failed create, holds nothing): apply deletes and re-creates it")
-        return _recovery(aws, spec, live, "create", DELETE_AND_CREATE)
+        return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
     if live is not None and live.status == "UPDATE_ROLLBACK_FAILED":
         out.note(spec.name, "UPDATE_ROLLBACK_FAILED: apply continues the rollback, then updates it")
-        return _recovery(aws, spec, live, "update", CONTINUE_ROLLBACK)
+        return _recovery(aws, manifest, spec, live, PlanAction.UPDATE, CONTINUE_ROLLBACK)
     if live is not None and live.in_sync(spec.hash):
-        return _base(spec, "none", stack_id=live.stack_id, status=live.status)
+        return _base(spec, PlanAction.NONE, stack_id=live.stack_id, status=live.status)
     body = manifest.template_body(spec)
-    source = cfn.template_source(aws, spec, body, bucket)
+    action = PlanAction.CREATE if live is None else PlanAction.UPDATE
     stamp = cfn.fingerprint(aws, live) if live is not None else None
+    digest = deferred.template_sha256(body)
+    if waits:
+        changes = deferred.template_changes(aws, spec, live, body)
+        out.note(spec.name, f"{action} after {', '.join(waits)}: change set created at apply time; "
+                            f"{len(changes)} resource(s) listed from the template")
+        return _base(spec, action.after(), stack_id=live.stack_id if live else None, changes=changes,
+                     status=live.status if live else None, fingerprint=stamp, after=waits, template_sha256=digest)
+    spec, source = uploads.stage(aws, manifest, spec, bucket)
     made = cfn.create_change_set(aws, spec, source, name, create=live is None, revision=revision)
     if made.empty:
-        return _base(spec, "none", stack_id=made.stack_id, status=live.status if live else None,
+        return _base(spec, PlanAction.NONE, stack_id=made.stack_id, status=live.status if live else None,
                      reason="change set found no changes")
-    out.note(spec.name, f"{'create' if live is None else 'update'}: change set {name}, {len(made.changes)} change(s)")
+    out.note(spec.name, f"{action}: change set {name}, {len(made.changes)} change(s)")
+    computed = _unreported_replacements(aws, spec, body, made.changes)
     return _base(
-        spec, "create" if live is None else "update", change_set=made.id, change_set_name=name,
-        stack_id=made.stack_id, changes=[_change(spec, c) for c in made.changes],
-        status=live.status if live else None, fingerprint=stamp,
+        spec, action, change_set=made.id, change_set_name=name, stack_id=made.stack_id,
+        changes=[from_change_set(c, spec.stateful, computed) for c in made.changes],
+        status=live.status if live else None, fingerprint=stamp, template_sha256=digest,
     )
 
 
-def _recovery(aws: Aws, spec: StackSpec, live: DeployedStack, action: str, recovery: str) -> StackPlan:
+def _recovery(
+    aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: str
+) -> StackPlan:
+    """Apply makes this stack's change set after the recovery, from the template whose hash is recorded here."""
     return _base(spec, action, stack_id=live.stack_id, status=live.status, fingerprint=cfn.fingerprint(aws, live),
-                 recovery=recovery, reason=live.reason)
+                 recovery=recovery, reason=live.reason,
+                 template_sha256=deferred.template_sha256(manifest.template_body(spec)))
 
 
-def _change(spec: StackSpec, raw: dict[str, Any]) -> ResourceChange:
-    rc = raw.get("ResourceChange") or {}
-    action = str(rc.get("Action", ""))
-    kind = str(rc.get("ResourceType", ""))
-    logical = str(rc.get("LogicalResourceId", ""))
-    replacement = str(rc.get("Replacement") or "") or ("unknown" if action == "Modify" else "n/a")
-    return ResourceChange(
-        resource=logical, type=kind, action=action, replacement=replacement,
-        stateful=logical in spec.stateful or kind in STATEFUL_TYPES,
-        widening=action in ("Add", "Modify") and (kind.startswith("AWS::IAM::") or kind in WIDENING_TYPES),
-    )
+def _unreported_replacements(
+    aws: Aws, spec: StackSpec, body: str, changes: tuple[dict[str, Any], ...]
+) -> dict[str, str]:
+    """Replacement of Modify rows the target left empty, from the provider schemas (the local target's logic)."""
+    unreported = {
+        str(rc.get("LogicalResourceId", "")): str(rc.get("ResourceType", ""))
+        for rc in ((c.get("ResourceChange") or {}) for c in changes)
+        if rc.get("Action") == "Modify" and not rc.get("Replacement")
+    }
+    if not unreported:
+        return {}
+    deployed = aws.cfn(spec.region).get_template(StackName=spec.name, TemplateStage="Original").get("TemplateBody")
+    old = json.loads(deployed) if isinstance(deployed, str) else deployed
+    if not isinstance(old, dict):
+        return {}
+    return dict(between_templates(unreported, old, json.loads(body)))
 
 
 def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[StackPlan]:
@@ -229,7 +288,7 @@ def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[Sta
         if live.pipeline and manifest.get(live.name) is None:
             gone = live.pipeline not in manifest.pipelines
             out.append(StackPlan(
-                name=live.name, action="delete", stack_id=live.stack_id, region=live.region,
+                name=live.name, action=PlanAction.DELETE, stack_id=live.stack_id, region=live.region,
                 pipeline=live.pipeline, env=live.tags.get("pipectl:env"), kind=live.tags.get("pipectl:kind"),
                 status=live.status, hash=live.spec_hash,
                 reason="its pipeline is no longer in the manifest" if gone else "no longer in the manifest",

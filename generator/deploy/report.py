@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from generator.deploy.changes import TO_CONFIRM
 from generator.deploy.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -52,10 +53,16 @@ def _dangers(plan: Plan) -> list[str]:
                        "resources with a Retain policy keep their data**")
         if stack.recovery:
             out.append(f"- **{stack.name} is {stack.status}: apply first does {stack.recovery}**")
-    unknown = sum(1 for s in plan.stacks for c in s.changes if c.stateful and c.replacement == "unknown")
+    unknown = sum(1 for s in plan.stacks for c in s.changes
+                  if c.stateful and c.replacement == "unknown" and c.note != TO_CONFIRM)
     if unknown:
         out.append(f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
-                   "report it; moto never does): check them before approving**")
+                   "report it and the deployed template could not be read): check them before approving**")
+    later = sum(1 for s in plan.stacks for c in s.changes
+                if c.stateful and c.action == "Modify" and c.replacement == "unknown" and c.note == TO_CONFIRM)
+    if later:
+        out.append(f"- **{later} modified stateful resource(s) in stacks whose change set is created at apply time: "
+                   "replacement is known only then; apply refuses to replace or delete them without --allow-replace**")
     return ["## Data at risk", "", *out, ""] if out else []
 
 
@@ -68,14 +75,28 @@ def _widening(plan: Plan) -> list[str]:
             "IAM, resource-policy and security-group changes: review who gains access.", "", *out, ""]
 
 
+def describe_action(stack: StackPlan) -> str:
+    """`create after pipectl-shop-prod-storage` for a deferred stack, the action itself otherwise."""
+    if stack.action.deferred:
+        return f"{stack.action.base} after {', '.join(stack.after)}"
+    return str(stack.action)
+
+
 def _stack_section(stack: StackPlan, manifest: Manifest) -> list[str]:
     spec = manifest.get(stack.name)
     where = f"{stack.pipeline}/{stack.env} {stack.kind}" if stack.pipeline else (spec.kind if spec else "")
-    out = [f"## {stack.name} — {stack.action}", ""]
+    out = [f"## {stack.name} — {describe_action(stack)}", ""]
     if where:
         out += [f"{where}", ""]
     if stack.reason:
         out += [f"{stack.reason}", ""]
+    if stack.action.deferred:
+        template = f"`{spec.template}` " if spec else ""
+        out += [f"Change set created at apply time, once {', '.join(stack.after)} succeeded: "
+                f"{stack.after[0] if len(stack.after) == 1 else 'they'} export values this stack imports, which "
+                f"CloudFormation resolves when the change set is made. Apply makes it from the template {template}"
+                f"with sha256 `{stack.template_sha256}` and refuses any other.", "",
+                "Resources listed from the template; actions and replacement are confirmed by the change set.", ""]
     if stack.change_set and stack.stack_id:
         out += [f"[change set {stack.change_set_name} in the console]"
                 f"({console_link(stack.region, stack.stack_id, stack.change_set)})", ""]

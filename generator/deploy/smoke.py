@@ -143,17 +143,37 @@ def check_collector(pipeline: str, env: str, endpoint: str, app_id: str, opts: S
         return Check(pipeline, env, "collector", FAILED, f"{endpoint}: no answer ({exc})")
     if 200 <= status < 300:
         return Check(pipeline, env, "collector", OK, f"{endpoint} accepted a sample event (HTTP {status})")
+    if 300 <= status < 400:
+        # A redirect is a browser sign-in page: apps and servers cannot follow it, so no event was collected.
+        return Check(
+            pipeline, env, "collector", FAILED,
+            f"{endpoint}: sign-in required, redirected to {text or 'another page'} (HTTP {status}); "
+            "the collection path must not use browser sign-in",
+        )
     if status in (401, 403):
         return Check(pipeline, env, "collector", OK, f"{endpoint} answered and requires sign-in (HTTP {status})")
     return Check(pipeline, env, "collector", FAILED, f"{endpoint} answered HTTP {status}: {text[:200]}")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A check reports a redirect; following it would judge the sign-in page instead of the collector."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
+    """(status, first bytes of the answer); for a redirect, its Location instead of the body."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with _OPENER.open(request, timeout=timeout) as answer:
             return int(answer.status), answer.read(500).decode(errors="replace")
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            return int(exc.code), str(exc.headers.get("Location") or "")
         return int(exc.code), exc.read(500).decode(errors="replace")
 
 

@@ -113,7 +113,7 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[str]
         for name in sorted(different):
             notes.append(f"{stack.name}: {name} {params[name]} is stood in by {changed[name]} on the local target")
         stacks.append(replace(stack, parameters={**stack.parameters, **different}))
-    return Manifest(manifest.root, tuple(stacks)), notes
+    return manifest.with_stacks(tuple(stacks)), notes
 
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")

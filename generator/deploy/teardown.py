@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generator.deploy import cfn
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
+from generator.deploy.emptying import empty_bucket, stack_buckets_to_empty
 from generator.deploy.errors import DeployError
 from generator.deploy.graph import reversed_graph, subgraph, walk
 from generator.deploy.manifest import Manifest
@@ -24,6 +25,8 @@ from generator.deploy.plan import STATEFUL_TYPES
 from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
+DELETE_DATA_FLAG = "--delete-data"
+DISABLE_PROTECTION_FLAG = "--disable-protection"
 # When a stack is no longer in the manifest, its kind (tag pipectl:kind) still says what it needs.
 KIND_DEPENDS_ON = {"ingestion": ("storage",), "processing": ("storage",), "monitoring": ("ingestion", "processing")}
 
@@ -43,6 +46,7 @@ class Removal:
     protected: bool = False
     result: str = "listed"  # listed | deleted | refused | failed | skipped
     detail: str = ""
+    needs: list[str] = field(default_factory=list)  # the flags that would lift a refusal
 
 
 @dataclass
@@ -50,10 +54,16 @@ class RemovalResult:
     kind: str
     stacks: list[Removal]
     executed: bool
+    held: bool = False  # deletion was asked for, and the pre-flight refused the whole set
 
     @property
     def ok(self) -> bool:
         return all(r.result in ("listed", "deleted") for r in self.stacks)
+
+    @property
+    def needs(self) -> list[str]:
+        """The flags that refused stacks need, each once, in a stable order."""
+        return sorted({flag for r in self.stacks for flag in r.needs})
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,14 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
             (removal.retained if kept else removal.data_deleted).append(f"{logical} ({resource.get('Type')})")
     refusals = []
     if removal.data_deleted and not options.delete_data:
-        refusals.append(f"would delete data ({', '.join(removal.data_deleted)}); pass delete_data to allow it")
+        refusals.append(f"would delete data ({', '.join(removal.data_deleted)})")
     if spec is not None and not spec.retain and not options.delete_data:
-        refusals.append("its pipeline says deletion: delete; pass delete_data to allow it")
+        refusals.append("its pipeline says deletion: delete")
+    if refusals:
+        removal.needs.append(DELETE_DATA_FLAG)
     if removal.protected and not options.disable_protection:
-        refusals.append("termination protection is on; pass disable_protection to turn it off")
+        refusals.append("termination protection is on")
+        removal.needs.append(DISABLE_PROTECTION_FLAG)
     if refusals:
         removal.result, removal.detail = "refused", "; ".join(refusals)
     return removal
@@ -111,11 +124,21 @@ def remove(
     aws: Aws, manifest: Manifest, stacks: list[DeployedStack], kind: str, options: RemovalOptions,
     progress: Progress | None = None,
 ) -> RemovalResult:
-    """List (and with `yes`, delete) `stacks`, dependents first, under the deploy lock when there is one."""
+    """List (and with `yes`, delete) `stacks`, dependents first, under the deploy lock when there is one.
+
+    Decided before anything is deleted: when one stack of the set is refused, none is deleted, so a
+    pipeline never loses its alarms while its collectors keep running.
+    """
     out = progress or NullProgress()
     removals = {s.name: inspect(aws, manifest, s, options) for s in stacks}
     if not options.yes or not removals:
         return RemovalResult(kind, list(removals.values()), executed=False)
+    refused = sorted(name for name, r in removals.items() if r.result == "refused")
+    if refused:
+        for removal in removals.values():
+            if removal.result != "refused":
+                removal.result, removal.detail = "skipped", f"not deleted: {', '.join(refused)} refused"
+        return RemovalResult(kind, list(removals.values()), executed=False, held=True)
     live = {s.name: s for s in stacks}
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     table = find_state_table(deployed)
@@ -172,6 +195,8 @@ def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> R
             aws.cfn(live.region).update_termination_protection(
                 StackName=live.stack_id, EnableTerminationProtection=False
             )
+        if removal.data_deleted:
+            _empty_buckets(aws, live, out)
         final = cfn.delete_and_wait(aws, live)
     except (DeployError, ClientError, BotoCoreError) as exc:
         removal.result, removal.detail = "failed", error_message(exc)
@@ -184,3 +209,9 @@ def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> R
         removal.detail = f"kept: {', '.join(removal.retained)}" if removal.retained else ""
     out.finish(live.name, removal.result, removal.detail)
     return removal
+
+
+def _empty_buckets(aws: Aws, live: DeployedStack, out: Progress) -> None:
+    """CloudFormation fails to delete a bucket that holds objects: empty the ones this deletion removes."""
+    for bucket in stack_buckets_to_empty(aws, live.region, live.stack_id, _template(aws, live)):
+        empty_bucket(aws, live.region, bucket, lambda line: out.note(live.name, line))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.deploy.aws import Aws, error_message
+from generator.deploy.changes import CHANGING, WITH_CHANGE_SET
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
 from generator.deploy.progress import CONTROL, NullProgress, Progress
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "pipectl"
 BATCH = 20  # metric data per PutMetricData call: the long-standing limit every endpoint accepts
-PENDING = ("create", "update")  # plan actions that leave a change set to approve
+PENDING = WITH_CHANGE_SET  # plan actions that leave a change set to approve (deferred ones get it at apply)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def apply_metrics(manifest: Manifest, result: ApplyResult, timer: StackTimer) ->
     data = []
     for (pipeline, env), names in sorted(_groups_of(manifest, result.stacks).items()):
         results = [result.stacks[name] for name in names]
-        changed = sum(r.result == "done" and r.action in PENDING for r in results)
+        changed = sum(r.result == "done" and r.action in CHANGING for r in results)
         data.append(Datum(pipeline, env, "StacksChanged", changed))
         data.append(Datum(pipeline, env, "StacksFailed", sum(r.result == "failed" for r in results)))
         data.append(Datum(pipeline, env, "ChangeSetsAwaitingApproval", 0))

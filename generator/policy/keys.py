@@ -85,3 +85,14 @@ def logs_may_encrypt(sid: str, log_group_patterns: list[str]) -> Statement:
         Resource=[THIS_KEY],
         Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arns if len(arns) > 1 else arns[0]})),
     )
+
+
+def alarms_may_publish() -> Statement:
+    """CloudWatch alarms may publish to topics encrypted with the key."""
+    return Statement(
+        Sid="CloudWatchAlarmsPublishToEncryptedTopics",
+        Effect=Allow,
+        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+        Action=[kms.Decrypt, kms.GenerateDataKey],
+        Resource=[THIS_KEY],
+    )

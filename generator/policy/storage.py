@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import kms, s3
+from awacs import s3
 from awacs.aws import (
     Allow,
     ArnLike,
@@ -23,6 +23,7 @@ from awacs.aws import (
 )
 from troposphere import AccountId, Sub
 
+from generator.policy import keys
 from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE, THIS_KEY
 
 # Elastic Load Balancing's own account per region, for regions launched before August 2022.
@@ -58,7 +59,6 @@ ELB_LOG_ACCOUNTS: dict[str, str] = {
 }
 ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
-ALARM_KEY_ACTIONS = [kms.Decrypt, kms.GenerateDataKey]
 
 
 
@@ -102,18 +102,13 @@ def key_policy() -> Policy:
                     )
                 ),
             ),
-            Statement(
-                Sid="CloudWatchAlarmsPublishToEncryptedTopics",
-                Effect=Allow,
-                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                Action=ALARM_KEY_ACTIONS,
-                Resource=[THIS_KEY],
-            ),
+            keys.alarms_may_publish(),
         ],
     )
 
 
-def _deny_insecure_transport(bucket_arn: Any) -> Statement:
+def deny_insecure_transport(bucket_arn: Any) -> Statement:
+    """Deny every request to the bucket and its objects that does not come over TLS."""
     # A deny, not a grant: it must cover every S3 action, so "s3:*" is the point here.
     return Statement(
         Sid="DenyInsecureTransport",
@@ -127,7 +122,7 @@ def _deny_insecure_transport(bucket_arn: Any) -> Statement:
 
 def data_bucket_policy(bucket_arn: Any) -> Policy:
     """The data bucket answers TLS requests only; who may read and write is decided by IAM."""
-    return PolicyDocument(Version="2012-10-17", Statement=[_deny_insecure_transport(bucket_arn)])
+    return PolicyDocument(Version="2012-10-17", Statement=[deny_insecure_transport(bucket_arn)])
 
 
 def logs_bucket_policy(
@@ -137,7 +132,7 @@ def logs_bucket_policy(
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            _deny_insecure_transport(bucket_arn),
+            deny_insecure_transport(bucket_arn),
             Statement(
                 Sid="S3ServerAccessLogsWrite",
                 Effect=Allow,

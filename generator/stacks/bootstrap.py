@@ -1,14 +1,16 @@
-"""Bootstrap's synth: the two control-plane stacks under `build/bootstrap/`, with their own manifest.
+"""Bootstrap's synth: the control-plane stacks under `build/bootstrap/`, with their own manifest.
 
+`pipectl-bootstrap` (the template and asset bucket, one per region the installation uses),
 `pipectl-console` (state table, API, recorder) and `pipectl-delivery` (the CodePipeline) are created
-once per installation. This writes them (delivery depends on console); generator/deploy/bootstrap.py
-then plans and applies that manifest like any other. The console stack synthesized here is the one
+once per installation. This writes them (delivery depends on console; the bootstrap stack is the
+manifest's `bootstrap` section, deployed first) with the console's Lambda code under
+`build/bootstrap/assets/`, so the folder is complete on its own; generator/deploy/bootstrap.py then
+plans and applies that manifest like any other. The console stack synthesized here is the one
 `pipectl synth` produces, so the pipeline's own runs find it in sync.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,15 @@ from generator.stacks.delivery import (
     DeliverySpec,
     build_delivery,
 )
-from generator.stacks.synth import MANIFEST_VERSION, StackBuild, build_all, console_region, stack_build
+from generator.stacks.synth import (
+    StackBuild,
+    bootstrap_build,
+    build_all,
+    console_region,
+    manifest_text,
+    stack_build,
+    write_assets,
+)
 
 BOOTSTRAP_DIR = "bootstrap"
 DELIVERY_TEMPLATE = "delivery.json"
@@ -64,11 +74,15 @@ class BootstrapRequest:
 
 @dataclass(frozen=True)
 class BootstrapBuild:
-    """What bootstrap wrote: the folder, its manifest's stacks, and notes for the person running it."""
+    """What bootstrap wrote: the folder, its manifest's stacks, and notes for the person running it.
+
+    `bucket` is the bootstrap stack (template and asset bucket), deployed in each of its regions first.
+    """
 
     directory: Path
     builds: tuple[StackBuild, ...]
     notes: tuple[str, ...]
+    bucket: StackBuild
 
 
 def _expect(ok: bool, option: str, expected: str, found: str | None) -> None:
@@ -154,9 +168,10 @@ def synthesize_bootstrap(pipelines_dir: Path, build_dir: Path, request: Bootstra
     notes = _override_notes(installation.console, console, pipelines_dir)
     console_build = build_all(Installation((), console, ()))[0]
     builds = (console_build, _delivery_build(delivery, region))
+    bucket = bootstrap_build([region, *(p.spec.region for p in installation.pipelines)])
     directory = build_dir / BOOTSTRAP_DIR
-    _write(directory, builds)
-    return BootstrapBuild(directory, builds, notes)
+    _write(directory, builds, bucket)
+    return BootstrapBuild(directory, builds, notes, bucket)
 
 
 def _override_notes(written: ConsoleSpec, used: ConsoleSpec, pipelines_dir: Path) -> tuple[str, ...]:
@@ -184,9 +199,10 @@ def _delivery_build(spec: DeliverySpec, region: str) -> StackBuild:
     )
 
 
-def _write(directory: Path, builds: tuple[StackBuild, ...]) -> None:
+def _write(directory: Path, builds: tuple[StackBuild, ...], bucket: StackBuild) -> None:
+    """Templates, their assets (under this folder's own assets/, as the manifest's paths say) and manifest."""
     directory.mkdir(parents=True, exist_ok=True)
-    for build in builds:
+    write_assets(directory, builds)
+    for build in (bucket, *builds):
         (directory / build.entry["template"]).write_text(build.text, encoding="utf-8")
-    manifest = {"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (directory / "manifest.json").write_text(manifest_text(list(builds), bucket), encoding="utf-8")

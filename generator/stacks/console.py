@@ -33,7 +33,6 @@ keys the execution item by it. The index `BySortKey` (partition sk, sort pk) lis
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Sub, Template
@@ -49,7 +48,6 @@ from troposphere.appsync import (
     UserPoolConfig,
 )
 from troposphere.awslambda import (
-    Code,
     DeadLetterConfig,
     Environment,
     Function,
@@ -102,7 +100,7 @@ from troposphere.wafv2 import (
 
 from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
-from generator.stacks import common
+from generator.stacks import assets, common
 from generator.stacks.common import CONSOLE_STACK, add_output, keep, render, render_json
 from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S, TELEMETRY_NAMESPACE
 
@@ -111,7 +109,7 @@ TABLE_NAME = "pipectl-console-state"
 API_NAME = "pipectl-console"
 RECORDER_NAME = "pipectl-console-recorder"
 DASHBOARD_NAME = "pipectl-console"
-RECORDER_SOURCE = Path(__file__).resolve().parent / "functions" / "recorder.py"
+RECORDER_SOURCE = "recorder"  # generator/stacks/functions/recorder.py
 RECORDER_CONCURRENCY = 2  # small: new accounts must keep 10 unreserved executions
 RATE_LIMIT_PER_5_MIN = 1000
 
@@ -436,11 +434,6 @@ def _visibility(metric: str) -> VisibilityConfig:
     return VisibilityConfig(CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True)
 
 
-def recorder_source() -> str:
-    """The recorder's code, shipped inline (it uses only the standard library and boto3)."""
-    return RECORDER_SOURCE.read_text(encoding="utf-8")
-
-
 def _recorder(template: Template, console: ConsoleSpec, key: Key, table: Table) -> tuple[Function, Queue]:
     """A function that writes stack-status and delivery events into the table, and the rule that feeds it."""
     dead_letters = template.add_resource(
@@ -482,7 +475,7 @@ def _recorder(template: Template, console: ConsoleSpec, key: Key, table: Table) 
             Runtime="python3.12",
             Architectures=["arm64"],
             Handler="index.handler",
-            Code=Code(ZipFile=recorder_source()),
+            Code=assets.function_code(template, RECORDER_SOURCE),
             MemorySize=256,
             Timeout=30,
             Role=GetAtt(role, "Arn"),

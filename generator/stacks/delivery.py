@@ -52,8 +52,8 @@ from troposphere.codestarnotifications import NotificationRule
 from troposphere.codestarnotifications import Target as NotificationTarget
 from troposphere.events import Rule
 from troposphere.events import Target as EventTarget
+from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     Bucket,
@@ -69,13 +69,11 @@ from troposphere.s3 import (
     ServerSideEncryptionRule,
     VersioningConfiguration,
 )
-from troposphere.scheduler import FlexibleTimeWindow, Schedule
-from troposphere.scheduler import RetryPolicy as ScheduleRetryPolicy
-from troposphere.scheduler import Target as ScheduleTarget
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from generator.policy import delivery as policy
-from generator.stacks import common
+from generator.policy.execution import ANY_RESOURCE_REASON, execution_policy_documents
+from generator.stacks import common, nightly
 from generator.stacks.common import CONSOLE_STACK, add_output, export_name, keep
 
 STACK = "pipectl-delivery"
@@ -142,7 +140,15 @@ def build_delivery(spec: DeliverySpec) -> Template:
     source_arn = _source(template, spec)
     pipeline = _pipeline(template, spec, shared, projects, source_arn)
     pipeline_arn = common.arn("codepipeline", "${Pipeline}")
-    _schedule(template, spec, pipeline_arn)
+    nightly.add_nightly_run(
+        template,
+        SCHEDULE_NAME,
+        spec.schedule,
+        f"Starts {PIPELINE_NAME} daily with RUN=nightly: the {NIGHTLY_ENV} environment, smoke-tested",
+        pipeline_arn,
+        key,
+        shared.topic,
+    )
     if isinstance(spec.source, CodeCommitSource):
         _push_rule(template, spec, source_arn, pipeline_arn)
     _notifications(template, shared, pipeline_arn)
@@ -260,15 +266,28 @@ def _topic(template: Template, key: Key, approvers: tuple[str, ...]) -> Topic:
 
 
 def _execution_role(template: Template) -> Role:
-    """The role CloudFormation deploys pipectl's stacks with; the builds may only pass it."""
+    """The role CloudFormation deploys pipectl's stacks with; the builds may only pass it.
+
+    Its grants are the managed policies `execution_policy_documents()` derives from the execution
+    permissions table, attached to it (IAM's quotas: 6,144 characters each, ten per role).
+    """
     role = template.add_resource(
         Role(
             "ExecutionRole",
             Description="CloudFormation deploys pipectl stacks with this role (passed by the Plan/Apply builds)",
             AssumeRolePolicyDocument=policy.cloudformation_trust(),
-            Policies=[InlinePolicy(PolicyName="deploy-pipectl-stacks", PolicyDocument=policy.execution_role())],
         )
     )
+    for index, document in enumerate(execution_policy_documents(), start=1):
+        template.add_resource(
+            ManagedPolicy(
+                f"ExecutionPolicy{index}",
+                Description=f"pipectl execution role, part {index}: handler permissions of the emitted types; "
+                f"Resource * only where {ANY_RESOURCE_REASON}",
+                PolicyDocument=document,
+                Roles=[Ref(role)],
+            )
+        )
     add_output(template, STACK, "ExecutionRoleArn", GetAtt(role, "Arn"), "CloudFormation execution role")
     return role
 
@@ -545,35 +564,6 @@ def _start_role(template: Template, logical_id: str, service: str, pipeline_arn:
             Description=f"{service} starts the pipectl delivery pipeline",
             AssumeRolePolicyDocument=policy.service_trust(service, source_arn),
             Policies=[InlinePolicy(PolicyName="start-delivery", PolicyDocument=policy.start_pipeline(pipeline_arn))],
-        )
-    )
-
-
-def _schedule(template: Template, spec: DeliverySpec, pipeline_arn: Any) -> Schedule:
-    """The nightly run: the pipeline started with RUN=nightly, which deploys `test` without waiting."""
-    role = _start_role(
-        template,
-        "ScheduleRole",
-        "scheduler.amazonaws.com",
-        pipeline_arn,
-        common.arn("scheduler", f"schedule/default/{SCHEDULE_NAME}"),
-    )
-    start = {"Name": "${Pipeline}", "Variables": [{"Name": "RUN", "Value": "nightly"}]}
-    return template.add_resource(
-        Schedule(
-            "NightlySchedule",
-            Name=SCHEDULE_NAME,
-            Description=f"Starts {PIPELINE_NAME} daily with RUN=nightly: the {NIGHTLY_ENV} environment, smoke-tested",
-            ScheduleExpression=spec.schedule,
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow=FlexibleTimeWindow(Mode="OFF"),
-            State="ENABLED",
-            Target=ScheduleTarget(
-                Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"),
-                RoleArn=GetAtt(role, "Arn"),
-                Input=Sub(json.dumps(start, separators=(",", ":"))),
-                RetryPolicy=ScheduleRetryPolicy(MaximumRetryAttempts=3, MaximumEventAgeInSeconds=3600),
-            ),
         )
     )
 

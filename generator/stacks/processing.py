@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import awacs.aws
 from troposphere import GetAtt, ImportValue, Ref, Sub, Template
 from troposphere.awslambda import (
-    Code,
     DeadLetterConfig,
     DestinationConfig,
     Environment,
@@ -41,13 +39,11 @@ from troposphere.stepfunctions import (
 from generator.policy import processing as policy
 from generator.spec.loader import Pipeline
 from generator.spec.models import KinesisSink
-from generator.stacks import common
+from generator.stacks import assets, common
 
 KIND = "processing"
 RAW_PREFIX = "raw/"
 ENRICHED_PREFIX = "enriched/"
-FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
-INLINE_LIMIT = 4096  # CloudFormation's limit for inline (ZipFile) function code
 RUNTIME = "python3.12"
 MAX_FUNCTION_NAME = 64
 DEAD_LETTER_RETENTION_S = 14 * 24 * 3600  # the SQS maximum: two weeks to look at a failure
@@ -196,7 +192,7 @@ def _function(
     template: Template, pipeline: Pipeline, prefix: str, source: str, role: Role, log_group: LogGroup,
     storage: _Storage, queue: Queue, description: str, variables: dict[str, Any],
 ) -> Function:
-    """A Python function whose code is inlined from generator/stacks/functions at synth time."""
+    """A Python function whose code is the asset built from generator/stacks/functions/<source>.py."""
     processing = pipeline.spec.processing
     function = Function(
         f"{prefix}Function",
@@ -204,7 +200,7 @@ def _function(
         Runtime=RUNTIME,
         Architectures=["arm64"],
         Handler="index.handler",
-        Code=Code(ZipFile=function_source(source)),
+        Code=assets.function_code(template, source),
         Role=GetAtt(role, "Arn"),
         MemorySize=processing.memory_mb,
         Timeout=processing.timeout_s,
@@ -220,14 +216,6 @@ def _function(
         function.FunctionName = name
     template.add_resource(function)
     return function
-
-
-def function_source(name: str) -> str:
-    """The handler's source, inlined into the template; it must fit CloudFormation's ZipFile limit."""
-    text = (FUNCTIONS_DIR / f"{name}.py").read_text(encoding="utf-8")
-    if len(text) > INLINE_LIMIT:
-        raise ValueError(f"{name}.py has {len(text)} characters, more than the {INLINE_LIMIT} inline limit")
-    return text
 
 
 def window_minutes(schedule: str) -> int:

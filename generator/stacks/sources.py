@@ -17,6 +17,8 @@ TEMPLATES_DIR = PACKAGE.parent / "templates"
 """Jinja2 templates (ASL, AppSync, dashboards); the stack builders render them from here."""
 GENERATOR_PARTS = ("spec", "stacks", "policy")
 """Sub-packages whose code (and data files) shape templates; the controller and the CLI do not."""
+FUNCTIONS_DIR = PACKAGE / "stacks" / "functions"
+"""Lambda handler sources, packaged as assets (`generator.stacks.assets.FUNCTIONS_DIR`)."""
 LIBRARIES = ("troposphere", "awacs", "jinja2", "pydantic", "cfn-lint")
 """Libraries whose version can change a template (cfn-lint ships the resource schemas pipectl reads)."""
 
@@ -44,14 +46,30 @@ def _version(name: str) -> str:
         return "absent"
 
 
+def functions_dir() -> Path:
+    """Where the asset builder reads Lambda sources: its module's setting once that module is loaded.
+
+    Only a loaded module can have had its folder changed, so a run that has not imported it (every
+    unit cached) reads the shipped folder, as the builder would.
+    """
+    assets = sys.modules.get("generator.stacks.assets")
+    folder = getattr(assets, "FUNCTIONS_DIR", None) if assets is not None else None
+    return folder if isinstance(folder, Path) else FUNCTIONS_DIR
+
+
 def fingerprint(templates_dir: Path | None = None) -> str:
-    """sha256 over the generator's files (name and bytes), library versions and the Python version."""
+    """sha256 over the generator's files (name and bytes), Lambda sources, library and Python versions."""
     templates = templates_dir or TEMPLATES_DIR
     digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
     for name in LIBRARIES:
         digest.update(f"{name} {_version(name)}\n".encode())
-    for path in source_files(templates):
-        where = path.relative_to(templates.parent if path.is_relative_to(templates) else PACKAGE.parent)
+    named = [
+        (path, path.relative_to(templates.parent if path.is_relative_to(templates) else PACKAGE.parent))
+        for path in source_files(templates)
+    ]
+    functions = functions_dir()
+    named += [(path, Path("functions") / path.relative_to(functions)) for path in _files(functions)]
+    for path, where in named:
         data = path.read_bytes()
         digest.update(f"{where.as_posix()} {len(data)}\n".encode())
         digest.update(data)

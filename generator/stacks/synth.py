@@ -1,27 +1,28 @@
 """Synth: validated specs -> `build/` (one JSON template per stack) and `build/manifest.json`.
 
 The manifest is the only thing the controller reads. Output is byte-identical for identical
-input, and files whose bytes did not change are not rewritten. The work is split in units (the
-console, and each pipeline in each environment): an unchanged unit is taken from the synth cache
-(`generator.stacks.cache`), the others are built, in worker processes when there are enough of them
-(`generator.stacks.parallel`).
+input, and files whose bytes did not change are not rewritten. Lambda code goes to `build/assets/`
+as content-addressed zips; each manifest entry lists the assets its template references. The work is
+split in units (the console, and each pipeline in each environment): an unchanged unit is taken from
+the synth cache (`generator.stacks.cache`), the others are built, in worker processes when there are
+enough of them (`generator.stacks.parallel`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.contract import CONSOLE_STACK
+from generator.contract import ASSETS_DIR, BOOTSTRAP_STACK, CONSOLE_STACK
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks import cache, sources
+from generator.stacks.asset_data import Asset
 
 if TYPE_CHECKING:
     from troposphere import Template
@@ -42,15 +43,36 @@ STATEFUL_TYPES = frozenset(
 )
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
-KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap"}
+KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
+BOOTSTRAP_TEMPLATE = "bootstrap.json"
+BOOTSTRAP_UNIT = "bootstrap"
+"""The synth cache entry of the bootstrap template (pipeline units are `<pipeline>/<env>`)."""
 
 
 @dataclass(frozen=True)
 class StackBuild:
-    """One synthesized stack: its manifest entry and the JSON text of its template."""
+    """One synthesized stack: its manifest entry, the JSON text of its template and the assets it uses."""
 
     entry: dict[str, Any]
     text: str
+    assets: tuple[Asset, ...] = field(default=())
+
+
+def to_record(build: StackBuild) -> dict[str, Any]:
+    """A StackBuild as the synth cache stores it: plain data, asset bytes included."""
+    assets = [{"source": str(asset.source), "data": asset.data} for asset in build.assets]
+    return {"entry": build.entry, "text": build.text, "assets": assets}
+
+
+def from_record(record: dict[str, Any]) -> StackBuild:
+    """A StackBuild read back from the synth cache; its assets must be the ones its entry names.
+
+    An asset's name is the sha256 of its bytes, so damaged bytes give another name and are refused.
+    """
+    assets = tuple(Asset(Path(item["source"]), item["data"]) for item in record["assets"])
+    if [asset.path for asset in assets] != record["entry"].get("assets", []):
+        raise ValueError(f"cached assets of {record['entry']['name']} differ from its manifest entry")
+    return StackBuild(record["entry"], record["text"], assets)
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -69,9 +91,11 @@ def stack_build(
     pipeline: Pipeline | None,
     retain: bool,
 ) -> StackBuild:
+    from generator.stacks.assets import template_assets
     from generator.stacks.encode import template_data
 
     body = template_data(template)
+    assets = template_assets(template)
     # Who the template belongs to and what its pipeline file says about data, for reviewers and for
     # the project's policy rules, which see only the template.
     body["Metadata"] = {
@@ -98,6 +122,7 @@ def stack_build(
         "env": pipeline.env if pipeline else None,
         "region": region,
         "template": path,
+        "assets": [asset.path for asset in assets],
         "depends_on": depends_on,
         "parameters": parameters,
         "tags": {**tags, "pipectl:spec-hash": spec_hash},
@@ -107,7 +132,7 @@ def stack_build(
         "termination_protection": kind in PROTECTED_KINDS and retain,
         "stack_policy": stack_policy(stateful) if retain and stateful else None,
     }
-    return StackBuild(entry, text)
+    return StackBuild(entry, text, assets)
 
 
 def stack_policy(stateful: list[str]) -> str:
@@ -223,19 +248,76 @@ def build_all(installation: Installation) -> list[StackBuild]:
     return [build for unit in units(installation) for build in build_unit(unit)]
 
 
-def manifest_text(builds: list[StackBuild]) -> str:
-    return (
-        json.dumps({"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}, indent=2, sort_keys=True) + "\n"
+def bootstrap_build(regions: list[str]) -> StackBuild:
+    """`pipectl-bootstrap`, one template deployed in each region the stacks use, before any of them.
+
+    Its manifest entry is the manifest's `bootstrap` section, not a stack: the same stack name exists
+    once per region, and deploys cannot start without it.
+    """
+    from generator.stacks.template_bucket import KIND, TemplateBucketSpec, build_template_bucket
+
+    regions = sorted(set(regions))
+    built = stack_build(
+        BOOTSTRAP_STACK,
+        KIND,
+        build_template_bucket(TemplateBucketSpec()),
+        BOOTSTRAP_TEMPLATE,
+        regions[0],
+        [],
+        {"pipectl:kind": KIND, "pipectl:managed-by": "pipectl"},
+        None,
+        True,
     )
+    keys = ("name", "kind", "template", "hash", "tags")
+    return StackBuild({**{k: built.entry[k] for k in keys}, "regions": regions}, built.text)
 
 
-def write_build(build_dir: Path, builds: list[StackBuild], verified: set[str] | None = None) -> list[Path]:
-    """Write templates and the manifest; drop templates of stacks that no longer exist.
+def manifest_text(builds: list[StackBuild], bootstrap: StackBuild | None = None) -> str:
+    manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}
+    if bootstrap is not None:
+        manifest["bootstrap"] = bootstrap.entry
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
+    """Write each referenced asset under `<directory>/assets/` and drop zips no stack references any more.
+
+    A zip already there is rewritten only if its bytes differ (a name promises its content), so a zip
+    deleted or damaged after synth is written again, also when its stack came from the synth cache.
+    """
+    wanted = {asset.path: asset for build in builds for asset in build.assets}
+    folder = directory / ASSETS_DIR
+    for relative, asset in sorted(wanted.items()):
+        path = directory / relative
+        if path.is_file() and path.read_bytes() == asset.data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(asset.data)
+        partial.replace(path)
+    if folder.is_dir():
+        for stale in folder.glob("*.zip"):
+            if f"{ASSETS_DIR}/{stale.name}" not in wanted:
+                stale.unlink()
+        for partial in folder.glob(".*.zip.partial"):  # left by an interrupted write
+            partial.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def write_build(
+    build_dir: Path,
+    builds: list[StackBuild],
+    bootstrap: StackBuild | None = None,
+    verified: set[str] | None = None,
+) -> list[Path]:
+    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist.
 
     `verified` names templates (relative paths) just read back and found identical: not read again.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
-    wanted = {build_dir / b.entry["template"]: b.text for b in builds}
+    write_assets(build_dir, builds)
+    wanted = {build_dir / b.entry["template"]: b.text for b in [*builds, *([bootstrap] if bootstrap else [])]}
     skip = {build_dir / rel for rel in verified or ()}
     written: list[Path] = []
     for path, text in wanted.items():
@@ -258,7 +340,7 @@ def write_build(build_dir: Path, builds: list[StackBuild], verified: set[str] | 
         elif child.suffix == ".json" and child not in wanted:
             child.unlink()
     manifest = build_dir / MANIFEST
-    text = manifest_text(builds)
+    text = manifest_text(builds, bootstrap)
     if not manifest.exists() or manifest.read_text() != text:
         manifest.write_text(text)
     return written
@@ -271,9 +353,10 @@ def synthesize(
     workers: int | None = None,
     report: cache.CacheReport | None = None,
 ) -> list[StackBuild]:
-    """Write build/: cached units are reused when intact, the rest built (in parallel when it pays).
+    """Every stack, and the bootstrap stack for every region they use (which `pipectl up` may create).
 
-    `use_cache=False` ignores existing entries (and writes fresh ones); the output is the same bytes.
+    Cached units are reused when intact, the rest built (in parallel when it pays). `use_cache=False`
+    ignores existing entries (and writes fresh ones); the output is the same bytes.
     """
     from generator.stacks.parallel import build_units
 
@@ -281,22 +364,34 @@ def synthesize(
     todo = units(installation)
     fingerprint = sources.fingerprint()
     keys = {unit.id: unit.key(fingerprint) for unit in todo}
+    regions = sorted({unit.region for unit in todo})
+    keys[BOOTSTRAP_UNIT] = hashlib.sha256("\0".join([fingerprint, BOOTSTRAP_UNIT, *regions]).encode()).hexdigest()
     done: dict[str, list[StackBuild]] = {}
     if use_cache:
-        for unit in todo:
-            records = cache.load(build_dir, unit.id, keys[unit.id], report)
-            if records is not None:
-                done[unit.id] = [StackBuild(**record) for record in records]
-                report.reused.append(unit.id)
+        for unit_id in [unit.id for unit in todo] + [BOOTSTRAP_UNIT]:
+            records = cache.load(build_dir, unit_id, keys[unit_id], report)
+            if records is None:
+                continue
+            try:
+                done[unit_id] = [from_record(record) for record in records]
+            except (KeyError, TypeError, ValueError) as exc:
+                cache.entry_path(build_dir, unit_id).unlink(missing_ok=True)
+                report.notes.append(f"{cache.entry_path(build_dir, unit_id)}: {exc}; discarded, {unit_id} rebuilt")
+                continue
+            report.reused.append(unit_id)
     missing = [unit for unit in todo if unit.id not in done]
     for unit, built in zip(missing, build_units(missing, workers), strict=True):
         done[unit.id] = built
         report.rebuilt.append(unit.id)
+    fresh = [unit.id for unit in missing]
+    if BOOTSTRAP_UNIT not in done:
+        done[BOOTSTRAP_UNIT] = [bootstrap_build(regions)]
+        report.rebuilt.append(BOOTSTRAP_UNIT)
+        fresh.append(BOOTSTRAP_UNIT)
     builds = [build for unit in todo for build in done[unit.id]]
     verified = {build.entry["template"] for unit_id in report.reused for build in done[unit_id]}
-    write_build(build_dir, builds, verified)
-    for unit in missing:
-        records = [{f.name: getattr(b, f.name) for f in dataclasses.fields(b)} for b in done[unit.id]]
-        cache.store(build_dir, unit.id, keys[unit.id], records)
+    write_build(build_dir, builds, done[BOOTSTRAP_UNIT][0], verified)
+    for unit_id in fresh:
+        cache.store(build_dir, unit_id, keys[unit_id], [to_record(build) for build in done[unit_id]])
     cache.prune(build_dir, set(keys))
     return builds

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from generator.deploy.aws import Aws, RetryPolicy, Target
 from generator.deploy.local import start_embedded
@@ -35,6 +38,63 @@ def aws(moto_url: str) -> Aws:
 def new_aws(url: str) -> Aws:
     """Another session on the same account: fresh call counters."""
     return Aws(Target.local(url, REGION), policy=RetryPolicy(sleep=lambda _: None))
+
+
+def imported_names(node: Any) -> set[str]:
+    """Every literal `Fn::ImportValue` name in a template."""
+    if isinstance(node, dict):
+        found = {v for k, v in node.items() if k == "Fn::ImportValue" and isinstance(v, str)}
+        return found.union(*(imported_names(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(imported_names(v) for v in node))
+    return set()
+
+
+class ImportRule:
+    """CloudFormation's rule that a change set importing a missing export fails ("No export named X found.").
+
+    moto resolves imports only when a change set is executed, so this models the rule with a botocore
+    event hook (before-parameter-build on CreateChangeSet) installed on the controller's clients: it
+    reads the exports with a client of its own and raises CloudFormation's ValidationError.
+    """
+
+    EVENT = "before-parameter-build.cloudformation.CreateChangeSet"
+
+    def __init__(self, endpoint: str) -> None:
+        common = {"region_name": REGION, "endpoint_url": endpoint, "aws_access_key_id": "testing",
+                  "aws_secret_access_key": "testing"}
+        self._cfn = boto3.client("cloudformation", **common)
+        self._s3 = boto3.client("s3", **common)
+        self.checked: list[str] = []  # stacks whose change set imported something, in order
+        self.refused: list[str] = []
+        self.seen: dict[tuple[str, str], str] = {}  # (stack, export) -> the value when its change set was made
+
+    def install(self, events: Any) -> None:
+        events.register(self.EVENT, self)
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> None:
+        names = imported_names(json.loads(self._template(params)))
+        if not names:
+            return
+        pages = self._cfn.get_paginator("list_exports").paginate()
+        exports = {e["Name"]: e["Value"] for page in pages for e in page["Exports"]}
+        missing = sorted(names - set(exports))
+        self.checked.append(str(params["StackName"]))
+        self.seen.update({(str(params["StackName"]), n): exports[n] for n in names if n in exports})
+        if missing:
+            self.refused.append(str(params["StackName"]))
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"No export named {missing[0]} found."}},
+                              "CreateChangeSet")
+
+    def _template(self, params: dict[str, Any]) -> str:
+        if "TemplateBody" in params:
+            return str(params["TemplateBody"])
+        url = urlparse(str(params["TemplateURL"]))
+        if ".s3." in url.netloc:  # virtual-hosted style
+            bucket, key = url.netloc.split(".s3.", 1)[0], url.path.lstrip("/")
+        else:
+            bucket, key = url.path.lstrip("/").split("/", 1)
+        return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
 def queue(name: str | None = None) -> dict[str, Any]:
@@ -100,9 +160,11 @@ class Build:
 
     def add(self, name: str, kind: str, template: dict[str, Any], pipeline: str | None = None,
             env: str | None = None, depends_on: tuple[str, ...] = (), retain: bool = True,
-            stateful: tuple[str, ...] = ()) -> None:
+            stateful: tuple[str, ...] = (), assets: dict[str, bytes] | None = None) -> None:
+        """`assets`: files the template references (`assets/<sha256>.zip` -> bytes), written beside it."""
         self.stacks[name] = {"name": name, "kind": kind, "pipeline": pipeline, "env": env, "template": template,
-                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful)}
+                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful),
+                             "assets": dict(assets or {})}
 
     def console(self) -> None:
         self.add("pipectl-console", "console", console_template(), stateful=("StateTable",))
@@ -130,8 +192,12 @@ class Build:
                 tags |= {"pipectl:pipeline": stack["pipeline"], "pipectl:env": stack["env"]}
             digest = hashlib.sha256((body + json.dumps(tags, sort_keys=True)).encode()).hexdigest()
             tags["pipectl:spec-hash"] = digest
-            entries.append({**{k: v for k, v in stack.items() if k != "template"}, "region": REGION,
-                            "template": rel, "parameters": {}, "tags": tags, "hash": digest})
+            for asset, data in stack["assets"].items():
+                (self.root / asset).parent.mkdir(parents=True, exist_ok=True)
+                (self.root / asset).write_bytes(data)
+            entries.append({**{k: v for k, v in stack.items() if k not in ("template", "assets")}, "region": REGION,
+                            "template": rel, "parameters": {}, "tags": tags, "hash": digest,
+                            "assets": sorted(stack["assets"])})
         (self.root / "manifest.json").write_text(json.dumps({"version": 1, "stacks": entries}, indent=2))
         return load_manifest(self.root)
 

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from generator.cli import main
+from generator.contract import MAX_TEMPLATE_BODY
 from generator.deploy.aws import Aws
 from generator.deploy.bootstrap import deploy_bootstrap
 from generator.deploy.deployed import read_deployed
 from generator.deploy.manifest import load_manifest
 from generator.deploy.targets import UnsupportedLocally
+from generator.deploy.uploads import compact
 from generator.spec.loader import load_directory
 from generator.stacks.bootstrap import BootstrapRequest, synthesize_bootstrap
 from generator.stacks.synth import build_all
@@ -78,9 +80,11 @@ def test_dry_run_writes_both_stacks_and_their_manifest_only(checkout: Path, caps
     assert main(["bootstrap", "--dry-run", "--codecommit", "cfg", "--approvers", "ops@example.com"]) == 0
     folder = checkout / "build" / "bootstrap"
     written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))  # .lint-cache: lint's own
-    assert written == ["console.json", "delivery.json", "manifest.json"]
+    assert written == ["assets", "bootstrap.json", "console.json", "delivery.json", "manifest.json"]
     manifest = load_manifest(folder)
     assert manifest.names == ("pipectl-console", "pipectl-delivery")
+    assert manifest.bootstrap is not None and manifest.bootstrap.name == "pipectl-bootstrap"
+    assert manifest.bootstrap.template == "bootstrap.json" and "eu-west-1" in manifest.bootstrap.regions
     assert manifest["pipectl-delivery"].depends_on == ("pipectl-console",)
     assert manifest["pipectl-delivery"].termination_protection
     assert "nothing was deployed" in capsys.readouterr().out
@@ -127,7 +131,9 @@ def test_bootstrap_against_the_local_target_creates_both_stacks(aws: Aws, checko
     projects = aws.client("codebuild", region).list_projects()["projects"]
     assert sorted(projects) == [f"pipectl-delivery-{s}" for s in ("apply", "plan", "smoketest", "validate")]
     schedule = aws.client("scheduler", region).get_schedule(Name="pipectl-delivery-nightly")
-    assert json.loads(schedule["Target"]["Input"])["Variables"] == [{"Name": "RUN", "Value": "nightly"}]
+    assert json.loads(schedule["Target"]["Input"])["variables"] == [{"name": "RUN", "value": "nightly"}]
+    parked = schedule["Target"]["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1]
+    assert aws.client("sqs", region).get_queue_url(QueueName=parked)["QueueUrl"]
     assert aws.client("codecommit", region).get_repository(repositoryName="pipectl-config")
     assert live["pipectl-delivery"].outputs["PipelineName"] == "pipectl-delivery"
     again, second = deploy_bootstrap(aws, manifest, "r2")
@@ -165,3 +171,42 @@ def test_the_command_deploys_to_the_local_target_and_prints_the_outputs(
     assert "apply: 2 done" in out
     assert "pipectl-delivery: PipelineConsoleUrl = https://" in out
     assert "pipectl-delivery: RepositoryCloneUrlHttp = https://git-codecommit." in out
+
+
+def test_bootstrap_creates_the_template_bucket_first_and_delivery_comes_from_it(aws: Aws, checkout: Path) -> None:
+    """A delivery template over CloudFormation's inline limit goes by TemplateURL, read from the bucket of
+    the bootstrap stack created (inline) just before. Sent compact, the shipped delivery template is
+    about 41 KB (87 KB pretty), under the limit: it is padded here past it, as a larger execution-role
+    policy would make it. A botocore hook records what CreateChangeSet really sent; the requests still
+    reach the local target."""
+    sent: list[dict[str, Any]] = []
+    aws.cfn().write.meta.events.register(
+        "provide-client-params.cloudformation.CreateChangeSet", lambda params, **_: sent.append(dict(params))
+    )
+    built = synthesize_bootstrap(Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg"))
+    path = built.directory / "delivery.json"
+    template = json.loads(path.read_text())
+    template["Metadata"]["pad"] = "x" * (MAX_TEMPLATE_BODY - len(compact(path.read_text())) + 1)
+    path.write_text(json.dumps(template, indent=2, sort_keys=True))
+    assert len(compact(path.read_text())) > MAX_TEMPLATE_BODY
+    manifest = load_manifest(built.directory)
+    _, result = deploy_bootstrap(aws, manifest, "r1")
+    assert result.ok, result.stacks
+    assert [p["StackName"] for p in sent] == ["pipectl-bootstrap", "pipectl-console", "pipectl-delivery"]
+    first, _, delivery = sent
+    assert "TemplateBody" in first and "TemplateURL" not in first
+    assert "TemplateBody" not in delivery
+    live = _stacks(aws)
+    assert live["pipectl-delivery"].status == "CREATE_COMPLETE"
+    bucket = live["pipectl-bootstrap"].outputs["TemplateBucketName"]
+    assert delivery["TemplateURL"].startswith(f"https://{bucket}.s3.{aws.target.region}.amazonaws.com/pipectl/templates/")
+    s3 = aws.client("s3")
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    # (moto's bucket model applies only encryption and tags: versioning, public access and lifecycle
+    # are checked in the template, tests/stacks/test_template_bucket.py.)
+    assert s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    # A second run changes nothing and uploads nothing.
+    sent.clear()
+    again, second = deploy_bootstrap(aws, manifest, "r2")
+    assert not again.has_changes and second.ok and sent == []

@@ -85,6 +85,7 @@ def test_a_stack_that_would_delete_data_is_refused_without_delete_data(aws: Aws,
 
     allowed = destroy(aws, manifest, "web", options=RemovalOptions(yes=True, delete_data=True))
     assert allowed.ok and "pipectl-web-test-storage" not in live(aws)
+    assert "web-test-data" not in buckets(aws)  # and describing the deleted stack does not bring it back
 
 
 def test_termination_protection_is_respected_unless_disabled(aws: Aws, deployed: Build) -> None:
@@ -95,8 +96,9 @@ def test_termination_protection_is_respected_unless_disabled(aws: Aws, deployed:
 
     results = {r.name: r.result for r in first.stacks}
     assert results["pipectl-shop-test-monitoring"] == "refused"
-    # everything monitoring imports from stays: deleting it would break the refused stack
+    # decided before deleting anything: one refused stack holds the whole set
     assert {results[n] for n in SHOP - {"pipectl-shop-test-monitoring"}} == {"skipped"}
+    assert first.held and not first.executed and first.needs == ["--disable-protection"]
     assert live(aws) >= SHOP
 
     second = destroy(aws, manifest, "shop", options=RemovalOptions(yes=True, disable_protection=True))
@@ -106,3 +108,34 @@ def test_termination_protection_is_respected_unless_disabled(aws: Aws, deployed:
 def test_destroy_of_an_unknown_pipeline_says_so(aws: Aws, deployed: Build) -> None:
     with pytest.raises(DeployError, match="no deployed stacks of pipeline nope"):
         destroy(aws, deployed.write(), "nope")
+
+
+def test_one_refused_stack_holds_the_whole_pipeline_even_when_it_is_deleted_last(aws: Aws, deployed: Build) -> None:
+    """Protection on storage (deleted last) used to let monitoring and ingestion go first."""
+    protect(aws, "pipectl-shop-test-storage")
+    result = destroy(aws, deployed.write(), "shop", options=RemovalOptions(yes=True))
+    results = {r.name: r.result for r in result.stacks}
+    assert results == {**dict.fromkeys(SHOP, "skipped"), "pipectl-shop-test-storage": "refused"}
+    assert "pipectl-shop-test-storage refused" in next(r.detail for r in result.stacks if r.result == "skipped")
+    assert live(aws) >= SHOP
+
+
+def test_delete_data_empties_a_versioned_bucket_first(aws: Aws, build: Build) -> None:
+    """CloudFormation never deletes a bucket holding objects: every version and delete marker goes first."""
+    build.console()
+    build.pipeline("web", retain=False, kinds=("storage",))
+    manifest = build.write()
+    assert apply_now(aws, manifest, "one")[1].ok
+    s3 = aws.client("s3")
+    s3.put_bucket_versioning(Bucket="web-test-data", VersioningConfiguration={"Status": "Enabled"})
+    for i in range(1005):  # more than one DeleteObjects batch
+        s3.put_object(Bucket="web-test-data", Key=f"raw/{i % 3}/event-{i}.json", Body=b"{}")
+    s3.put_object(Bucket="web-test-data", Key="raw/0/event-0.json", Body=b"{}")  # a second version
+    s3.delete_object(Bucket="web-test-data", Key="raw/1/event-1.json")  # a delete marker
+    progress = NullProgress()
+
+    result = destroy(aws, manifest, "web", options=RemovalOptions(yes=True, delete_data=True), progress=progress)
+
+    assert result.ok, ([(r.name, r.result, r.detail[:300]) for r in result.stacks], progress.lines)
+    assert "web-test-data" not in buckets(aws), progress.lines
+    assert any("emptying bucket web-test-data: 1007 object versions deleted" in line for line in progress.lines)

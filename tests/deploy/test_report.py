@@ -87,3 +87,31 @@ def test_progress_is_plain_under_ci_or_when_piped(tmp_path: Path) -> None:
     rich = make_progress(Tty(), {"NO_COLOR": "1"})  # type: ignore[arg-type]
     assert not isinstance(rich, PlainProgress)
     rich.close()
+
+
+def deferred_sample() -> Plan:
+    from generator.deploy.changes import TO_CONFIRM
+
+    storage = StackPlan("pipectl-shop-prod-storage", "update", CS_ID, "pipectl-1a2b3c4", STACK_ID, "h1")
+    ingestion = StackPlan(
+        "pipectl-shop-prod-ingestion", "update-after", None, None, "arn:stack/ingestion", "h2",
+        [ResourceChange("Logs", "AWS::Logs::LogGroup", "Modify", "unknown", stateful=True, note=TO_CONFIRM),
+         ResourceChange("TaskRole", "AWS::IAM::Role", "Add", "n/a", widening=True, note=TO_CONFIRM)],
+        "eu-west-1", "shop", "prod", "ingestion", after=["pipectl-shop-prod-storage"], template_sha256="ab12",
+    )
+    return Plan("1a2b3c4", "2026-01-01T00:00:00Z", "aws", "eu-west-1", [storage, ingestion])
+
+
+def test_plan_md_shows_a_deferred_stack_honestly(tmp_path: Path) -> None:
+    plan = deferred_sample()
+    assert plan.summary() == "0 to create, 2 to update (1 after their dependencies), 0 unchanged, 0 to delete"
+    json_path, md = write_plan(plan, Manifest(tmp_path, ()), tmp_path)
+    text = md.read_text()
+    assert "## pipectl-shop-prod-ingestion — update after pipectl-shop-prod-storage" in text
+    assert "Change set created at apply time, once pipectl-shop-prod-storage succeeded" in text
+    assert "with sha256 `ab12` and refuses any other" in text
+    assert "1 modified stateful resource(s) in stacks whose change set is created at apply time" in text
+    assert "unknown replacement (the target did not report it" not in text
+    assert "- pipectl-shop-prod-ingestion: Add TaskRole (AWS::IAM::Role)" in text  # widening, listed all the same
+    again = read_plan(json_path)
+    assert again == plan and again.stacks[1].action.deferred and again.stacks[1].after == ["pipectl-shop-prod-storage"]

@@ -96,8 +96,17 @@ class Collector(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Collector.received.append({"body": body, "smoke": self.headers.get(SMOKE_HEADER)})
         self.send_response(Collector.status)
+        if 300 <= Collector.status < 400:
+            self.send_header("Location", f"http://{self.headers['Host']}/oauth2/authorize")
         self.end_headers()
         self.wfile.write(b"no such app" if Collector.status >= 400 else b"")
+
+    def do_GET(self) -> None:
+        """The sign-in page a redirect leads to: a 200 that must never count as the collector's answer."""
+        Collector.received.append({"login_page": self.path})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"<html>sign in</html>")
 
     def log_message(self, *args: Any) -> None:
         return
@@ -118,6 +127,8 @@ def collector() -> Iterator[str]:
     (401, OK, "requires sign-in (HTTP 401)"),
     (400, FAILED, "answered HTTP 400: no such app"),
     (502, FAILED, "answered HTTP 502"),
+    # The load balancer's browser sign-in: the redirect's target would answer 200; it is never followed.
+    (302, FAILED, "sign-in required, redirected to http://127.0.0.1"),
 ])
 def test_the_collector_check_posts_a_sample_event(collector: str, status: int, result: str, detail: str) -> None:
     Collector.status = status

@@ -18,7 +18,7 @@ from generator.stacks.synth import STATEFUL_TYPES as SYNTH_STATEFUL_TYPES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).resolve().parents[2] / "pipelines.d"
-RULE_IDS = [f"E900{n}" for n in range(1, 10)]
+RULE_IDS = [f"E9{n:03d}" for n in range(1, 12)]
 FAILING = sorted(path.name for path in FIXTURES.glob("E9*_fail*.yaml"))
 PASSING = sorted(path.name for path in FIXTURES.glob("E9*_pass*.yaml"))
 
@@ -68,3 +68,12 @@ def test_shipped_examples_and_console_pass_every_rule(tmp_path: Path, capsys: py
 def test_stateful_types_agree_with_synth() -> None:
     """The rule and the stack policies must protect the same resource types."""
     assert set(STATEFUL_TYPES) == set(SYNTH_STATEFUL_TYPES)
+
+
+def test_a_type_the_execution_role_lacks_is_a_located_validate_error(tmp_path: Path) -> None:
+    (finding,) = lint_fixture("E9011_fail.yaml", tmp_path)
+    assert (finding.line, finding.col) == (5, 5)
+    assert finding.message == (
+        "Resources.Setting.Type: the execution role has no permissions for AWS::SSM::Parameter: "
+        "regenerate the execution permissions table (scripts/gen-permissions)"
+    )

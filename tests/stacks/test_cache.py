@@ -10,10 +10,10 @@ import pytest
 from generator.cli import main
 from generator.spec.errors import Location, SpecError, SpecErrors
 from generator.spec.loader import load_directory
-from generator.stacks import common, sources
+from generator.stacks import assets, common, sources
 from generator.stacks.cache import CACHE_DIR, CacheReport, entry_path
 from generator.stacks.parallel import MIN_UNITS, build_units
-from generator.stacks.synth import manifest_text, synthesize, units
+from generator.stacks.synth import BOOTSTRAP_TEMPLATE, BOOTSTRAP_UNIT, from_record, manifest_text, synthesize, units
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "pipelines.d"
@@ -53,7 +53,7 @@ def test_an_edit_rebuilds_only_its_pipeline_and_matches_a_cold_synth_byte_for_by
     folder = copy_examples(tmp_path)
     out = tmp_path / "build"
     first, _ = synth(folder, out)
-    assert first.rebuilt == [u.id for u in units(load_directory(folder))] and not first.reused
+    assert first.rebuilt == [*(u.id for u in units(load_directory(folder))), BOOTSTRAP_UNIT] and not first.reused
 
     shop = folder / "shop.yaml"
     shop.write_text(shop.read_text().replace("retention_days: 365", "retention_days: 400"))
@@ -123,7 +123,7 @@ def test_a_changed_template_rebuilds_every_pipeline_that_renders_it(tmp_path: Pa
     common._jinja.cache_clear()
     report, _ = synth(folder, out)
 
-    pipelines = [unit for unit in first.rebuilt if unit != "console"]
+    pipelines = [unit for unit in first.rebuilt if unit not in ("console", BOOTSTRAP_UNIT)]
     assert set(pipelines) <= set(report.rebuilt) and not report.reused, report
     after = tree(out)
     changed = sorted(rel for rel in after if rel.endswith(".json") and before.get(rel) != after[rel])
@@ -223,3 +223,67 @@ def test_parallel_synth_raises_the_error_a_single_process_raises(
     assert (
         raised[0] == raised[1] == ["pipelines.d/mobile-2.yaml:3:1: processing: expected a buildable prod, found none"]
     )
+
+
+# --- assets and the bootstrap template ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "flipped"])
+def test_a_cached_unit_writes_its_zips_again_when_one_is_missing_or_damaged(tmp_path: Path, how: str) -> None:
+    folder = copy_examples(tmp_path)
+    out = tmp_path / "build"
+    synth(folder, out)
+    zips = sorted((out / "assets").glob("*.zip"))
+    assert zips
+    if how == "deleted":
+        zips[0].unlink()
+    else:
+        damage(zips[0], "flipped")
+    report, _ = synth(folder, out)
+    assert not report.notes and BOOTSTRAP_UNIT in report.reused  # served from the cache, asset bytes included
+    assert tree(out) == cold(folder, tmp_path)[0]
+
+
+def test_cached_asset_bytes_must_match_the_names_the_entry_lists(tmp_path: Path) -> None:
+    folder = copy_examples(tmp_path)
+    builds = synthesize(load_directory(folder, "pipelines.d"), tmp_path / "again")
+    used = next(b for b in builds if b.assets)
+    record = {"entry": used.entry, "text": used.text, "assets": [{"source": "x.py", "data": b"other bytes"}]}
+    with pytest.raises(ValueError, match="differ from its manifest entry"):
+        from_record(record)
+
+
+def test_the_bootstrap_template_is_cached_and_rewritten_when_removed(tmp_path: Path) -> None:
+    folder = copy_examples(tmp_path)
+    out = tmp_path / "build"
+    synth(folder, out)
+    (out / BOOTSTRAP_TEMPLATE).unlink()
+    report, _ = synth(folder, out)
+    assert report.rebuilt == [BOOTSTRAP_UNIT], report
+    assert tree(out) == cold(folder, tmp_path)[0]
+    report, _ = synth(folder, out)
+    assert not report.rebuilt
+
+
+@pytest.fixture
+def own_functions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the Lambda sources the asset builder packages (and synth fingerprints), so a test may edit it."""
+    copy = tmp_path / "functions"
+    shutil.copytree(assets.FUNCTIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(assets, "FUNCTIONS_DIR", copy)
+    return copy
+
+
+def test_a_changed_lambda_source_rebuilds_every_unit(tmp_path: Path, own_functions: Path) -> None:
+    assert sources.functions_dir() == own_functions
+    assert (sources.FUNCTIONS_DIR / "enrich.py").is_file()  # the shipped folder the fingerprint reads by default
+    folder = copy_examples(tmp_path)
+    out = tmp_path / "build"
+    synth(folder, out)
+    before = sources.fingerprint()
+    enrich = own_functions / "enrich.py"
+    enrich.write_text(enrich.read_text() + "\n# changed\n")
+    assert sources.fingerprint() != before
+    report, _ = synth(folder, out)
+    assert not report.reused and not report.notes
+    assert tree(out) == cold(folder, tmp_path)[0]

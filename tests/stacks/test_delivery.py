@@ -128,12 +128,50 @@ def test_the_daily_schedule_starts_the_pipeline_as_a_nightly_run(templates: dict
         assert props["Target"]["Arn"] == {
             "Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"}
         start = json.loads(props["Target"]["Input"]["Fn::Sub"])
-        assert start == {"Name": "${Pipeline}", "Variables": [{"Name": "RUN", "Value": "nightly"}]}
+        assert start == {"name": "${Pipeline}", "variables": [{"name": "RUN", "value": "nightly"}]}
         role = templates[name]["Resources"][props["Target"]["RoleArn"]["Fn::GetAtt"][0]]
-        (statement,) = _statements(role)
-        assert _actions(statement) == ["codepipeline:StartPipelineExecution"]
+        actions = {a for s in _statements(role) for a in _actions(s)}
+        assert actions == {"codepipeline:StartPipelineExecution", "sqs:SendMessage", "kms:GenerateDataKey",
+                           "kms:Decrypt"}
     variables = _pipeline(templates["codecommit"])["Variables"]
     assert variables[0]["Name"] == "RUN" and variables[0]["DefaultValue"] == "push"
+
+
+def test_the_schedule_input_is_a_valid_start_pipeline_execution_request(templates: dict[str, dict[str, Any]]) -> None:
+    """Scheduler hands Input to CodePipeline as the request itself: it must validate against the API's model
+    (the earlier PascalCase keys did not, and the run would have started without RUN=nightly)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("codepipeline")
+    shape = model.operation_model("StartPipelineExecution").input_shape
+    (schedule,) = _resources(templates["codecommit"], "AWS::Scheduler::Schedule").values()
+    start = json.loads(schedule["Properties"]["Target"]["Input"]["Fn::Sub"].replace("${Pipeline}", "pipectl-delivery"))
+    report = ParamValidator().validate(start, shape)
+    assert not report.has_errors(), report.generate_report()
+    wrong = {"Name": "pipectl-delivery", "Variables": [{"Name": "RUN", "Value": "nightly"}]}
+    assert ParamValidator().validate(wrong, shape).has_errors()
+
+
+def test_a_night_without_a_run_pages_the_approvers(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["codecommit"]
+    (schedule,) = _resources(template, "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    queue = template["Resources"][queue_id]
+    assert queue["Type"] == "AWS::SQS::Queue" and "KmsMasterKeyId" in queue["Properties"]
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    (topic_id,) = _resources(template, "AWS::SNS::Topic")
+    parked = alarms["NightlyRunNotStartedAlarm"]["Properties"]
+    assert parked["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    lost = alarms["NightlyRunLostAlarm"]["Properties"]
+    assert lost["MetricName"] == "InvocationsFailedToBeSentToDeadLetterCount"
+    for alarm in (parked, lost):
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    key = next(iter(_resources(template, "AWS::KMS::Key").values()))
+    principals = [s.get("Principal", {}).get("Service") for s in key["Properties"]["KeyPolicy"]["Statement"]]
+    assert "cloudwatch.amazonaws.com" in principals  # alarms publish to the encrypted topic
 
 
 def test_approval_carries_the_plan_and_is_skipped_only_when_the_plan_says_so(
@@ -223,7 +261,11 @@ def test_cloudformation_alone_assumes_the_execution_role(templates: dict[str, di
     role = templates["codecommit"]["Resources"]["ExecutionRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
-    granted = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in _actions(s)}
+    assert "Policies" not in role  # its grants are managed policies, derived from the permissions table
+    attached = [r["Properties"] for r in templates["codecommit"]["Resources"].values()
+                if r["Type"] == "AWS::IAM::ManagedPolicy" and r["Properties"]["Roles"] == [{"Ref": "ExecutionRole"}]]
+    assert 1 <= len(attached) <= 10
+    granted = {a for p in attached for s in p["PolicyDocument"]["Statement"] for a in _actions(s)}
     # It can create what pipectl's stacks hold, e.g. the ingestion stack's network and cluster.
     assert {"ec2:CreateVpc", "ecs:CreateService", "iam:CreateRole", "states:CreateStateMachine"} <= granted
 

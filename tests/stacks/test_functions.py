@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from generator.stacks import processing
+from generator.stacks import assets
 from generator.stacks.functions import enrich, sink
 
 BUCKET = "pipectl-test-data"
@@ -80,18 +84,14 @@ def keys(s3: Any, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
 
 
-@pytest.mark.parametrize("name", ["sink", "enrich"])
-def test_each_source_fits_the_inline_code_limit(name: str) -> None:
-    source = processing.function_source(name)
-    assert 0 < len(source) <= processing.INLINE_LIMIT == 4096
-    assert "def handler(" in source
-
-
-def test_an_oversized_source_is_refused_at_synth(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "big.py").write_text("x = 1\n" * 1000)
-    monkeypatch.setattr(processing, "FUNCTIONS_DIR", tmp_path)
-    with pytest.raises(ValueError, match="inline limit"):
-        processing.function_source("big")
+@pytest.mark.parametrize("module", [sink, enrich])
+def test_the_code_deployed_is_the_module_these_tests_run(module: ModuleType) -> None:
+    """The asset packages exactly this module's text as index.py, the handler `index.handler` names."""
+    name = Path(str(module.__file__)).stem
+    with zipfile.ZipFile(io.BytesIO(assets.function_asset(name).data)) as archive:
+        assert archive.namelist() == ["index.py"]
+        assert archive.read("index.py") == Path(str(module.__file__)).read_bytes()
+    assert callable(module.handler)
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,10 @@ def test_synth_is_byte_identical_across_runs(built, tmp_path):
     assert manifest_text(again) == manifest_text(builds)
     for rel in golden_paths(out):
         assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes(), rel
+    zips = sorted(p.relative_to(out) for p in (out / "assets").glob("*.zip"))
+    assert zips and zips == sorted(p.relative_to(tmp_path) for p in (tmp_path / "assets").glob("*.zip"))
+    for rel in zips:
+        assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes(), rel
 
 
 def test_manifest_lists_every_stack_with_its_contract(built):

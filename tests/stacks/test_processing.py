@@ -11,7 +11,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from generator.spec.loader import Pipeline, load_directory
-from generator.stacks import processing
+from generator.stacks import assets, processing
 from generator.stacks.processing import build_processing
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "pipelines.d"
@@ -141,8 +141,10 @@ def test_functions_follow_the_spec(
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
         assert props["Handler"] == "index.handler"
-        assert props["Code"]["ZipFile"] == processing.function_source(prefix.lower())
-        assert len(props["Code"]["ZipFile"]) <= 4096
+        assert props["Code"] == {
+            "S3Bucket": {"Ref": "AssetBucket"},
+            "S3Key": assets.function_asset(prefix.lower()).key,
+        }
         assert props["MemorySize"] == spec.memory_mb
         assert props["Timeout"] == spec.timeout_s
         assert props["ReservedConcurrentExecutions"] == spec.concurrency

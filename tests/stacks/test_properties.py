@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.policy.lint import LintJob, lint_templates
+from generator.policy.permissions import load_table
 from generator.spec.loader import load_directory
+from generator.stacks.emitted import types_of
 from generator.stacks.synth import build_all, write_build
 
 REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-2"]
@@ -87,6 +89,8 @@ def test_any_valid_file_synthesizes_lint_clean_and_deterministic(document):
         installation = load_directory(folder, "pipelines.d")
         first, second = build_all(installation), build_all(installation)
         assert [b.text for b in first] == [b.text for b in second]
+        # Every type it emits has execution permissions (E9010 below says the same, located).
+        assert types_of(first) <= set(load_table().types), "run scripts/gen-permissions"
         out = Path(work) / "build"
         write_build(out, first)
         jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in first if b.entry["kind"] != "console"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,7 +16,8 @@ from moto import mock_aws
 
 from generator.spec.loader import ENV_NAME, PIPELINE_NAME
 from generator.stacks import common
-from generator.stacks.console import TABLE_NAME, recorder_source
+from generator.stacks.assets import function_asset
+from generator.stacks.console import TABLE_NAME
 from generator.stacks.functions import recorder
 
 ACCOUNT = "123456789012"
@@ -202,5 +206,7 @@ def test_the_recorder_knows_the_stack_kinds_of_the_generator() -> None:
     assert recorder.KINDS == common.KINDS
 
 
-def test_the_recorder_fits_inline_in_a_template() -> None:
-    assert len(recorder_source()) < 4096
+def test_the_recorder_deployed_is_the_module_these_tests_run() -> None:
+    with zipfile.ZipFile(io.BytesIO(function_asset("recorder").data)) as archive:
+        assert archive.namelist() == ["index.py"]
+        assert archive.read("index.py") == Path(recorder.__file__).read_bytes()

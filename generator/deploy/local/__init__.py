@@ -6,10 +6,12 @@
 - `resolve_endpoint(workdir)` picks the background server, else starts an in-process one to stop.
 - `local_session(endpoint, region).client("cloudformation")`: clients with fixed dummy credentials.
 - `unmaterialisable(template)` names the types the local target cannot create: refuse before deploying.
-- moto stores but does not enforce termination protection and stack policies: call
-  `check_termination_protection` before delete_stack and `check_stack_policy` before
-  execute_change_set. moto also answers HTTP 500 (not a failed stack) when a resource cannot be
-  created, and leaves that stack in CREATE_IN_PROGRESS: treat the exception as the failure.
+- The server enforces what CloudFormation enforces and moto alone does not (see `outcomes`, `limits`,
+  `changes`, `protection`): template sizes, imports and exports, non-empty buckets, failed resources
+  as FAILED events and rolled-back stacks, Replacement in change sets, termination protection and
+  stack policies. `check_termination_protection` / `check_stack_policy` give the same answers
+  client-side. Every use of moto's internals goes through `compat`.
+- When the server itself fails, the caller gets `InternalFailure` naming the exception and the log.
 """
 
 from generator.deploy.local.background import (

@@ -43,7 +43,7 @@ def start_background(workdir: Path, resource_delay_s: float = 0.0) -> str:
     state_file(workdir).parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "generator.deploy.local.serve",
-        "--port", str(port), "--resource-delay", str(resource_delay_s),
+        "--port", str(port), "--resource-delay", str(resource_delay_s), "--log", str(log_file(workdir).resolve()),
     ]  # fmt: skip
     with log_file(workdir).open("ab") as log:
         process = subprocess.Popen(
@@ -102,7 +102,7 @@ def resolve_endpoint(workdir: Path, resource_delay_s: float = 0.0) -> tuple[str,
     record = background_status(workdir)
     if record is not None:
         return str(record["endpoint"]), None
-    embedded = start_embedded(resource_delay_s)
+    embedded = start_embedded(resource_delay_s, log_file(workdir).resolve())
     return embedded.endpoint, embedded
 
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from generator.deploy.local import compat
 from generator.deploy.local.models import register_models
+from generator.policy.permissions import load_table
 
 RECORDED = frozenset(
     {
@@ -22,36 +24,14 @@ RECORDED = frozenset(
 )
 """Types moto has no API for: pipectl records them (stack resources, `recorded_resources`)."""
 
-EMITTED = (
-    "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Kinesis::Stream",
-    "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment",
-    "AWS::EC2::RouteTable", "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::EIP",
-    "AWS::EC2::NatGateway", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
-    "AWS::EC2::SecurityGroupEgress", "AWS::EC2::FlowLog", "AWS::EC2::LaunchTemplate", "AWS::ECS::Cluster",
-    "AWS::ECS::TaskDefinition", "AWS::ECS::Service", "AWS::ECS::CapacityProvider",
-    "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::AutoScaling::AutoScalingGroup", "AWS::IAM::Role",
-    "AWS::IAM::Policy", "AWS::IAM::InstanceProfile", "AWS::ElasticLoadBalancingV2::LoadBalancer",
-    "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule",
-    "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::Logs::LogGroup", "AWS::Cognito::UserPool",
-    "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolDomain", "AWS::Cognito::UserPoolUser",
-    "AWS::Route53::RecordSet", "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping",
-    "AWS::Lambda::Permission", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::StepFunctions::StateMachine",
-    "AWS::Scheduler::Schedule", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy",
-    "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::AppSync::GraphQLApi",
-    "AWS::AppSync::GraphQLSchema", "AWS::AppSync::DataSource", "AWS::AppSync::Resolver", "AWS::WAFv2::WebACL",
-    "AWS::WAFv2::WebACLAssociation", "AWS::Events::Rule", "AWS::CodePipeline::Pipeline",
-    "AWS::CodeBuild::Project", "AWS::CodeCommit::Repository", "AWS::CodeStarNotifications::NotificationRule",
-)  # fmt: skip
-"""The resource types pipectl's stack builders emit."""
+EMITTED = tuple(sorted(load_table().types))
+"""The resource types pipectl's stack builders emit: the execution permissions table's, found by synthesizing."""
 
 
 def supported_types() -> frozenset[str]:
     """Every type moto's CloudFormation engine can create, with pipectl's models registered."""
-    from moto.cloudformation import parsing
-
     register_models()
-    return frozenset(parsing.get_model_map()) | frozenset(parsing.NULL_MODELS)
+    return frozenset(compat.model_map()) | compat.null_models()
 
 
 def unmaterialisable(template: dict[str, Any]) -> list[str]:
@@ -63,10 +43,8 @@ def unmaterialisable(template: dict[str, Any]) -> list[str]:
 
 def coverage(types: list[str] | tuple[str, ...] = EMITTED) -> dict[str, str]:
     """type -> 'moto native', 'pipectl model', 'pipectl record' or 'not materialisable'."""
-    from moto.cloudformation import parsing
-
     ours = register_models()
-    model_map = parsing.get_model_map()
+    model_map = compat.model_map()
     table: dict[str, str] = {}
     for resource_type in types:
         if resource_type in RECORDED:

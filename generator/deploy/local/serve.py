@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from werkzeug.serving import make_server
@@ -20,10 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default=LOOPBACK)
     parser.add_argument("--resource-delay", type=float, default=0.0, help="seconds per resource")
+    parser.add_argument("--log", type=Path, default=None, help="where failures of the server are written")
     args = parser.parse_args(argv)
 
     set_resource_delay(args.resource_delay)
-    server = make_server(args.host, args.port, make_app(), threaded=True)
+    server = make_server(args.host, args.port, make_app(args.log), threaded=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)

@@ -1,25 +1,30 @@
 """The embedded local AWS: moto's server on a loopback port, with pipectl's CloudFormation models.
 
 moto keeps its state in module-level backends, so every server started in one process shares one
-AWS account. The simulated provisioning delay is process-wide for the same reason.
+AWS account. The simulated provisioning delay is process-wide for the same reason. What the server
+cannot answer is written to its log file, and the client gets the exception's text and the log's path.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from generator.deploy.local import changes, compat, limits, outcomes
+from generator.deploy.local.deleted_stacks import freeze_deleted_stacks
+from generator.deploy.local.execution_role import install as install_execution_role_checks
 from generator.deploy.local.models import register_models
 from generator.deploy.local.protection import enforce as enforce_protection
+from generator.deploy.local.report import attach_log, default_log_path, reporting
 
 LOOPBACK = "127.0.0.1"
 
 _delay = {"seconds": 0.0}
-_patch_lock = threading.Lock()
 
 
 def set_resource_delay(seconds: float) -> None:
@@ -30,98 +35,52 @@ def set_resource_delay(seconds: float) -> None:
     """
     if seconds < 0:
         raise ValueError(f"resource delay must be >= 0, got {seconds}")
-    _install_delay_hook()
+    compat.patch_once(compat.parsing, "parse_and_create_resource", _delayed, key="resource-delay")
     _delay["seconds"] = seconds
 
 
-def _install_delay_hook() -> None:
-    """Wrap moto's per-resource creation once; the wrapper sleeps only while a delay is set."""
-    from moto.cloudformation import parsing
+def _delayed(original: Any) -> Any:
+    """The wrapper sleeps only while a delay is set."""
 
-    with _patch_lock:
-        original = parsing.parse_and_create_resource
-        if getattr(original, "_pipectl_delay", False):
-            return
+    def delayed(*args: Any, **kwargs: Any) -> Any:
+        if _delay["seconds"]:
+            time.sleep(_delay["seconds"])
+        return original(*args, **kwargs)
 
-        def delayed(*args: Any, **kwargs: Any) -> Any:
-            if _delay["seconds"]:
-                time.sleep(_delay["seconds"])
-            return original(*args, **kwargs)
-
-        delayed._pipectl_delay = True  # type: ignore[attr-defined]
-        parsing.parse_and_create_resource = delayed
+    return delayed
 
 
-def _refresh_outputs_after_change_sets() -> None:
-    """moto applies a change set to the resources only, unlike CloudFormation.
-
-    A stack created from a change set holds an empty copy of the account's exports (its
-    Fn::ImportValue fails), and after execution its outputs, exports and tags are those of
-    before. Give it the account's exports first; afterwards rebuild outputs and exports from the
-    executed template, as create_stack and update_stack do, and take the change set's tags.
-    """
-    from moto.cloudformation.models import CloudFormationBackend
-
-    with _patch_lock:
-        original = CloudFormationBackend.execute_change_set
-        if getattr(original, "_pipectl_refresh", False):
-            return
-
-        def execute_change_set(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
-            change_set = backend.change_sets.get(change_set_name) or next(
-                cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
-            )
-            stack = backend.stacks[change_set.stack_id]
-            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = backend.exports
-            original(backend, change_set_name, stack_name)
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
-            current = {export.name: export for export in stack.exports}
-            for name, export in list(backend.exports.items()):
-                if export.exporting_stack_id == stack.stack_id and name not in current:
-                    del backend.exports[name]
-            backend.exports.update(current)
-            if change_set.tags:
-                stack.tags = dict(change_set.tags)
-
-        execute_change_set._pipectl_refresh = True  # type: ignore[attr-defined]
-        CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign, assignment]
-
-
-def _resolve_get_azs() -> None:
+def _resolve_get_azs(original: Any) -> Any:
     """moto reads Fn::GetAZs' argument literally: `{"Ref": "AWS::Region"}` became a zone name.
 
     Resolve the argument first (a Ref to AWS::Region, or "" meaning this stack's region), as
     CloudFormation does, and list that region's zones.
     """
-    from moto.cloudformation import parsing
 
-    with _patch_lock:
-        original = parsing.clean_json
-        if getattr(original, "_pipectl_azs", False):
-            return
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+            region = original(resource_json["Fn::GetAZs"], resources_map) or original(
+                {"Ref": "AWS::Region"}, resources_map
+            )
+            return [f"{region}{zone}" for zone in ("a", "b", "c")]
+        return original(resource_json, resources_map)
 
-        def clean_json(resource_json: Any, resources_map: Any) -> Any:
-            if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
-                region = original(resource_json["Fn::GetAZs"], resources_map) or original(
-                    {"Ref": "AWS::Region"}, resources_map
-                )
-                return [f"{region}{zone}" for zone in ("a", "b", "c")]
-            return original(resource_json, resources_map)
-
-        clean_json._pipectl_azs = True  # type: ignore[attr-defined]
-        parsing.clean_json = clean_json
+    return clean_json
 
 
-def make_app() -> Any:
-    """moto's WSGI application (all services), with pipectl's models registered before any stack."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
+def make_app(log_path: Path | None = None) -> Any:
+    """moto's WSGI application (all services), with pipectl's models and CloudFormation's rules."""
+    path = log_path or default_log_path()
+    attach_log(path)
     register_models()
-    _refresh_outputs_after_change_sets()
-    _resolve_get_azs()
+    outcomes.enforce()
+    limits.enforce()
+    changes.enforce()
+    compat.patch_once(compat.parsing, "clean_json", _resolve_get_azs)
     enforce_protection()
-    return DomainDispatcherApplication(create_backend_app)
+    freeze_deleted_stacks()
+    install_execution_role_checks()
+    return compat.wsgi_app(reporting(path))
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -134,9 +93,10 @@ class QuietHandler(WSGIRequestHandler):
 class EmbeddedAws:
     """A moto server running in a thread of this process; stop it, or use it as a context manager."""
 
-    def __init__(self, server: BaseWSGIServer, thread: threading.Thread) -> None:
+    def __init__(self, server: BaseWSGIServer, thread: threading.Thread, log_path: Path) -> None:
         self._server = server
         self._thread = thread
+        self.log_path = log_path
         host, port = server.server_address[:2]
         self.endpoint = f"http://{host!s}:{port}"
 
@@ -160,10 +120,14 @@ class EmbeddedAws:
         return f"EmbeddedAws({self.endpoint})"
 
 
-def start_embedded(resource_delay_s: float = 0.0) -> EmbeddedAws:
-    """Start moto's server in a daemon thread on 127.0.0.1 and a free port; returns once it listens."""
+def start_embedded(resource_delay_s: float = 0.0, log_path: Path | None = None) -> EmbeddedAws:
+    """Start moto's server in a daemon thread on 127.0.0.1 and a free port; returns once it listens.
+
+    Failures of the server are written to `log_path` (default: a file in the temporary directory).
+    """
     set_resource_delay(resource_delay_s)
-    server = make_server(LOOPBACK, 0, make_app(), threaded=True, request_handler=QuietHandler)
+    path = log_path or default_log_path()
+    server = make_server(LOOPBACK, 0, make_app(path), threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="pipectl-local-aws", daemon=True)
     thread.start()
-    return EmbeddedAws(server, thread)
+    return EmbeddedAws(server, thread, path)

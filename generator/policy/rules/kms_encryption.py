@@ -5,6 +5,9 @@ read is in CloudTrail. One exception: a bucket that only receives access logs ma
 because ALB and S3 server access log delivery cannot write to SSE-KMS buckets. Such a bucket is
 recognised by what it is, not by its name: another bucket of the template sends its access logs
 there, or its bucket policy allows nothing but `s3:PutObject` by log-delivery principals.
+An AWS-managed key (`alias/aws/...`) is no customer key and is a finding, except in the bootstrap
+stack (`Metadata.pipectl.kind: bootstrap`): its bucket holds templates and code from git, read by
+every principal that deploys, which `aws/s3` allows without a grant per role.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from generator.policy.rules._template import as_list, is_ref_to, of_type, properties, resources
 
 KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
+AWS_MANAGED_ALIAS = "alias/aws/"
+AWS_MANAGED_KEY_KINDS = frozenset({"bootstrap"})
 LOG_DELIVERY_SERVICES = frozenset(
     {"logging.s3.amazonaws.com", "logdelivery.elasticloadbalancing.amazonaws.com", "delivery.logs.amazonaws.com"}
 )
@@ -69,9 +74,21 @@ def _receives_access_logs(template: dict[str, Any], bucket: str) -> bool:
     return False
 
 
+def _aws_managed(key: Any) -> bool:
+    return isinstance(key, str) and (key.startswith(AWS_MANAGED_ALIAS) or f":{AWS_MANAGED_ALIAS}" in key)
+
+
+def _stack_kind(template: dict[str, Any]) -> Any:
+    metadata = template.get("Metadata")
+    pipectl = metadata.get("pipectl") if isinstance(metadata, dict) else None
+    return pipectl.get("kind") if isinstance(pipectl, dict) else None
+
+
 def _bucket(template: dict[str, Any], logical_id: str, props: dict[str, Any]) -> str | None:
     algorithms = _bucket_algorithms(props)
     if algorithms and all(a in KMS_ALGORITHMS and key for a, key in algorithms):
+        if any(_aws_managed(key) for _, key in algorithms) and _stack_kind(template) not in AWS_MANAGED_KEY_KINDS:
+            return "bucket uses an AWS-managed key: use SSE-KMS with a customer-managed key"
         return None
     if algorithms and all(a == "AES256" for a, _ in algorithms):
         if _receives_access_logs(template, logical_id) or _only_log_delivery(template, logical_id):

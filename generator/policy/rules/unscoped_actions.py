@@ -1,10 +1,14 @@
 """Actions that AWS cannot scope to a resource, so an IAM statement may grant them on `Resource: *`.
 
-Every entry is here because the service authorization reference lists no resource type for it;
-anything else must name its resources. Add an action only with that reason, next to it.
+The execution permissions table (generated from the Service Authorization Reference) answers for every
+action a CloudFormation handler calls. The few actions pipectl's other roles use that the table does not
+hold are listed here, each because the reference lists no resource type for it (a test checks that
+against the reference); add one only with that reason, next to it.
 """
 
 from __future__ import annotations
+
+from generator.policy.permissions import load_table
 
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     {
@@ -15,13 +19,8 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         "xray:GetSamplingTargets",
         # CloudWatch Logs vended delivery (Step Functions and other services logging to a log group):
         # the delivery APIs take no resource ARN.
-        "logs:CreateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:DescribeLogGroups",
-        "logs:DescribeResourcePolicies",
         "logs:GetLogDelivery",
         "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
         "logs:UpdateLogDelivery",
         # ECS container agent on EC2 instances: finding the endpoint to poll happens before any cluster is known.
         "ecs:DiscoverPollEndpoint",
@@ -29,44 +28,15 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         "ecr:GetAuthorizationToken",
         # CloudWatch metrics are not resources; the namespace can be pinned by a condition instead.
         "cloudwatch:PutMetricData",
-        # EC2 Describe calls list what exists; they have no resource to scope to.
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeAddresses",
-        "ec2:DescribeAvailabilityZones",
-        "ec2:DescribeFlowLogs",
-        "ec2:DescribeInternetGateways",
-        "ec2:DescribeLaunchTemplates",
-        "ec2:DescribeLaunchTemplateVersions",
-        "ec2:DescribeNatGateways",
-        "ec2:DescribeRouteTables",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeVpcs",
-        # The same for the describe calls CloudFormation makes while deploying ELB, Auto Scaling and
-        # Application Auto Scaling resources.
-        "elasticloadbalancing:DescribeListeners",
-        "elasticloadbalancing:DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeRules",
-        "elasticloadbalancing:DescribeTargetGroups",
-        "autoscaling:DescribeAutoScalingGroups",
-        "autoscaling:DescribeScalingActivities",
-        "application-autoscaling:DescribeScalableTargets",
-        "application-autoscaling:DescribeScalingPolicies",
-        # Task definitions are registered by family: registering, describing and deregistering take no ARN.
-        "ecs:RegisterTaskDefinition",
-        "ecs:DeregisterTaskDefinition",
-        "ecs:DescribeTaskDefinition",
-        # Creating a resource whose ARN does not exist yet: the create call cannot be scoped.
-        "kms:CreateKey",
-        "cognito-idp:CreateUserPool",
-        "appsync:CreateGraphqlApi",
-        "lambda:CreateEventSourceMapping",
     }
 )
 
 
 def is_unscoped(action: str) -> bool:
-    """IAM action names are case-insensitive."""
+    """True when IAM can grant `action` only on `*`: the table's answer, else the list above (case-insensitive)."""
+    has_resource_type = load_table().has_resource_type(action)
+    if has_resource_type is not None:
+        return not has_resource_type
     return action.lower() in _LOWERED
 
 

@@ -1,6 +1,6 @@
 """Records CloudFormation stack-status and CodePipeline execution events in the state table.
 
-Inline code of the console's RecorderFunction: stdlib and boto3, under 4096 characters.
+Code of the console's RecorderFunction, deployed as index.py in a content-addressed asset: stdlib and boto3.
 Item layout: generator/stacks/console.py.
 """
 

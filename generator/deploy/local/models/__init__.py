@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from moto.core.common_models import CloudFormationModel
+from generator.deploy.local.compat import CloudFormationModel, refresh_model_registry
 
 SERVICE_MODULES = (
     "applicationautoscaling",
@@ -39,13 +39,9 @@ def register_models() -> frozenset[str]:
     Returns the resource types pipectl models. moto keeps the last model listed for a type, and
     ours are defined after moto's own, so a pipectl model wins where both exist.
     """
-    from moto.cloudformation import parsing
-
     for name in SERVICE_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()
+    refresh_model_registry()
     return frozenset(
         model.cloudformation_type()
         for model in CloudFormationModel.__subclasses__()

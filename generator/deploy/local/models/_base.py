@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from generator.deploy.local.compat import UnformattedGetAttTemplateException
 
 
 class PipectlModel:

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.applicationautoscaling.models import (
-    ApplicationAutoscalingBackend,
-    applicationautoscaling_backends,
-)
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, props
 
 
-def _backend(account_id: str, region_name: str) -> ApplicationAutoscalingBackend:
-    return applicationautoscaling_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("applicationautoscaling", account_id, region_name)
 
 
 class PipectlScalableTarget(PipectlModel, CloudFormationModel):

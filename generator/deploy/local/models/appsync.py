@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.appsync.models import AppSyncBackend, appsync_backends
-from moto.core.common_models import CloudFormationModel
-from moto.utilities.utils import get_partition
-
+from generator.deploy.local.compat import CloudFormationModel, backend, get_partition
 from generator.deploy.local.models._base import PipectlModel, camel, props
 from generator.deploy.local.models.recorded import forget, record, recorded_resources
 
@@ -15,8 +12,8 @@ DATA_SOURCE = "AWS::AppSync::DataSource"
 RESOLVER = "AWS::AppSync::Resolver"
 
 
-def _backend(account_id: str, region_name: str) -> AppSyncBackend:
-    return appsync_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("appsync", account_id, region_name)
 
 
 def _require_api(account_id: str, region_name: str, api_id: str) -> None:

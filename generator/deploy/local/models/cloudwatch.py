@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudwatch.models import (
-    CloudWatchBackend,
-    Dimension,
-    Metric,
-    MetricDataQuery,
-    MetricStat,
-    cloudwatch_backends,
-)
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
 from generator.deploy.local.models._base import PipectlModel, props, tag_list
 
 
-def _backend(account_id: str, region_name: str) -> CloudWatchBackend:
-    return cloudwatch_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("cloudwatch", account_id, region_name)
 
 
 class PipectlAlarm(PipectlModel, CloudFormationModel):
@@ -47,17 +38,17 @@ class PipectlAlarm(PipectlModel, CloudFormationModel):
         p = props(cloudformation_json)
         alarm = _backend(account_id, region_name).put_metric_alarm(
             name=resource_name,
-            namespace=p.get("Namespace"),  # type: ignore[arg-type]
-            metric_name=p.get("MetricName"),  # type: ignore[arg-type]
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
             metric_data_queries=[_query(m) for m in p["Metrics"]] if p.get("Metrics") else None,
             comparison_operator=p["ComparisonOperator"],
             evaluation_periods=int(p["EvaluationPeriods"]),
             datapoints_to_alarm=int(p["DatapointsToAlarm"]) if "DatapointsToAlarm" in p else None,
-            period=int(p["Period"]) if "Period" in p else None,  # type: ignore[arg-type]
-            threshold=float(p["Threshold"]) if "Threshold" in p else None,  # type: ignore[arg-type]
-            statistic=p.get("Statistic"),  # type: ignore[arg-type]
+            period=int(p["Period"]) if "Period" in p else None,
+            threshold=float(p["Threshold"]) if "Threshold" in p else None,
+            statistic=p.get("Statistic"),
             extended_statistic=p.get("ExtendedStatistic"),
-            description=p.get("AlarmDescription"),  # type: ignore[arg-type]
+            description=p.get("AlarmDescription"),
             dimensions=p.get("Dimensions", []),
             alarm_actions=p.get("AlarmActions", []),
             ok_actions=p.get("OKActions", []),
@@ -91,23 +82,27 @@ class PipectlAlarm(PipectlModel, CloudFormationModel):
         _backend(account_id, region_name).delete_alarms([self.physical_resource_id])
 
 
-def _query(metric: dict[str, Any]) -> MetricDataQuery:
+def _query(metric: dict[str, Any]) -> Any:
     stat = metric.get("MetricStat")
     metric_stat = None
     if stat:
         definition = stat["Metric"]
-        dimensions = [Dimension(d["Name"], d["Value"]) for d in definition.get("Dimensions", [])]
-        metric_stat = MetricStat(
-            metric=Metric(definition["MetricName"], definition.get("Namespace"), dimensions),
+        dimensions = [
+            moto_class("cloudwatch", "Dimension")(d["Name"], d["Value"]) for d in definition.get("Dimensions", [])
+        ]
+        metric_stat = moto_class("cloudwatch", "MetricStat")(
+            metric=moto_class("cloudwatch", "Metric")(
+                definition["MetricName"], definition.get("Namespace"), dimensions
+            ),
             period=str(stat["Period"]),
             stat=stat["Stat"],
             unit=stat.get("Unit"),
         )
-    return MetricDataQuery(
+    return moto_class("cloudwatch", "MetricDataQuery")(
         query_id=metric["Id"],
-        label=metric.get("Label"),  # type: ignore[arg-type]
-        period=metric.get("Period"),  # type: ignore[arg-type]
-        return_data=metric.get("ReturnData"),  # type: ignore[arg-type]
+        label=metric.get("Label"),
+        period=metric.get("Period"),
+        return_data=metric.get("ReturnData"),
         expression=metric.get("Expression"),
         metric_stat=metric_stat,
     )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.codebuild.models import CodeBuildBackend, codebuild_backends
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, camel, props
 
 
-def _backend(account_id: str, region_name: str) -> CodeBuildBackend:
-    return codebuild_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("codebuild", account_id, region_name)
 
 
 class PipectlProject(PipectlModel, CloudFormationModel):

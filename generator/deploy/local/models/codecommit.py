@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.codecommit.models import codecommit_backends
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, props
 
 
@@ -40,7 +38,7 @@ class PipectlRepository(PipectlModel, CloudFormationModel):
         **kwargs: Any,
     ) -> PipectlRepository:
         description = props(cloudformation_json).get("RepositoryDescription", "")
-        metadata = codecommit_backends[account_id][region_name].create_repository(resource_name, description)
+        metadata = backend("codecommit", account_id, region_name).create_repository(resource_name, description)
         return cls(metadata)
 
     @classmethod
@@ -59,9 +57,9 @@ class PipectlRepository(PipectlModel, CloudFormationModel):
                 original_resource, new_resource_name, cloudformation_json, account_id, region_name
             )
         description = props(cloudformation_json).get("RepositoryDescription", "")
-        repository = codecommit_backends[account_id][region_name].repositories[original_resource.name]
+        repository = backend("codecommit", account_id, region_name).repositories[original_resource.name]
         repository.repository_metadata["repositoryDescription"] = description
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
-        codecommit_backends[account_id][region_name].delete_repository(self.name)
+        backend("codecommit", account_id, region_name).delete_repository(self.name)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.codepipeline.models import CodePipelineBackend, codepipeline_backends
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, camel, props
 
 # Action configuration keys belong to each action provider (BranchName, ProjectName...): kept as written.
@@ -14,8 +12,8 @@ FREE_FORM = frozenset({"Configuration"})
 NOT_IN_API = ("Name", "Tags", "RestartExecutionOnUpdate", "DisableInboundStageTransitions")
 
 
-def _backend(account_id: str, region_name: str) -> CodePipelineBackend:
-    return codepipeline_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("codepipeline", account_id, region_name)
 
 
 def _declaration(name: str, p: dict[str, Any]) -> dict[str, Any]:

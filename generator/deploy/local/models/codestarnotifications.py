@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.utilities.utils import get_partition
-
+from generator.deploy.local.compat import CloudFormationModel, get_partition
 from generator.deploy.local.models._base import PipectlModel, props
 from generator.deploy.local.models.recorded import forget, record
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
-from moto.core.common_models import CloudFormationModel
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, props
 
 
-def _backend(account_id: str, region_name: str) -> CognitoIdpBackend:
-    return cognitoidp_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("cognito-idp", account_id, region_name)
 
 
 def _pool_exists(account_id: str, region_name: str, pool_id: str) -> bool:

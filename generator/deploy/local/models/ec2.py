@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.ec2.models import EC2Backend, ec2_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
 from generator.deploy.local.models._base import PipectlModel, props
 
 
-def _backend(account_id: str, region_name: str) -> EC2Backend:
-    return ec2_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("ec2", account_id, region_name)
 
 
 def _rule(p: dict[str, Any]) -> dict[str, Any]:
@@ -77,9 +75,7 @@ class PipectlSecurityGroupEgress(PipectlModel, CloudFormationModel):
 
 
 def _ec2(account_id: str, region_name: str) -> Any:
-    from moto.ec2.models import ec2_backends
-
-    return ec2_backends[account_id][region_name]
+    return backend("ec2", account_id, region_name)
 
 
 def _delete_nat_gateway(self: Any, account_id: str, region_name: str) -> None:
@@ -128,7 +124,8 @@ def _release_address(self: Any, account_id: str, region_name: str) -> None:
     backend = _ec2(account_id, region_name)
     if self in backend.addresses:
         backend.release_address(allocation_id=self.allocation_id) if self.allocation_id else (
-            backend.release_address(address=self.public_ip))
+            backend.release_address(address=self.public_ip)
+        )
 
 
 def _delete_internet_gateway(self: Any, account_id: str, region_name: str) -> None:
@@ -144,25 +141,18 @@ def _delete_flow_log(self: Any, account_id: str, region_name: str) -> None:
 
 
 def _add_deletion() -> None:
-    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
-    from moto.ec2.models.flow_logs import FlowLogs
-    from moto.ec2.models.internet_gateways import InternetGateway
-    from moto.ec2.models.nat_gateways import NatGateway
-    from moto.ec2.models.route_tables import Route, RouteTable
-    from moto.ec2.models.subnets import SubnetRouteTableAssociation
-    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
-
-    patches: dict[Any, Any] = {
-        NatGateway: _delete_nat_gateway,
-        VPCGatewayAttachment: _delete_gateway_attachment,
-        RouteTable: _delete_route_table,
-        Route: _delete_route,
-        SubnetRouteTableAssociation: _delete_association,
-        ElasticAddress: _release_address,
-        FlowLogs: _delete_flow_log,
-        InternetGateway: _delete_internet_gateway,
+    patches: dict[str, Any] = {
+        "NatGateway": _delete_nat_gateway,
+        "VPCGatewayAttachment": _delete_gateway_attachment,
+        "RouteTable": _delete_route_table,
+        "Route": _delete_route,
+        "SubnetRouteTableAssociation": _delete_association,
+        "ElasticAddress": _release_address,
+        "FlowLogs": _delete_flow_log,
+        "InternetGateway": _delete_internet_gateway,
     }
-    for model, delete in patches.items():
+    for name, delete in patches.items():
+        model = moto_class("ec2", name)
         if "delete" not in vars(model):
             model.delete = delete
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, camel, props
 
 
-def _backend(account_id: str, region_name: str) -> EC2ContainerServiceBackend:
-    return ecs_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("ecs", account_id, region_name)
 
 
 class PipectlCapacityProvider(PipectlModel, CloudFormationModel):

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from generator.deploy.local.compat import UnformattedGetAttTemplateException, moto_class
 
-LOAD_BALANCER_ATTRIBUTES = ("DNSName", "LoadBalancerName", "LoadBalancerFullName", "LoadBalancerArn",
-                            "CanonicalHostedZoneID", "SecurityGroups")
+LOAD_BALANCER_ATTRIBUTES = (
+    "DNSName",
+    "LoadBalancerName",
+    "LoadBalancerFullName",
+    "LoadBalancerArn",
+    "CanonicalHostedZoneID",
+    "SecurityGroups",
+)
 TARGET_GROUP_ATTRIBUTES = ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
 # Route 53 hosted zone of ALBs in moto's default answer; AWS has one per region.
 ALB_HOSTED_ZONE = "Z2P70J7EXAMPLE"
 
 
-def _load_balancer_attribute(self: FakeLoadBalancer, name: str) -> Any:
+def _load_balancer_attribute(self: Any, name: str) -> Any:
     if name == "DNSName":
         return self.dns_name
     if name == "LoadBalancerName":
@@ -34,7 +39,7 @@ def _load_balancer_attribute(self: FakeLoadBalancer, name: str) -> Any:
     raise UnformattedGetAttTemplateException()
 
 
-def _target_group_attribute(self: FakeTargetGroup, name: str) -> Any:
+def _target_group_attribute(self: Any, name: str) -> Any:
     if name == "TargetGroupFullName":
         return self.arn.rsplit(":", 1)[1]
     if name == "TargetGroupName":
@@ -47,7 +52,7 @@ def _target_group_attribute(self: FakeTargetGroup, name: str) -> Any:
 
 
 def patch() -> None:
-    targets: Any = (FakeLoadBalancer, FakeTargetGroup)
+    targets: Any = (moto_class("elbv2", "FakeLoadBalancer"), moto_class("elbv2", "FakeTargetGroup"))
     load_balancer, target_group = targets
     load_balancer.get_cfn_attribute = _load_balancer_attribute
     load_balancer.has_cfn_attr = classmethod(lambda cls, attr: attr in LOAD_BALANCER_ATTRIBUTES)

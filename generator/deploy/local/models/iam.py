@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.iam.exceptions import NotFoundException
-from moto.iam.models import iam_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
 from generator.deploy.local.models._base import PipectlModel, as_json_text, props
 
 
@@ -37,13 +34,13 @@ class PipectlRolePolicy(PipectlModel, CloudFormationModel):
         properties = props(cloudformation_json)
         partition = "aws-cn" if region_name.startswith("cn-") else "aws-us-gov" if "-gov-" in region_name else "aws"
         policy = cls(properties["RoleName"], properties["PolicyName"], partition)
-        backend = iam_backends[account_id][partition]
-        backend.put_role_policy(policy.role_name, policy.policy_name, as_json_text(properties["PolicyDocument"]))
+        backend("iam", account_id, region_name).put_role_policy(
+            policy.role_name, policy.policy_name, as_json_text(properties["PolicyDocument"])
+        )
         return policy
 
     def delete(self, account_id: str, region_name: str) -> None:
-        backend = iam_backends[account_id][self.partition]
         try:
-            backend.delete_role_policy(self.role_name, self.policy_name)
-        except NotFoundException:  # the role may already be gone when the stack is deleted
+            backend("iam", account_id, region_name).delete_role_policy(self.role_name, self.policy_name)
+        except moto_class("iam", "NotFoundException"):  # the role may already be gone when the stack is deleted
             return

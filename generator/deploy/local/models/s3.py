@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.s3.models import FakeBucket, s3_backends
-from moto.utilities.utils import get_partition
-
+from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
 from generator.deploy.local.models._base import PipectlModel, as_json_text, props
 
 
@@ -35,13 +32,13 @@ class PipectlBucketPolicy(PipectlModel, CloudFormationModel):
         properties = props(cloudformation_json)
         bucket = properties["Bucket"]
         policy = as_json_text(properties["PolicyDocument"]).encode()
-        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(bucket, policy)
+        backend("s3", account_id, region_name).put_bucket_policy(bucket, policy)
         return cls(bucket)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        backend = s3_backends[account_id][get_partition(region_name)]
-        if self.physical_resource_id in backend.buckets:  # on stack deletion it may already be gone
-            backend.delete_bucket_policy(self.physical_resource_id)
+        s3 = backend("s3", account_id, region_name)
+        if self.physical_resource_id in s3.buckets:  # on stack deletion it may already be gone
+            s3.delete_bucket_policy(self.physical_resource_id)
 
 
 def _transport_is_tls(statement: dict[str, Any]) -> bool:
@@ -51,20 +48,19 @@ def _transport_is_tls(statement: dict[str, Any]) -> bool:
     return set(condition) == {"Bool"} and str(secure).lower() == "false" and statement.get("Effect") == "Deny"
 
 
-def _get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
+def _get_permission(bucket: Any, action: str, resource: str) -> Any:
     """moto ignores Conditions, so a TLS-only policy would deny every request; evaluate it as AWS does over TLS."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-
+    permission_result = moto_class("iam", "PermissionResult")
     if bucket.policy is None:
-        return PermissionResult.NEUTRAL
+        return permission_result.NEUTRAL
     document = json.loads(bucket.policy.decode())
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else statements
     document["Statement"] = [s for s in statements if not _transport_is_tls(s)]
     if not document["Statement"]:
-        return PermissionResult.NEUTRAL
-    return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+        return permission_result.NEUTRAL
+    return moto_class("iam", "IAMPolicy")(json.dumps(document)).is_action_permitted(action, resource)
 
 
-_bucket_class: Any = FakeBucket
+_bucket_class: Any = moto_class("s3", "FakeBucket")
 _bucket_class.get_permission = _get_permission

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.scheduler.models import EventBridgeSchedulerBackend, scheduler_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, props
 
 
-def _backend(account_id: str, region_name: str) -> EventBridgeSchedulerBackend:
-    return scheduler_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("scheduler", account_id, region_name)
 
 
 def _arguments(p: dict[str, Any], name: str) -> dict[str, Any]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.sns.models import SNSBackend, sns_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, as_json_text, props
 
 SUBSCRIPTION_ATTRIBUTES = (
@@ -20,8 +18,8 @@ SUBSCRIPTION_ATTRIBUTES = (
 )
 
 
-def _backend(account_id: str, region_name: str) -> SNSBackend:
-    return sns_backends[account_id][region_name]
+def _backend(account_id: str, region_name: str) -> Any:
+    return backend("sns", account_id, region_name)
 
 
 class PipectlSubscription(PipectlModel, CloudFormationModel):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.sqs.models import sqs_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, as_json_text, props
 
 
@@ -40,8 +38,8 @@ class PipectlQueuePolicy(PipectlModel, CloudFormationModel):
         self._apply(account_id, region_name, "")
 
     def _apply(self, account_id: str, region_name: str, policy: str) -> None:
-        backend = sqs_backends[account_id][region_name]
+        sqs = backend("sqs", account_id, region_name)
         for url in self.queue_urls:
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            if name in backend.queues:  # on stack deletion the queue may already be gone
-                backend.set_queue_attributes(name, {"Policy": policy})
+            if name in sqs.queues:  # on stack deletion the queue may already be gone
+                sqs.set_queue_attributes(name, {"Policy": policy})

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.wafv2.models import WAFV2Backend, wafv2_backends
-
+from generator.deploy.local.compat import CloudFormationModel, backend
 from generator.deploy.local.models._base import PipectlModel, props, tag_list
 
 
-def _backend(account_id: str, region_name: str, scope: str = "REGIONAL") -> WAFV2Backend:
+def _backend(account_id: str, region_name: str, scope: str = "REGIONAL") -> Any:
     """CLOUDFRONT-scoped ACLs live in us-east-1, as on AWS."""
-    return wafv2_backends[account_id]["us-east-1" if scope == "CLOUDFRONT" else region_name]
+    return backend("wafv2", account_id, "us-east-1" if scope == "CLOUDFRONT" else region_name)
 
 
 def _settings(p: dict[str, Any]) -> dict[str, Any]:

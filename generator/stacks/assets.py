@@ -1,0 +1,150 @@
+"""Lambda code as content-addressed assets: deterministic zips that templates reference by S3 key.
+
+CloudFormation caps inline code (`Code.ZipFile`) at 4,096 bytes, so every function pipectl emits takes
+its code from `<asset bucket>/assets/<sha256>.zip`. The zip is built from a real module of this package
+(`generator/stacks/functions/<name>.py`, packaged as `index.py`), with fixed timestamps, permissions,
+order and no compression, so the same source gives the same bytes, and so the same S3 key, on any
+machine and any zlib. The bucket is a template parameter without default: the controller fills it with
+the template and asset bucket of the stack's account and region, and the spec hash never depends on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import zipfile
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from troposphere import Parameter, Ref, Template
+from troposphere.awslambda import Code
+
+from generator.contract import ASSET_BUCKET_PARAMETER
+from generator.stacks.asset_data import Asset as Asset
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
+HANDLER_MODULE = "index"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+FILE_MODE = 0o100644  # a regular file, rw-r--r--
+UNIX = 3  # "made by" system: permissions are read from external_attr
+BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class AssetError(ValueError):
+    """A function source that cannot be packaged. The message starts with FILE[:LINE:COL]."""
+
+
+class AssetCode(Code):  # type: ignore[misc]
+    """`Code` pointing at an asset, carrying the asset so synth can write what the template references."""
+
+    def __init__(self, asset: Asset) -> None:
+        self.asset = asset  # set before troposphere's own attributes, so it is a plain attribute
+        super().__init__(S3Bucket=Ref(ASSET_BUCKET_PARAMETER), S3Key=asset.key)
+
+
+def deterministic_zip(files: Mapping[str, bytes]) -> bytes:
+    """A zip whose bytes depend only on the names and contents given: sorted, dated 1980, 0644, stored."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_STORED
+            info.create_system = UNIX
+            info.external_attr = FILE_MODE << 16
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def _where(source: Path, line: int | None = None, column: int | None = None) -> str:
+    return f"{source}:{line}:{column}" if line is not None and column is not None else str(source)
+
+
+def _read(source: Path) -> bytes:
+    try:
+        return source.read_bytes()
+    except FileNotFoundError:
+        raise AssetError(f"{source}: function source: expected a Python file, found none") from None
+    except OSError as exc:
+        raise AssetError(f"{source}: function source: expected a readable file, found {exc.strerror}") from None
+
+
+def _decode(source: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise AssetError(
+            f"{_where(source, line, column)}: function source: expected UTF-8, found byte 0x{data[exc.start]:02x}"
+        ) from None
+
+
+def _check_handler(source: Path, text: str, handler: str) -> None:
+    """The module must compile (as Lambda's import would) and define the handler the function names."""
+    try:
+        tree = ast.parse(text, filename=str(source))
+        compile(tree, str(source), "exec", dont_inherit=True)  # errors past the parser: `return` outside def
+    except SyntaxError as exc:
+        where = _where(source, exc.lineno or 1, exc.offset or 1)
+        raise AssetError(f"{where}: function source: expected valid Python, found {exc.msg}") from None
+    except ValueError as exc:  # e.g. a NUL byte in the source
+        raise AssetError(f"{source}: function source: expected valid Python, found {exc}") from None
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if handler not in defined:
+        raise AssetError(f"{_where(source, 1, 1)}: function source: expected a top-level def {handler}(event, context)")
+
+
+@cache
+def _package(source: Path, data: bytes, handler: str) -> bytes:
+    """Checked and zipped once per content: every stack of every pipeline uses the same few modules."""
+    _check_handler(source, _decode(source, data), handler)
+    return deterministic_zip({f"{HANDLER_MODULE}.py": data})
+
+
+def lambda_asset(source: Path, handler: str = "handler") -> Asset:
+    """The zip of one handler module, packaged as `index.py`; a source that cannot work is refused here."""
+    return Asset(source, _package(source, _read(source), handler))
+
+
+def function_asset(name: str) -> Asset:
+    """The asset of `generator/stacks/functions/<name>.py`."""
+    return lambda_asset(FUNCTIONS_DIR / f"{name}.py")
+
+
+def asset_bucket(template: Template) -> Parameter:
+    """The template's AssetBucket parameter, declared once however many functions use it."""
+    existing = template.parameters.get(ASSET_BUCKET_PARAMETER)
+    if isinstance(existing, Parameter):
+        return existing
+    parameter: Parameter = template.add_parameter(
+        Parameter(
+            ASSET_BUCKET_PARAMETER,
+            Type="String",
+            AllowedPattern=BUCKET_NAME_PATTERN,
+            ConstraintDescription="an S3 bucket name",
+            Description=(
+                "Bucket holding this stack's Lambda code under assets/; pipectl fills it with the template "
+                "and asset bucket of the stack's account and region"
+            ),
+        )
+    )
+    return parameter
+
+
+def function_code(template: Template, name: str) -> AssetCode:
+    """`Code` for the function module `name`: its asset's key in the bucket the AssetBucket parameter names."""
+    asset_bucket(template)
+    return AssetCode(function_asset(name))
+
+
+def template_assets(template: Template) -> tuple[Asset, ...]:
+    """Every asset the template's resources reference, once each, in key order."""
+    found: dict[str, Asset] = {}
+    for resource in template.resources.values():
+        properties: dict[str, Any] = getattr(resource, "properties", {})
+        for value in properties.values():
+            if isinstance(value, AssetCode):
+                found[value.asset.key] = value.asset
+    return tuple(found[key] for key in sorted(found))

@@ -1,0 +1,71 @@
+"""The resource types pipectl emits, found by synthesizing rather than listed by hand.
+
+The shipped examples and both bootstrap stacks are synthesized, each bootstrap source (CodeCommit,
+a CodeStar connection) and sign-in (Cognito, OpenID Connect), and every example once more with the
+options the examples leave off (an alias record in a hosted zone), so each branch of the stack
+builders is seen. The execution permissions table is generated for exactly these types.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from generator.spec.loader import Pipeline, load_directory
+from generator.stacks.bootstrap import BootstrapRequest, synthesize_bootstrap
+from generator.stacks.synth import StackBuild, build_all
+
+# Bootstrap options that change which resources the control plane holds.
+BOOTSTRAP_VARIANTS = (
+    BootstrapRequest(codecommit="pipectl-config"),
+    BootstrapRequest(
+        connection_arn="arn:aws:codeconnections:eu-west-1:123456789012:connection/12345678-1234-4234-8234-123456789012",
+        repository="example/pipelines",
+        auth="oidc",
+        issuer="https://id.example.com",
+        client_id="pipectl",
+    ),
+)
+EXAMPLE_HOSTED_ZONE = "Z0123456789EXAMPLE"
+
+
+def types_of(builds: Iterable[StackBuild]) -> set[str]:
+    """Every resource type in the synthesized templates."""
+    found: set[str] = set()
+    for build in builds:
+        resources = json.loads(build.text).get("Resources") or {}
+        found |= {str(body["Type"]) for body in resources.values()}
+    return found
+
+
+def _with_options(pipeline: Pipeline) -> Pipeline:
+    """The pipeline with the optional resources its file leaves off turned on."""
+    spec = pipeline.spec
+    domain = spec.ingestion.domain.model_copy(update={"hosted_zone_id": EXAMPLE_HOSTED_ZONE})
+    ingestion = spec.ingestion.model_copy(update={"domain": domain})
+    return replace(pipeline, spec=spec.model_copy(update={"ingestion": ingestion}))
+
+
+def synthesized(pipelines_dir: Path) -> list[StackBuild]:
+    """Every stack of the examples in `pipelines_dir` (as given and with options on) and of bootstrap."""
+    installation = load_directory(pipelines_dir, str(pipelines_dir))
+    optioned = replace(installation, pipelines=tuple(_with_options(p) for p in installation.pipelines))
+    builds = [*build_all(installation), *build_all(optioned)]
+    with tempfile.TemporaryDirectory() as scratch:
+        for request in BOOTSTRAP_VARIANTS:
+            builds.extend(synthesize_bootstrap(pipelines_dir, Path(scratch), request).builds)
+    return builds
+
+
+def emitted_types(pipelines_dir: Path) -> set[str]:
+    """Types emitted by the examples in `pipelines_dir` (as given and with options on) and by bootstrap."""
+    return types_of(synthesized(pipelines_dir))
+
+
+def features_of(builds: Iterable[StackBuild], markers: Iterable[str]) -> set[str]:
+    """Which of `markers` (template features such as `{{resolve:secretsmanager:`) the templates use."""
+    texts = [build.text for build in builds]
+    return {marker for marker in markers if any(marker in text for text in texts)}
