@@ -163,7 +163,10 @@ def _region(args: argparse.Namespace, manifest: Any) -> str:
 def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False) -> Any:
     from generator.deploy.targets import open_target
 
-    return open_target(args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running)
+    return open_target(
+        args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running,
+        role_arn=getattr(args, "role_arn", None),
+    )
 
 
 def _for_target(aws: Any, manifest: Any, out: Output, announce: bool = False) -> tuple[Any, list[str]]:
@@ -515,6 +518,7 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
         branch=args.branch,
         schedule=args.schedule,
         approvers=tuple(args.approvers),
+        no_approvers=args.no_approvers,
         auth=args.auth,
         issuer=args.issuer,
         client_id=args.client_id,
@@ -697,7 +701,14 @@ def _add_deploy_commands(sub: Any) -> None:
         help="when the nightly test run starts, an EventBridge Scheduler expression in UTC "
         "(default: cron(0 3 * * ? *), 03:00 UTC daily)",
     )
-    p.add_argument("--approvers", nargs="+", default=[], metavar="EMAIL", help="who is asked to approve plans")
+    p.add_argument(
+        "--approvers", nargs="+", default=[], metavar="EMAIL",
+        help="who is e-mailed to approve plans (required, or --no-approvers)",
+    )
+    p.add_argument(
+        "--no-approvers", action="store_true",
+        help="nobody is e-mailed: plans wait in the console's Approve stage until someone with access approves",
+    )
     p.add_argument("--auth", choices=("cognito", "oidc"), help="console sign-in (default: _console.yaml's)")
     p.add_argument("--issuer", metavar="URL", help="OpenID Connect issuer, with --auth oidc")
     p.add_argument("--client-id", metavar="ID", help="OpenID Connect client id, with --auth oidc")
@@ -742,6 +753,13 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--region", help="where the state table lives (default: the console stack's region)")
     parser.add_argument("--profile", help="AWS profile for --target aws")
+    parser.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        default=os.environ.get("PIPECTL_CLOUDFORMATION_ROLE_ARN") or None,
+        help="the execution role CloudFormation deploys with (the delivery stack's ExecutionRoleArn output); "
+        "default PIPECTL_CLOUDFORMATION_ROLE_ARN, else the caller's own rights",
+    )
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="synth output (default: build)")
     parser.add_argument(
         "--log-format",

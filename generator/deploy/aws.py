@@ -60,8 +60,8 @@ class Target:
         )
 
     @classmethod
-    def local(cls, endpoint_url: str, region: str) -> Target:
-        return cls("local", region, None, endpoint_url)
+    def local(cls, endpoint_url: str, region: str, role_arn: str | None = None) -> Target:
+        return cls("local", region, None, endpoint_url, role_arn)
 
     @property
     def is_local(self) -> bool:

@@ -35,14 +35,16 @@ def open_target(
     profile: str | None = None,
     workdir: Path | None = None,
     keep_running: bool = False,
+    role_arn: str | None = None,
 ) -> Iterator[Aws]:
     """An `Aws` for the target; a local server started for this command is stopped on exit.
 
     `keep_running` starts the background server when none runs (what `pipectl up` wants, so that a
-    second run finds what the first deployed).
+    second run finds what the first deployed). `role_arn` is the execution role CloudFormation
+    deploys with, on either target: the local target checks every resource operation against it.
     """
     if kind != "local":
-        yield Aws(Target.aws(region, profile))
+        yield Aws(Target.aws(region, profile, role_arn))
         return
     from generator.deploy.local import background_status, resolve_endpoint, start_background
 
@@ -50,11 +52,11 @@ def open_target(
     if keep_running:
         running = background_status(folder)
         endpoint = running["endpoint"] if running else start_background(folder)
-        yield Aws(Target.local(endpoint, region))
+        yield Aws(Target.local(endpoint, region, role_arn))
         return
     endpoint, embedded = resolve_endpoint(folder)
     try:
-        yield Aws(Target.local(endpoint, region))
+        yield Aws(Target.local(endpoint, region, role_arn))
     finally:
         if embedded is not None:
             embedded.stop()

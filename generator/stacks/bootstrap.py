@@ -67,6 +67,7 @@ class BootstrapRequest:
     branch: str = DEFAULT_BRANCH
     schedule: str = DEFAULT_SCHEDULE
     approvers: tuple[str, ...] = ()
+    no_approvers: bool = False
     auth: str | None = None
     issuer: str | None = None
     client_id: str | None = None
@@ -126,6 +127,19 @@ def delivery_spec(request: BootstrapRequest) -> DeliverySpec:
         "--schedule",
         "an EventBridge Scheduler expression such as cron(0 3 * * ? *) or rate(1 day)",
         request.schedule,
+    )
+    _expect(
+        not (request.approvers and request.no_approvers),
+        "--no-approvers",
+        "it only without --approvers",
+        " ".join(request.approvers),
+    )
+    _expect(
+        bool(request.approvers) or request.no_approvers,
+        "--approvers",
+        "the e-mail addresses asked to approve production plans, or --no-approvers to approve in the console "
+        "only (nobody is e-mailed)",
+        None,
     )
     for email in request.approvers:
         _expect(bool(EMAIL.match(email)), "--approvers", "e-mail addresses", email)

@@ -20,13 +20,14 @@ from generator.stacks.synth import StackBuild, build_all
 
 # Bootstrap options that change which resources the control plane holds.
 BOOTSTRAP_VARIANTS = (
-    BootstrapRequest(codecommit="pipectl-config"),
+    BootstrapRequest(codecommit="pipectl-config", no_approvers=True),
     BootstrapRequest(
         connection_arn="arn:aws:codeconnections:eu-west-1:123456789012:connection/12345678-1234-4234-8234-123456789012",
         repository="example/pipelines",
         auth="oidc",
         issuer="https://id.example.com",
         client_id="pipectl",
+        no_approvers=True,
     ),
 )
 EXAMPLE_HOSTED_ZONE = "Z0123456789EXAMPLE"
