@@ -9,14 +9,12 @@ template bucket);
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_ENV, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -30,12 +28,21 @@ class Output:
 
     def __init__(self, fmt: str = "text") -> None:
         self.format = fmt
-        interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
-        self.out = Console(
-            highlight=False, no_color=not interactive, force_terminal=interactive or None, soft_wrap=True
-        )
-        self.err = Console(stderr=True, highlight=False, no_color=not interactive, soft_wrap=True)
-        self.interactive = interactive
+        self.interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
+
+    @cached_property
+    def out(self) -> Any:
+        """rich is imported on first use: `pipectl --help` and `pipectl schema` never load it."""
+        from rich.console import Console
+
+        interactive = self.interactive
+        return Console(highlight=False, no_color=not interactive, force_terminal=interactive or None, soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Any:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, no_color=not self.interactive, soft_wrap=True)
 
     def line(self, text: str = "", style: str | None = None) -> None:
         if self.format == "json":
@@ -46,6 +53,8 @@ class Output:
         self.err.print(text, style="red", markup=False)
 
     def json(self, data: Any) -> None:
+        import json
+
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
@@ -67,21 +76,34 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def cmd_schema(args: argparse.Namespace, out: Output) -> int:
-    from generator.spec.schema import schema_text
-
     if args.write:
+        from generator.spec.schema import schema_text
+
         Path(args.write).write_text(schema_text())
         out.line(f"wrote {args.write}")
+        return EXIT_OK
+    # The committed schema is the models' export (a test keeps them equal): printing it skips pydantic.
+    shipped = Path(__file__).resolve().parent / "spec" / "pipeline.schema.json"
+    if shipped.is_file():
+        sys.stdout.write(shipped.read_text(encoding="utf-8"))
     else:
+        from generator.spec.schema import schema_text
+
         sys.stdout.write(schema_text())
     return EXIT_OK
 
 
 def _synth(args: argparse.Namespace, out: Output) -> list[Any]:
     installation = _load(args)
+    from generator.stacks.cache import CacheReport
     from generator.stacks.synth import synthesize
 
-    return synthesize(installation, Path(args.build_dir))
+    report = CacheReport()
+    use_cache = not getattr(args, "no_cache", False)
+    builds = synthesize(installation, Path(args.build_dir), use_cache, getattr(args, "jobs", None), report)
+    for note in report.notes:
+        out.error(f"pipectl: note: {note}")
+    return builds
 
 
 def cmd_synth(args: argparse.Namespace, out: Output) -> int:
@@ -97,15 +119,20 @@ def cmd_synth(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, out: Output) -> int:
-    from generator.policy.lint import LintJob, lint_templates
+    from generator.policy.lint import LintJob, LintService, lint_templates
 
-    builds = _synth(args, out)
-    jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
-    if builds:
-        from generator.stacks.synth import BOOTSTRAP_TEMPLATE
+    notes: list[str] = []
+    use_cache = not getattr(args, "no_cache", False)
+    with LintService() as service:  # cfn-lint's rules load in another process while synth runs
+        builds = _synth(args, out)
+        jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+        if builds:
+            from generator.stacks.synth import BOOTSTRAP_TEMPLATE
 
-        jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
-    findings = lint_templates(Path(args.build_dir), jobs, workers=args.jobs)
+            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
+        findings = lint_templates(Path(args.build_dir), jobs, args.jobs, use_cache, notes, service)
+    for note in notes:
+        out.error(f"pipectl: note: {note}")
     if out.format == "json":
         out.json({"templates": len(jobs), "findings": [f.__dict__ for f in findings]})
     else:
@@ -225,6 +252,8 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     plan_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, manifest, plan_dir)
     if out.format == "json":
+        import json
+
         out.json({**json.loads(plan.to_json()), "local_stand_ins": stand_ins, "uploaded": sent})
     if sent:
         out.line(f"uploaded {len(sent)} object(s) the change sets read: {', '.join(sent)}")
@@ -635,7 +664,10 @@ def _add_deploy_commands(sub: Any) -> None:
         p = deploy_parser(name, help_text)
         if name == "prune":
             p.add_argument(
-                "--pipelines", "-p", default="pipelines.d", metavar="DIR",
+                "--pipelines",
+                "-p",
+                default="pipelines.d",
+                metavar="DIR",
                 help="pipeline files; stacks of pipelines not in it are pruned (default: pipelines.d)",
             )
         if name == "destroy":
@@ -753,11 +785,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write build/ templates and manifest.json from pipelines.d/")
     _add_source_options(p)
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel synth workers (default: CPU count)")
+    p.add_argument(
+        "--no-cache", action="store_true", help="rebuild every stack, ignoring build/.synth-cache (same output)"
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("validate", help="check pipeline files, synthesize, and lint every template")
     _add_source_options(p)
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel lint workers (default: CPU count)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel synth and lint workers (default: CPU count)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="rebuild and re-lint everything, ignoring build/.synth-cache and build/.lint-cache (same result)",
+    )
     p.set_defaults(func=cmd_validate)
 
     _add_deploy_commands(sub)
@@ -774,52 +815,79 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
-
-    from generator.deploy.errors import (
-        DeployError,
-        LockTimeout,
-        ManifestError,
-        PlanError,
-        RefusedError,
-        StalePlanError,
-    )
-    from generator.deploy.targets import UnsupportedLocally
-    from generator.deploy.uploads import TemplateBucketError
-    from generator.spec.errors import SpecErrors
-    from generator.stacks.assets import AssetError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Output(args.output)
     try:
         code: int = args.func(args, out)
-    except SpecErrors as exc:
+    except KeyboardInterrupt:
+        out.error("pipectl: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        handled = _exit_code(exc, out)
+        if handled is None:
+            raise
+        return handled
+    return code
+
+
+def _exit_code(exc: Exception, out: Output) -> int | None:
+    """The exit code for an error pipectl explains, None for a bug.
+
+    Error classes are looked up only among modules the command imported: a command that never loaded
+    botocore or the controller cannot have raised their errors, and `--help` loads neither.
+    """
+    from generator.spec.errors import SpecErrors
+
+    if isinstance(exc, SpecErrors):
         for error in exc.errors:
             out.error(str(error))
         out.error(f"{len(exc.errors)} error(s) in pipeline files; nothing was written or deployed")
         return EXIT_INPUT
-    except UserError as exc:
+    if isinstance(exc, UserError):
         out.error(f"pipectl: {exc}")
         return EXIT_INPUT
-    except AssetError as exc:
+    assets = sys.modules.get("generator.stacks.assets")
+    if assets is not None and isinstance(exc, assets.AssetError):
         out.error(str(exc))
         out.error("an asset could not be built; nothing was written, uploaded or deployed")
         return EXIT_INPUT
-    except DeployError as exc:
-        out.error(f"pipectl: {exc}")
-        if isinstance(exc, (LockTimeout, UnsupportedLocally, TemplateBucketError)):
+    if "generator.deploy.errors" in sys.modules:
+        from generator.deploy import errors
+
+        if isinstance(exc, errors.DeployError):
+            out.error(f"pipectl: {exc}")
+            unusable = (
+                ("generator.deploy.targets", "UnsupportedLocally"),
+                ("generator.deploy.uploads", "TemplateBucketError"),
+            )
+            if isinstance(exc, errors.LockTimeout) or _raised_by(exc, *unusable):
+                return EXIT_ENV
+            if isinstance(exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError)):
+                return EXIT_INPUT
+            return EXIT_FINDINGS
+    if "botocore.exceptions" in sys.modules:
+        from botocore import exceptions
+
+        environment = (
+            exceptions.NoCredentialsError,
+            exceptions.NoRegionError,
+            exceptions.EndpointConnectionError,
+            exceptions.ProfileNotFound,
+        )
+        if isinstance(exc, environment):
+            out.error(f"pipectl: {exc}")
             return EXIT_ENV
-        if isinstance(exc, (ManifestError, StalePlanError, PlanError, RefusedError)):
-            return EXIT_INPUT
-        return EXIT_FINDINGS
-    except (NoCredentialsError, NoRegionError, EndpointConnectionError, ProfileNotFound) as exc:
-        out.error(f"pipectl: {exc}")
-        return EXIT_ENV
-    except KeyboardInterrupt:
-        out.error("pipectl: interrupted")
-        return EXIT_INTERRUPTED
-    return code
+    return None
+
+
+def _raised_by(exc: Exception, *classes: tuple[str, str]) -> bool:
+    """Whether `exc` is one of the named classes, looked at only in modules already imported."""
+    for module_name, class_name in classes:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ class SpecErrors(Exception):
         self.errors = sorted(set(errors))
         super().__init__("\n".join(str(e) for e in self.errors))
 
+    def __reduce__(self) -> tuple[type[SpecErrors], tuple[list[SpecError]]]:
+        """Rebuilt from its errors, so it survives the trip back from a synth worker process."""
+        return (SpecErrors, (self.errors,))
+
 
 def format_path(path: Path) -> str:
     """('apps', 1, 'id') -> 'apps[1].id'; the root is '(file)'."""

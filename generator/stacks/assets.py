@@ -11,11 +11,9 @@ the template and asset bucket of the stack's account and region, and the spec ha
 from __future__ import annotations
 
 import ast
-import hashlib
 import io
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,8 @@ from typing import Any
 from troposphere import Parameter, Ref, Template
 from troposphere.awslambda import Code
 
-from generator.contract import ASSET_BUCKET_PARAMETER, ASSET_KEY_PREFIX, ASSETS_DIR
+from generator.contract import ASSET_BUCKET_PARAMETER
+from generator.stacks.asset_data import Asset as Asset
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
 HANDLER_MODULE = "index"
@@ -35,28 +34,6 @@ BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 class AssetError(ValueError):
     """A function source that cannot be packaged. The message starts with FILE[:LINE:COL]."""
-
-
-@dataclass(frozen=True)
-class Asset:
-    """One built asset: where it came from and its bytes; its name is the sha256 of those bytes."""
-
-    source: Path
-    data: bytes = field(repr=False)
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def path(self) -> str:
-        """Where synth writes it, relative to the folder of the manifest that lists it."""
-        return f"{ASSETS_DIR}/{self.sha256}.zip"
-
-    @property
-    def key(self) -> str:
-        """Its object key in the template and asset bucket."""
-        return f"{ASSET_KEY_PREFIX}{self.sha256}.zip"
 
 
 class AssetCode(Code):  # type: ignore[misc]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -29,8 +28,8 @@ from troposphere.awslambda import LoggingConfig
 from troposphere.logs import LogGroup
 
 from generator.spec.loader import Pipeline
+from generator.stacks.sources import TEMPLATES_DIR as TEMPLATES_DIR
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 CONSOLE_STACK = "pipectl-console"
 KINDS = ("storage", "ingestion", "processing", "monitoring")
 DEPENDS_ON: dict[str, tuple[str, ...]] = {

@@ -2,7 +2,10 @@
 
 The manifest is the only thing the controller reads. Output is byte-identical for identical
 input, and files whose bytes did not change are not rewritten. Lambda code goes to `build/assets/`
-as content-addressed zips; each manifest entry lists the assets its template references.
+as content-addressed zips; each manifest entry lists the assets its template references. The work is
+split in units (the console, and each pipeline in each environment): an unchanged unit is taken from
+the synth cache (`generator.stacks.cache`), the others are built, in worker processes when there are
+enough of them (`generator.stacks.parallel`).
 """
 
 from __future__ import annotations
@@ -14,30 +17,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from troposphere import Template
-
-from generator.contract import ASSETS_DIR, BOOTSTRAP_STACK
+from generator.contract import ASSETS_DIR, BOOTSTRAP_STACK, CONSOLE_STACK
 from generator.spec.loader import Installation, Pipeline
-from generator.stacks.assets import Asset, template_assets
-from generator.stacks.common import CONSOLE_STACK, DEPENDS_ON, KINDS, stack_name
-from generator.stacks.console import build_console
-from generator.stacks.ingestion import build_ingestion
-from generator.stacks.monitoring import build_monitoring
-from generator.stacks.processing import build_processing
-from generator.stacks.storage import build_storage
-from generator.stacks.template_bucket import KIND as BOOTSTRAP_KIND
-from generator.stacks.template_bucket import TemplateBucketSpec, build_template_bucket
+from generator.stacks import cache, sources
+from generator.stacks.asset_data import Asset
+
+if TYPE_CHECKING:
+    from troposphere import Template
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-BUILDERS: dict[str, Callable[[Pipeline], Template]] = {
-    "storage": build_storage,
-    "ingestion": build_ingestion,
-    "processing": build_processing,
-    "monitoring": build_monitoring,
-}
 # Resource types that hold data or identities: a plan that replaces or deletes one is flagged.
 STATEFUL_TYPES = frozenset(
     {
@@ -52,9 +43,10 @@ STATEFUL_TYPES = frozenset(
 )
 # Stacks whose loss would lose data get termination protection.
 PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
-KEPT = {MANIFEST, ".lint-cache", "pipeline.schema.json", "bootstrap", ASSETS_DIR}
+KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
-BOOTSTRAP_TAGS = {"pipectl:kind": BOOTSTRAP_KIND, "pipectl:managed-by": "pipectl"}
+BOOTSTRAP_UNIT = "bootstrap"
+"""The synth cache entry of the bootstrap template (pipeline units are `<pipeline>/<env>`)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +56,23 @@ class StackBuild:
     entry: dict[str, Any]
     text: str
     assets: tuple[Asset, ...] = field(default=())
+
+
+def to_record(build: StackBuild) -> dict[str, Any]:
+    """A StackBuild as the synth cache stores it: plain data, asset bytes included."""
+    assets = [{"source": str(asset.source), "data": asset.data} for asset in build.assets]
+    return {"entry": build.entry, "text": build.text, "assets": assets}
+
+
+def from_record(record: dict[str, Any]) -> StackBuild:
+    """A StackBuild read back from the synth cache; its assets must be the ones its entry names.
+
+    An asset's name is the sha256 of its bytes, so damaged bytes give another name and are refused.
+    """
+    assets = tuple(Asset(Path(item["source"]), item["data"]) for item in record["assets"])
+    if [asset.path for asset in assets] != record["entry"].get("assets", []):
+        raise ValueError(f"cached assets of {record['entry']['name']} differ from its manifest entry")
+    return StackBuild(record["entry"], record["text"], assets)
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -82,7 +91,10 @@ def stack_build(
     pipeline: Pipeline | None,
     retain: bool,
 ) -> StackBuild:
-    body = template.to_dict()
+    from generator.stacks.assets import template_assets
+    from generator.stacks.encode import template_data
+
+    body = template_data(template)
     assets = template_assets(template)
     # Who the template belongs to and what its pipeline file says about data, for reviewers and for
     # the project's policy rules, which see only the template.
@@ -151,43 +163,89 @@ def console_region(installation: Installation) -> str:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0] if counts else "us-east-1"
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What one cache entry covers and one worker builds: the console, or one pipeline in one environment."""
+
+    id: str  # "console" or "<pipeline>/<env>"
+    pipeline: Pipeline | None
+    installation: Installation
+    region: str
+
+    def key(self, fingerprint: str) -> str:
+        """sha256 of everything the unit's output depends on: the generator's fingerprint and the spec.
+
+        The pipeline's validated spec is the merged file (`_defaults.yaml`, the file, its environment's
+        overrides) in canonical form; builders see nothing else.
+        """
+        if self.pipeline is None:
+            spec = self.installation.console.model_dump_json()
+            material = ["console", self.region, spec]
+        else:
+            p = self.pipeline
+            material = ["pipeline", p.name, p.env, p.source, p.spec.model_dump_json()]
+        return hashlib.sha256("\0".join([fingerprint, *material]).encode()).hexdigest()
+
+
+def units(installation: Installation) -> list[Unit]:
+    """Console first, then pipelines and environments in name order: the order of the manifest."""
+    region = console_region(installation)
+    out = [Unit("console", None, installation, region)]
+    for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
+        out.append(Unit(f"{pipeline.name}/{pipeline.env}", pipeline, installation, pipeline.spec.region))
+    return out
+
+
+def import_builders() -> dict[str, Callable[[Pipeline], Template]]:
+    """The stack builders, imported on first use: a run that finds every unit cached never loads troposphere."""
+    from generator.stacks.ingestion import build_ingestion
+    from generator.stacks.monitoring import build_monitoring
+    from generator.stacks.processing import build_processing
+    from generator.stacks.storage import build_storage
+
+    return {
+        "storage": build_storage,
+        "ingestion": build_ingestion,
+        "processing": build_processing,
+        "monitoring": build_monitoring,
+    }
+
+
+def build_unit(unit: Unit) -> list[StackBuild]:
+    if unit.pipeline is None:
+        from generator.stacks.console import build_console
+
+        tags = {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"}
+        template = build_console(unit.installation.console)
+        return [stack_build(CONSOLE_STACK, "console", template, "console.json", unit.region, [], tags, None, True)]
+    from generator.stacks.common import DEPENDS_ON, KINDS, stack_name
+
+    pipeline, builders = unit.pipeline, import_builders()
+    base_tags = {
+        "pipectl:pipeline": pipeline.name,
+        "pipectl:env": pipeline.env,
+        "pipectl:owner": pipeline.spec.owner,
+        "pipectl:managed-by": "pipectl",
+    }
+    return [
+        stack_build(
+            stack_name(pipeline, kind),
+            kind,
+            builders[kind](pipeline),
+            f"{pipeline.name}/{pipeline.env}/{kind}.json",
+            pipeline.spec.region,
+            [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
+            {**base_tags, "pipectl:kind": kind},
+            pipeline,
+            pipeline.spec.retain,
+        )
+        for kind in KINDS
+    ]
+
+
 def build_all(installation: Installation) -> list[StackBuild]:
     """Every stack of the installation, console first, then pipelines and environments in name order."""
-    builds = [
-        stack_build(
-            CONSOLE_STACK,
-            "console",
-            build_console(installation.console),
-            "console.json",
-            console_region(installation),
-            [],
-            {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"},
-            None,
-            True,
-        )
-    ]
-    for pipeline in sorted(installation.pipelines, key=lambda p: (p.name, p.env)):
-        base_tags = {
-            "pipectl:pipeline": pipeline.name,
-            "pipectl:env": pipeline.env,
-            "pipectl:owner": pipeline.spec.owner,
-            "pipectl:managed-by": "pipectl",
-        }
-        for kind in KINDS:
-            builds.append(
-                stack_build(
-                    stack_name(pipeline, kind),
-                    kind,
-                    BUILDERS[kind](pipeline),
-                    f"{pipeline.name}/{pipeline.env}/{kind}.json",
-                    pipeline.spec.region,
-                    [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
-                    {**base_tags, "pipectl:kind": kind},
-                    pipeline,
-                    pipeline.spec.retain,
-                )
-            )
-    return builds
+    return [build for unit in units(installation) for build in build_unit(unit)]
 
 
 def bootstrap_build(regions: list[str]) -> StackBuild:
@@ -196,15 +254,17 @@ def bootstrap_build(regions: list[str]) -> StackBuild:
     Its manifest entry is the manifest's `bootstrap` section, not a stack: the same stack name exists
     once per region, and deploys cannot start without it.
     """
+    from generator.stacks.template_bucket import KIND, TemplateBucketSpec, build_template_bucket
+
     regions = sorted(set(regions))
     built = stack_build(
         BOOTSTRAP_STACK,
-        BOOTSTRAP_KIND,
+        KIND,
         build_template_bucket(TemplateBucketSpec()),
         BOOTSTRAP_TEMPLATE,
         regions[0],
         [],
-        dict(BOOTSTRAP_TAGS),
+        {"pipectl:kind": KIND, "pipectl:managed-by": "pipectl"},
         None,
         True,
     )
@@ -222,7 +282,8 @@ def manifest_text(builds: list[StackBuild], bootstrap: StackBuild | None = None)
 def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
     """Write each referenced asset under `<directory>/assets/` and drop zips no stack references any more.
 
-    A zip already there is rewritten only if its bytes differ (a name promises its content).
+    A zip already there is rewritten only if its bytes differ (a name promises its content), so a zip
+    deleted or damaged after synth is written again, also when its stack came from the synth cache.
     """
     wanted = {asset.path: asset for build in builds for asset in build.assets}
     folder = directory / ASSETS_DIR
@@ -244,15 +305,24 @@ def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, .
             folder.rmdir()
 
 
-def write_build(build_dir: Path, builds: list[StackBuild], bootstrap: StackBuild | None = None) -> list[Path]:
-    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist."""
+def write_build(
+    build_dir: Path,
+    builds: list[StackBuild],
+    bootstrap: StackBuild | None = None,
+    verified: set[str] | None = None,
+) -> list[Path]:
+    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist.
+
+    `verified` names templates (relative paths) just read back and found identical: not read again.
+    """
     build_dir.mkdir(parents=True, exist_ok=True)
     write_assets(build_dir, builds)
     wanted = {build_dir / b.entry["template"]: b.text for b in [*builds, *([bootstrap] if bootstrap else [])]}
+    skip = {build_dir / rel for rel in verified or ()}
     written: list[Path] = []
     for path, text in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text() != text:
+        if path not in skip and (not path.exists() or path.read_text() != text):
             path.write_text(text)
         written.append(path)
     for child in build_dir.iterdir():
@@ -276,8 +346,52 @@ def write_build(build_dir: Path, builds: list[StackBuild], bootstrap: StackBuild
     return written
 
 
-def synthesize(installation: Installation, build_dir: Path) -> list[StackBuild]:
-    """Every stack, and the bootstrap stack for every region they use (which `pipectl up` may create)."""
-    builds = build_all(installation)
-    write_build(build_dir, builds, bootstrap_build([b.entry["region"] for b in builds]))
+def synthesize(
+    installation: Installation,
+    build_dir: Path,
+    use_cache: bool = True,
+    workers: int | None = None,
+    report: cache.CacheReport | None = None,
+) -> list[StackBuild]:
+    """Every stack, and the bootstrap stack for every region they use (which `pipectl up` may create).
+
+    Cached units are reused when intact, the rest built (in parallel when it pays). `use_cache=False`
+    ignores existing entries (and writes fresh ones); the output is the same bytes.
+    """
+    from generator.stacks.parallel import build_units
+
+    report = report if report is not None else cache.CacheReport()
+    todo = units(installation)
+    fingerprint = sources.fingerprint()
+    keys = {unit.id: unit.key(fingerprint) for unit in todo}
+    regions = sorted({unit.region for unit in todo})
+    keys[BOOTSTRAP_UNIT] = hashlib.sha256("\0".join([fingerprint, BOOTSTRAP_UNIT, *regions]).encode()).hexdigest()
+    done: dict[str, list[StackBuild]] = {}
+    if use_cache:
+        for unit_id in [unit.id for unit in todo] + [BOOTSTRAP_UNIT]:
+            records = cache.load(build_dir, unit_id, keys[unit_id], report)
+            if records is None:
+                continue
+            try:
+                done[unit_id] = [from_record(record) for record in records]
+            except (KeyError, TypeError, ValueError) as exc:
+                cache.entry_path(build_dir, unit_id).unlink(missing_ok=True)
+                report.notes.append(f"{cache.entry_path(build_dir, unit_id)}: {exc}; discarded, {unit_id} rebuilt")
+                continue
+            report.reused.append(unit_id)
+    missing = [unit for unit in todo if unit.id not in done]
+    for unit, built in zip(missing, build_units(missing, workers), strict=True):
+        done[unit.id] = built
+        report.rebuilt.append(unit.id)
+    fresh = [unit.id for unit in missing]
+    if BOOTSTRAP_UNIT not in done:
+        done[BOOTSTRAP_UNIT] = [bootstrap_build(regions)]
+        report.rebuilt.append(BOOTSTRAP_UNIT)
+        fresh.append(BOOTSTRAP_UNIT)
+    builds = [build for unit in todo for build in done[unit.id]]
+    verified = {build.entry["template"] for unit_id in report.reused for build in done[unit_id]}
+    write_build(build_dir, builds, done[BOOTSTRAP_UNIT][0], verified)
+    for unit_id in fresh:
+        cache.store(build_dir, unit_id, keys[unit_id], [to_record(build) for build in done[unit_id]])
+    cache.prune(build_dir, set(keys))
     return builds
