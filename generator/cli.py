@@ -742,6 +742,18 @@ def _add_deploy_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_local)
 
 
+ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+
+
+def _role_arn(value: str) -> str:
+    """Checked before anything is written or deployed: CloudFormation would refuse it only at deploy time."""
+    import re
+
+    if not re.match(ROLE_ARN, value):
+        raise argparse.ArgumentTypeError(f"expected arn:aws:iam::ACCOUNT:role/NAME, found {value!r}")
+    return value
+
+
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
@@ -756,6 +768,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--role-arn",
         metavar="ARN",
+        type=_role_arn,
         default=os.environ.get("PIPECTL_CLOUDFORMATION_ROLE_ARN") or None,
         help="the execution role CloudFormation deploys with (the delivery stack's ExecutionRoleArn output); "
         "default PIPECTL_CLOUDFORMATION_ROLE_ARN, else the caller's own rights",

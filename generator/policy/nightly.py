@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import awacs.codepipeline as codepipeline
 import awacs.kms as kms
 import awacs.sqs as sqs
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
+
+from generator.policy import delivery
 
 VERSION = "2012-10-17"
 
@@ -18,12 +19,7 @@ def schedule_role(pipeline_arn: Any, queue_arn: Any, key_arn: Any) -> PolicyDocu
     return PolicyDocument(
         Version=VERSION,
         Statement=[
-            Statement(
-                Sid="StartDeliveryPipeline",
-                Effect=Allow,
-                Action=[codepipeline.StartPipelineExecution],
-                Resource=[pipeline_arn],
-            ),
+            *delivery.start_pipeline(pipeline_arn).Statement,
             Statement(
                 Sid="ParkUndeliverableStarts",
                 Effect=Allow,

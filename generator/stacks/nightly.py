@@ -128,38 +128,42 @@ def add_nightly_run(
 
 
 def _alarms(template: Template, name: str, queue: Queue, topic: Topic) -> None:
-    template.add_resource(
-        Alarm(
-            "NightlyRunNotStartedAlarm",
-            AlarmName=f"{name}-not-started",
-            AlarmDescription=(
-                f"The nightly delivery run could not be started after {RETRIES} retries; the failed start is "
-                "in the dead-letter queue (its message says why). Start the pipeline by hand, then purge the queue."
-            ),
-            Namespace="AWS/SQS",
-            MetricName="ApproximateNumberOfMessagesVisible",
-            Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName"))],
-            Statistic="Maximum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[Ref(topic)],
-        )
+    _alarm(
+        template, topic, "NightlyRunNotStartedAlarm", f"{name}-not-started",
+        f"The nightly delivery run could not be started after {RETRIES} retries; the failed start is in the "
+        "dead-letter queue (its message says why). Start the pipeline by hand, then purge the queue.",
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+        MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName")),
     )
+    _alarm(
+        template, topic, "NightlyRunLostAlarm", f"{name}-lost",
+        "EventBridge Scheduler could neither start the nightly delivery run nor park the failed start in its "
+        "dead-letter queue (check the schedule role's access to the queue and its key).",
+        ("AWS/Scheduler", "InvocationsFailedToBeSentToDeadLetterCount", "Sum"),
+        MetricDimension(Name="ScheduleGroup", Value="default"),
+    )
+
+
+def _alarm(
+    template: Template,
+    topic: Topic,
+    logical_id: str,
+    name: str,
+    description: str,
+    metric: tuple[str, str, str],
+    dimension: MetricDimension,
+) -> None:
+    """One occurrence in five minutes pages the approvers; no data is no trouble."""
+    namespace, metric_name, statistic = metric
     template.add_resource(
         Alarm(
-            "NightlyRunLostAlarm",
-            AlarmName=f"{name}-lost",
-            AlarmDescription=(
-                "EventBridge Scheduler could neither start the nightly delivery run nor park the failed start in "
-                "its dead-letter queue (check the schedule role's access to the queue and its key)."
-            ),
-            Namespace="AWS/Scheduler",
-            MetricName="InvocationsFailedToBeSentToDeadLetterCount",
-            Dimensions=[MetricDimension(Name="ScheduleGroup", Value="default")],
-            Statistic="Sum",
+            logical_id,
+            AlarmName=name,
+            AlarmDescription=description,
+            Namespace=namespace,
+            MetricName=metric_name,
+            Dimensions=[dimension],
+            Statistic=statistic,
             Period=300,
             EvaluationPeriods=1,
             Threshold=1,

@@ -105,3 +105,18 @@ def test_every_example_is_created_updated_and_destroyed_through_the_role(
         assert code == 0, capsys.readouterr().out
     live = stacks(project)
     assert not [n for n in live if n in ours and live[n]["StackStatus"] != "DELETE_COMPLETE"]
+
+
+@pytest.mark.parametrize("value", ["pipectl-delivery-ExecutionRole", "arn:aws:iam::123:role/x",
+                                   "arn:aws:s3:::pipectl-bucket"])
+def test_a_malformed_role_arn_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    shutil.copytree(REPO / "pipelines.d", tmp_path / "pipelines.d")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", "--role-arn", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--role-arn: expected arn:aws:iam::ACCOUNT:role/NAME, found {value!r}" in err and "Traceback" not in err
+    assert not (tmp_path / "build").exists() and not (tmp_path / ".pipectl").exists()

@@ -126,7 +126,7 @@ def rollback_create(backend: Any, stack: Any, exc: Exception) -> None:
     failures(stack.resource_map).clear()
     try:
         stack.resource_map.delete()
-    except Exception:
+    except ResourceFailed:  # each failure is recorded per resource by removal.checked_delete, reported below
         forget_deleted(stack)
         report_delete_failures(stack)
         stack_event(

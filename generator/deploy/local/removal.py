@@ -94,7 +94,7 @@ def delete_stack(backend: Any, name_or_stack_id: str) -> None:
     failures(stack.resource_map).clear()
     try:
         stack.resource_map.delete()
-    except Exception:
+    except ResourceFailed:  # each failure is recorded per resource by checked_delete, reported below
         forget_deleted(stack)
         report_delete_failures(stack)
         failed = ", ".join(sorted(failures(stack.resource_map)))
