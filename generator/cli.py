@@ -164,7 +164,11 @@ def _target(args: argparse.Namespace, manifest: Any, keep_running: bool = False)
     from generator.deploy.targets import open_target
 
     return open_target(
-        args.target, _region(args, manifest), args.profile, Path.cwd(), keep_running=keep_running,
+        args.target,
+        _region(args, manifest),
+        args.profile,
+        Path.cwd(),
+        keep_running=keep_running,
         role_arn=getattr(args, "role_arn", None),
     )
 
@@ -702,11 +706,15 @@ def _add_deploy_commands(sub: Any) -> None:
         "(default: cron(0 3 * * ? *), 03:00 UTC daily)",
     )
     p.add_argument(
-        "--approvers", nargs="+", default=[], metavar="EMAIL",
+        "--approvers",
+        nargs="+",
+        default=[],
+        metavar="EMAIL",
         help="who is e-mailed to approve plans (required, or --no-approvers)",
     )
     p.add_argument(
-        "--no-approvers", action="store_true",
+        "--no-approvers",
+        action="store_true",
         help="nobody is e-mailed: plans wait in the console's Approve stage until someone with access approves",
     )
     p.add_argument("--auth", choices=("cognito", "oidc"), help="console sign-in (default: _console.yaml's)")

@@ -125,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     collector = Collector()
     started = time.monotonic()
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "-n", args.workers, "--dist", "loadscope", *SUITES],
-                       plugins=[collector])
+    code = pytest.main(
+        ["-q", "-p", "no:cacheprovider", "-n", args.workers, "--dist", "loadscope", *SUITES], plugins=[collector]
+    )
     rows = tabulate(collector.cases)
     print()
     print(render(rows))
@@ -135,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     for nodeid, case in sorted(collector.cases.items()):
         if case["known"]:
             print(f"\nknown defect, not as promised: {nodeid}\n  {case['known']}")
-    print(f"\n{len(rows)} classes, {broken} case(s) not as promised, {lost} case(s) lost data, "
-          f"in {time.monotonic() - started:.0f}s")
+    print(
+        f"\n{len(rows)} classes, {broken} case(s) not as promised, {lost} case(s) lost data, "
+        f"in {time.monotonic() - started:.0f}s"
+    )
     tried = sum(r.tried for r in rows.values())
     print(f"fault-report: {tried - broken} passed, {broken} failed")
     return 1 if broken or lost or code not in (0,) else 0

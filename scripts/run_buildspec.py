@@ -75,7 +75,7 @@ def with_venv(env: dict[str, str], repo: Path) -> dict[str, str]:
 def _share_pip(folder: Path) -> None:
     """pip comes from the system site packages (creating it anew would need the network)."""
     script = folder / "bin" / "pip"
-    script.write_text(f"#!/bin/sh\nexec {folder / 'bin' / 'python3'} -m pip \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {folder / "bin" / "python3"} -m pip "$@"\n')
     script.chmod(0o755)
 
 
@@ -83,11 +83,7 @@ def run_command(run: Run, command: str, where: str) -> int:
     """One command in its own bash; its exported variables and directory carry over to the next."""
     with tempfile.TemporaryDirectory() as scratch:
         state = Path(scratch) / "env"
-        script = (
-            f"trap '__status=$?; env -0 > {state}; exit $__status' EXIT\n"
-            f"cd {_quote(str(run.cwd))}\n"
-            f"{command}\n"
-        )
+        script = f"trap '__status=$?; env -0 > {state}; exit $__status' EXIT\ncd {_quote(str(run.cwd))}\n{command}\n"
         lines = command.strip().splitlines() or [""]
         print(f"[run-buildspec] {where}: {lines[0]}{' ...' if len(lines) > 1 else ''}", flush=True)
         status = subprocess.run(["bash", "-c", script], env=run.env, cwd=run.cwd, check=False).returncode
@@ -110,8 +106,11 @@ def run_phase(run: Run, spec: dict[str, Any], phase: str) -> bool:
     """The phase's commands until one fails (unless on-failure: CONTINUE), then its finally block."""
     body = (spec.get("phases") or {}).get(phase) or {}
     if phase == "install" and body.get("runtime-versions"):
-        print(f"[run-buildspec] install: runtime-versions {body['runtime-versions']} are CodeBuild's images; "
-              f"using {sys.executable} ({sys.version.split()[0]})", flush=True)
+        print(
+            f"[run-buildspec] install: runtime-versions {body['runtime-versions']} are CodeBuild's images; "
+            f"using {sys.executable} ({sys.version.split()[0]})",
+            flush=True,
+        )
     ok = True
     for index, command in enumerate(body.get("commands") or []):
         status = run_command(run, str(command), f"{phase}[{index}]")

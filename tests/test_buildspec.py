@@ -25,7 +25,12 @@ def run(stage: str, cwd: Path, *extra: str, **env: str) -> subprocess.CompletedP
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PIPECTL_", "CODEBUILD_"))}
     return subprocess.run(
         [str(cwd / "scripts" / "run-buildspec"), stage, *extra],
-        cwd=cwd, env={**environment, **env}, capture_output=True, text=True, timeout=600, check=False,
+        cwd=cwd,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -33,8 +38,16 @@ def run(stage: str, cwd: Path, *extra: str, **env: str) -> subprocess.CompletedP
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The files of a clean checkout: tracked ones and new ones git would track, nothing ignored."""
     target = tmp_path_factory.mktemp("checkout")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
@@ -53,16 +66,24 @@ def test_validate_runs_green_on_a_clean_checkout(checkout: Path) -> None:
     suite = ElementTree.parse(checkout / "reports" / "cfn-lint.xml").getroot().find("testsuite")
     assert suite is not None and int(suite.get("tests", "0")) >= 25 and suite.get("failures") == "0"
     # The install phase went into the checkout's own virtual environment, not into this Python.
-    installed = subprocess.run([sys.executable, "-c", "import generator; print(generator.__file__)"],
-                               cwd="/", capture_output=True, text=True, check=True).stdout
+    installed = subprocess.run(
+        [sys.executable, "-c", "import generator; print(generator.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert not installed.startswith(str(checkout))
 
 
 def test_plan_exports_what_the_approval_reads(checkout: Path) -> None:
     done = run("Plan", checkout)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    exported = dict(line.removeprefix("[run-buildspec] exported ").split("=", 1)
-                    for line in done.stdout.splitlines() if line.startswith("[run-buildspec] exported "))
+    exported = dict(
+        line.removeprefix("[run-buildspec] exported ").split("=", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("[run-buildspec] exported ")
+    )
     # A first plan creates prod stacks and the console: a person must approve it.
     assert exported["PIPECTL_APPROVAL"] == "required"
     assert "Changes outside test: " in exported["PIPECTL_PLAN_SUMMARY"]
@@ -127,7 +148,9 @@ def test_a_failed_install_ends_the_run(tmp_path: Path) -> None:
 
 
 def test_a_broken_junit_report_fails_the_run(tmp_path: Path) -> None:
-    folder = write_buildspec(tmp_path, """version: 0.2
+    folder = write_buildspec(
+        tmp_path,
+        """version: 0.2
 phases:
   build:
     commands:
@@ -137,6 +160,7 @@ reports:
     files: [broken.xml]
     base-directory: reports
     file-format: JUNITXML
-""")
+""",
+    )
     done = run("Validate", folder, "--no-venv")
     assert done.returncode == 1 and "is not valid XML" in done.stderr

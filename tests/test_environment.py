@@ -22,9 +22,21 @@ def test_the_suite_entry_point_ignores_a_caller_aimed_at_aws(tmp_path: Path) -> 
         "PIPECTL_CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/not-for-tests",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n0", "-p", "no:cacheprovider",
-         "tests/deploy/test_examples.py::test_up_brings_every_example_up"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n0",
+            "-p",
+            "no:cacheprovider",
+            "tests/deploy/test_examples.py::test_up_brings_every_example_up",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "1 passed" in result.stdout

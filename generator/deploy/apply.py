@@ -77,8 +77,13 @@ class ApplyResult:
 
 
 def apply_now(
-    aws: Aws, manifest: Manifest, revision: str, progress: Progress | None = None,
-    options: ApplyOptions | None = None, plan_dir: Path | None = None, env: str | None = None,
+    aws: Aws,
+    manifest: Manifest,
+    revision: str,
+    progress: Progress | None = None,
+    options: ApplyOptions | None = None,
+    plan_dir: Path | None = None,
+    env: str | None = None,
 ) -> tuple[Plan, ApplyResult]:
     """`--auto-approve` and `up`: plan, write the plan if asked, then apply it at once."""
     opts = options or ApplyOptions()
@@ -113,8 +118,11 @@ def _apply_plan(
     table = find_state_table(deployed)
     console = plan.get(CONSOLE_STACK)
     if table is None and console is not None and console.action.changes_stack:
-        out.note(None, "the console stack (state table and lock) is not deployed yet: deploying it first; "
-                       "this run is recorded once it exists")
+        out.note(
+            None,
+            "the console stack (state table and lock) is not deployed yet: deploying it first; "
+            "this run is recorded once it exists",
+        )
         _refuse_stale(aws, [console], deployed)
         results[CONSOLE_STACK] = _run_stack(aws, manifest, console, run, opts, out)
         deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
@@ -163,8 +171,9 @@ def _refuse_stale(aws: Aws, planned: list[StackPlan], deployed: dict[str, Deploy
         if reason:
             stale.append(f"{stack.name}: {reason}")
     if stale:
-        raise StalePlanError("stacks moved on since the plan; nothing was applied. Run plan again and review:\n  "
-                             + "\n  ".join(stale))
+        raise StalePlanError(
+            "stacks moved on since the plan; nothing was applied. Run plan again and review:\n  " + "\n  ".join(stale)
+        )
 
 
 def _staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:
@@ -184,13 +193,23 @@ def _staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:
         return "the stack was deleted or replaced since the plan"
     if stack.action == "create":
         return "" if live.status == "REVIEW_IN_PROGRESS" else f"the stack was created meanwhile ({live.status})"
-    return "" if cfn.fingerprint(aws, live) == stack.fingerprint else (
-        f"the stack was updated since the plan (now {live.status})")
+    return (
+        ""
+        if cfn.fingerprint(aws, live) == stack.fingerprint
+        else (f"the stack was updated since the plan (now {live.status})")
+    )
 
 
 def _run_all(
-    aws: Aws, manifest: Manifest, plan: Plan, run: RunRecord, results: dict[str, StackResult],
-    deployed: dict[str, DeployedStack], store: StateStore | None, opts: ApplyOptions, out: Progress,
+    aws: Aws,
+    manifest: Manifest,
+    plan: Plan,
+    run: RunRecord,
+    results: dict[str, StackResult],
+    deployed: dict[str, DeployedStack],
+    store: StateStore | None,
+    opts: ApplyOptions,
+    out: Progress,
 ) -> ApplyResult:
     todo = [s for s in plan.stacks if manifest.get(s.name) and s.name not in results]
     try:
@@ -246,8 +265,9 @@ def _action(plan: Plan, name: str) -> str:
 
 
 def _record_plan(store: StateStore, manifest: Manifest, plan: Plan, actor: str) -> None:
-    run = RunRecord(plan.run_id, "plan", plan.revision, actor, plan.created_at,
-                    result="planned", ended_at=plan.created_at)
+    run = RunRecord(
+        plan.run_id, "plan", plan.revision, actor, plan.created_at, result="planned", ended_at=plan.created_at
+    )
     run.pipelines = {s.name: s.owner for s in manifest.stacks}
     run.stacks = {s.name: s.action for s in plan.stacks if s.name in run.pipelines}
     store.record_run(run)
@@ -353,4 +373,3 @@ def _failed(
     for line in events:
         out.note(stack.name, line)
     return StackResult(stack.name, stack.action, "failed", detail, events)
-

@@ -26,14 +26,28 @@ from generator.deploy.errors import WaitTimeout
 
 T = TypeVar("T")
 
-THROTTLING = frozenset({
-    "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-    "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown",
-})
-TRANSIENT = frozenset({
-    "InternalFailure", "InternalError", "InternalServerError", "ServiceUnavailable",
-    "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
-})
+THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
+TRANSIENT = frozenset(
+    {
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 # Operations that change nothing, so a transient failure (reset connection, 5xx) can be retried
 # safely. Writes are retried only when throttled: a throttled request was never carried out.
 READ_PREFIXES = ("describe_", "list_", "get_", "validate_", "estimate_", "scan", "query", "batch_get_")
@@ -55,7 +69,10 @@ class Target:
     @classmethod
     def aws(cls, region: str, profile: str | None = None, role_arn: str | None = None) -> Target:
         return cls(
-            "aws", region, profile, os.environ.get("AWS_ENDPOINT_URL") or None,
+            "aws",
+            region,
+            profile,
+            os.environ.get("AWS_ENDPOINT_URL") or None,
             role_arn or os.environ.get("PIPECTL_CLOUDFORMATION_ROLE_ARN") or None,
         )
 
@@ -115,8 +132,11 @@ class CallCounter:
 
     def total(self, service: str, reads_only: bool = False) -> int:
         with self._lock:
-            return sum(n for key, n in self.calls.items()
-                       if key.startswith(f"{service}:") and (not reads_only or is_read(key.split(":")[1])))
+            return sum(
+                n
+                for key, n in self.calls.items()
+                if key.startswith(f"{service}:") and (not reads_only or is_read(key.split(":")[1]))
+            )
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -224,7 +244,8 @@ class Aws:
     def _new_session(self) -> Any:
         if self.target.is_local:
             return boto3.session.Session(
-                aws_access_key_id=LOCAL_CREDENTIALS, aws_secret_access_key=LOCAL_CREDENTIALS,
+                aws_access_key_id=LOCAL_CREDENTIALS,
+                aws_secret_access_key=LOCAL_CREDENTIALS,
                 region_name=self.target.region,
             )
         return boto3.session.Session(profile_name=self.target.profile, region_name=self.target.region)
@@ -245,7 +266,8 @@ class Aws:
                     service,
                     self._session.client(service, config=reads, **kwargs),
                     self._session.client(service, config=writes, **kwargs),
-                    self.counter, self.policy,
+                    self.counter,
+                    self.policy,
                 )
             return self._clients[(service, where)]
 

@@ -126,6 +126,7 @@ def describe_by_id(aws: Aws, region: str, stack_id: str) -> DeployedStack | None
 
 def wait_settled(aws: Aws, region: str, stack_id: str, what: str) -> DeployedStack | None:
     """Wait until the stack is in no *_IN_PROGRESS state (None if it is gone)."""
+
     def settled(stack: DeployedStack | None) -> bool:
         return stack is None or not stack.status.endswith("_IN_PROGRESS")
 

@@ -15,8 +15,9 @@ from botocore.exceptions import ClientError
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.manifest import HASH_TAG, PIPELINE_TAG
 
-STABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
-                    "IMPORT_ROLLBACK_COMPLETE"})
+STABLE = frozenset(
+    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
+)
 # Stable and updatable, but the last change did not go through: never "in sync".
 ROLLED_BACK = frozenset({"UPDATE_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"})
 

@@ -15,15 +15,22 @@ from generator.deploy.teardown import RemovalOptions, RemovalResult, remove
 
 
 def destroy(
-    aws: Aws, manifest: Manifest, pipeline: str, env: str | None = None,
-    options: RemovalOptions | None = None, progress: Progress | None = None,
+    aws: Aws,
+    manifest: Manifest,
+    pipeline: str,
+    env: str | None = None,
+    options: RemovalOptions | None = None,
+    progress: Progress | None = None,
 ) -> RemovalResult:
     """Stacks of `pipeline` (tagged, or named by the manifest) that are deployed, in `env` if given."""
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     named = {s.name for s in manifest.stacks if s.pipeline == pipeline and (env is None or s.env == env)}
     stacks = sorted(
-        (s for s in deployed.values()
-         if s.name in named or (s.pipeline == pipeline and (env is None or s.tags.get("pipectl:env") == env))),
+        (
+            s
+            for s in deployed.values()
+            if s.name in named or (s.pipeline == pipeline and (env is None or s.tags.get("pipectl:env") == env))
+        ),
         key=lambda s: s.name,
     )
     if not stacks:

@@ -41,7 +41,10 @@ LocalCheck = Callable[[Aws, StackSpec, DeployedStack], StackDrift]
 
 
 def drift(
-    aws: Aws, manifest: Manifest, pipeline: str | None = None, local_check: LocalCheck | None = None,
+    aws: Aws,
+    manifest: Manifest,
+    pipeline: str | None = None,
+    local_check: LocalCheck | None = None,
     concurrency: int = 4,
 ) -> list[StackDrift]:
     """Drift of every deployed manifest stack (of `pipeline` if given), in manifest order; the drifted
@@ -74,21 +77,33 @@ def _detect(aws: Aws, live: DeployedStack) -> StackDrift:
     done = aws.poll(
         lambda: client.describe_stack_drift_detection_status(StackDriftDetectionId=detection),
         lambda d: d["DetectionStatus"] != "DETECTION_IN_PROGRESS",
-        aws.timeouts.drift, f"drift detection of {live.name}",
+        aws.timeouts.drift,
+        f"drift detection of {live.name}",
     )
     if done["DetectionStatus"] == "DETECTION_FAILED" and not done.get("StackDriftStatus"):
         return StackDrift(live.name, "FAILED", detail=done.get("DetectionStatusReason", ""))
     drifts = client.paginate(
-        "describe_stack_resource_drifts", "StackResourceDrifts", StackName=live.stack_id,
+        "describe_stack_resource_drifts",
+        "StackResourceDrifts",
+        StackName=live.stack_id,
         StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
     )
     resources = [
         ResourceDrift(
-            d["LogicalResourceId"], d["ResourceType"], d["StackResourceDriftStatus"],
-            [f"{p['PropertyPath']}: {p['DifferenceType']} (expected {p.get('ExpectedValue')}, "
-             f"actual {p.get('ActualValue')})" for p in d.get("PropertyDifferences") or []],
+            d["LogicalResourceId"],
+            d["ResourceType"],
+            d["StackResourceDriftStatus"],
+            [
+                f"{p['PropertyPath']}: {p['DifferenceType']} (expected {p.get('ExpectedValue')}, "
+                f"actual {p.get('ActualValue')})"
+                for p in d.get("PropertyDifferences") or []
+            ],
         )
         for d in drifts
     ]
-    return StackDrift(live.name, str(done.get("StackDriftStatus") or "UNKNOWN"), resources,
-                      done.get("DetectionStatusReason", "") if done["DetectionStatus"] == "DETECTION_FAILED" else "")
+    return StackDrift(
+        live.name,
+        str(done.get("StackDriftStatus") or "UNKNOWN"),
+        resources,
+        done.get("DetectionStatusReason", "") if done["DetectionStatus"] == "DETECTION_FAILED" else "",
+    )

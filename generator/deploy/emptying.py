@@ -21,16 +21,18 @@ BATCH = 1000  # DeleteObjects takes at most 1,000 keys per call
 def stack_buckets_to_empty(aws: Aws, region: str, stack_id: str, template: dict[str, Any]) -> list[str]:
     """Physical names of the stack's buckets that its deletion deletes (DeletionPolicy Delete or absent)."""
     logical = {
-        name for name, resource in (template.get("Resources") or {}).items()
-        if resource.get("Type") == "AWS::S3::Bucket"
-        and resource.get("DeletionPolicy", "Delete") == "Delete"
+        name
+        for name, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == "AWS::S3::Bucket" and resource.get("DeletionPolicy", "Delete") == "Delete"
     }
     if not logical:
         return []
     summaries = aws.cfn(region).paginate("list_stack_resources", "StackResourceSummaries", StackName=stack_id)
     return sorted(
-        str(s["PhysicalResourceId"]) for s in summaries
-        if s.get("LogicalResourceId") in logical and s.get("PhysicalResourceId")
+        str(s["PhysicalResourceId"])
+        for s in summaries
+        if s.get("LogicalResourceId") in logical
+        and s.get("PhysicalResourceId")
         and s.get("ResourceStatus") != "DELETE_COMPLETE"
     )
 

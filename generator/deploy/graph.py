@@ -101,8 +101,10 @@ def walk(
                     result.skipped[node] = cause
                     if on_skip:
                         on_skip(node, cause)
-                elif error is None and len(running) < max(1, concurrency) and all(
-                    d in result.results and d not in failed for d in graph[node] if d in graph
+                elif (
+                    error is None
+                    and len(running) < max(1, concurrency)
+                    and all(d in result.results and d not in failed for d in graph[node] if d in graph)
                 ):
                     pending.discard(node)
                     running[pool.submit(work, node)] = node

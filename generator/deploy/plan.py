@@ -92,12 +92,15 @@ class Plan:
 
     def summary(self) -> str:
         """Counts per base action; stacks whose change set apply makes are counted in, and said so."""
+
         def of(base: PlanAction, verb: str) -> str:
             later = self.count(base.after())
             return f"{self.count(base) + later} {verb}" + (f" ({later} after their dependencies)" if later else "")
 
-        text = (f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
-                f"{self.count('none')} unchanged, {self.count('delete')} to delete")
+        text = (
+            f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
+            f"{self.count('none')} unchanged, {self.count('delete')} to delete"
+        )
         errors = self.count("error")
         return text + (f", {errors} could not be planned" if errors else "")
 
@@ -111,8 +114,10 @@ class Plan:
     @classmethod
     def from_json(cls, text: str) -> Plan:
         data = json.loads(text)
-        stacks = [StackPlan(**{**s, "changes": [ResourceChange(**c) for c in s.get("changes", [])]})
-                  for s in data.pop("stacks")]
+        stacks = [
+            StackPlan(**{**s, "changes": [ResourceChange(**c) for c in s.get("changes", [])]})
+            for s in data.pop("stacks")
+        ]
         return cls(**data, stacks=stacks)
 
 
@@ -151,8 +156,9 @@ def make_plan(
             deps = {d: planned_by_name.get(d) for d in spec.depends_on}
         try:
             waits = _waits_for(manifest, deps, deployed)
-            plan = _plan_stack(aws, manifest, spec, deployed.get(spec.name), name, revision, template_bucket, out,
-                               waits)
+            plan = _plan_stack(
+                aws, manifest, spec, deployed.get(spec.name), name, revision, template_bucket, out, waits
+            )
         except uploads.TemplateBucketError:
             raise
         except (DeployError, ClientError, BotoCoreError) as exc:
@@ -170,8 +176,9 @@ def make_plan(
     table = find_state_table(deployed)
     if record and table is not None:
         run.actor = aws.actor()
-        run.pipelines = {s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or "_console")
-                         for s in planned}
+        run.pipelines = {
+            s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or "_console") for s in planned
+        }
         run.stacks = {s.name: s.action for s in planned}
         run.ended_at, run.result = now_iso(), "planned"
         StateStore(aws, table).record_run(run)
@@ -184,9 +191,7 @@ def _in_sync(live: DeployedStack | None, spec_hash: str) -> bool:
     return live is not None and live.in_sync(spec_hash)
 
 
-def _waits_for(
-    manifest: Manifest, deps: dict[str, StackPlan | None], deployed: dict[str, DeployedStack]
-) -> list[str]:
+def _waits_for(manifest: Manifest, deps: dict[str, StackPlan | None], deployed: dict[str, DeployedStack]) -> list[str]:
     """The dependencies not deployed as built: a change set made now would import what they do not export yet."""
     waits = []
     for dep, planned in sorted(deps.items()):
@@ -196,19 +201,36 @@ def _waits_for(
             continue
         live = deployed.get(dep)
         if live is None or not live.in_sync(manifest[dep].hash):
-            raise PlanError(f"depends on {dep}, which this plan does not cover and which is not deployed as built; "
-                            "plan without --env first")
+            raise PlanError(
+                f"depends on {dep}, which this plan does not cover and which is not deployed as built; "
+                "plan without --env first"
+            )
     return waits
 
 
 def _base(spec: StackSpec, action: PlanAction, **values: Any) -> StackPlan:
-    return StackPlan(name=spec.name, action=action, hash=spec.hash, region=spec.region, pipeline=spec.pipeline,
-                     env=spec.env, kind=spec.kind, **values)
+    return StackPlan(
+        name=spec.name,
+        action=action,
+        hash=spec.hash,
+        region=spec.region,
+        pipeline=spec.pipeline,
+        env=spec.env,
+        kind=spec.kind,
+        **values,
+    )
 
 
 def _plan_stack(
-    aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack | None, name: str, revision: str,
-    bucket: str | None, out: Progress, waits: list[str],
+    aws: Aws,
+    manifest: Manifest,
+    spec: StackSpec,
+    live: DeployedStack | None,
+    name: str,
+    revision: str,
+    bucket: str | None,
+    out: Progress,
+    waits: list[str],
 ) -> StackPlan:
     if live is not None and live.status.endswith("_IN_PROGRESS") and live.status != "REVIEW_IN_PROGRESS":
         if aws.target.is_local and live.status == "CREATE_IN_PROGRESS":
@@ -236,21 +258,43 @@ def _plan_stack(
     digest = deferred.template_sha256(body)
     if waits:
         changes = deferred.template_changes(aws, spec, live, body)
-        out.note(spec.name, f"{action} after {', '.join(waits)}: change set created at apply time; "
-                            f"{len(changes)} resource(s) listed from the template")
-        return _base(spec, action.after(), stack_id=live.stack_id if live else None, changes=changes,
-                     status=live.status if live else None, fingerprint=stamp, after=waits, template_sha256=digest)
+        out.note(
+            spec.name,
+            f"{action} after {', '.join(waits)}: change set created at apply time; "
+            f"{len(changes)} resource(s) listed from the template",
+        )
+        return _base(
+            spec,
+            action.after(),
+            stack_id=live.stack_id if live else None,
+            changes=changes,
+            status=live.status if live else None,
+            fingerprint=stamp,
+            after=waits,
+            template_sha256=digest,
+        )
     spec, source = uploads.stage(aws, manifest, spec, bucket)
     made = cfn.create_change_set(aws, spec, source, name, create=live is None, revision=revision)
     if made.empty:
-        return _base(spec, PlanAction.NONE, stack_id=made.stack_id, status=live.status if live else None,
-                     reason="change set found no changes")
+        return _base(
+            spec,
+            PlanAction.NONE,
+            stack_id=made.stack_id,
+            status=live.status if live else None,
+            reason="change set found no changes",
+        )
     out.note(spec.name, f"{action}: change set {name}, {len(made.changes)} change(s)")
     computed = _unreported_replacements(aws, spec, body, made.changes)
     return _base(
-        spec, action, change_set=made.id, change_set_name=name, stack_id=made.stack_id,
+        spec,
+        action,
+        change_set=made.id,
+        change_set_name=name,
+        stack_id=made.stack_id,
         changes=[from_change_set(c, spec.stateful, computed) for c in made.changes],
-        status=live.status if live else None, fingerprint=stamp, template_sha256=digest,
+        status=live.status if live else None,
+        fingerprint=stamp,
+        template_sha256=digest,
     )
 
 
@@ -258,9 +302,16 @@ def _recovery(
     aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: str
 ) -> StackPlan:
     """Apply makes this stack's change set after the recovery, from the template whose hash is recorded here."""
-    return _base(spec, action, stack_id=live.stack_id, status=live.status, fingerprint=cfn.fingerprint(aws, live),
-                 recovery=recovery, reason=live.reason,
-                 template_sha256=deferred.template_sha256(manifest.template_body(spec)))
+    return _base(
+        spec,
+        action,
+        stack_id=live.stack_id,
+        status=live.status,
+        fingerprint=cfn.fingerprint(aws, live),
+        recovery=recovery,
+        reason=live.reason,
+        template_sha256=deferred.template_sha256(manifest.template_body(spec)),
+    )
 
 
 def _unreported_replacements(
@@ -287,12 +338,20 @@ def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[Sta
     for live in sorted(deployed.values(), key=lambda s: s.name):
         if live.pipeline and manifest.get(live.name) is None:
             gone = live.pipeline not in manifest.pipelines
-            out.append(StackPlan(
-                name=live.name, action=PlanAction.DELETE, stack_id=live.stack_id, region=live.region,
-                pipeline=live.pipeline, env=live.tags.get("pipectl:env"), kind=live.tags.get("pipectl:kind"),
-                status=live.status, hash=live.spec_hash,
-                reason="its pipeline is no longer in the manifest" if gone else "no longer in the manifest",
-            ))
+            out.append(
+                StackPlan(
+                    name=live.name,
+                    action=PlanAction.DELETE,
+                    stack_id=live.stack_id,
+                    region=live.region,
+                    pipeline=live.pipeline,
+                    env=live.tags.get("pipectl:env"),
+                    kind=live.tags.get("pipectl:kind"),
+                    status=live.status,
+                    hash=live.spec_hash,
+                    reason="its pipeline is no longer in the manifest" if gone else "no longer in the manifest",
+                )
+            )
     return out
 
 

@@ -167,8 +167,19 @@ class JsonProgress(NullProgress):
     def note(self, stack: str | None, message: str) -> None:
         super().note(stack, message)
         pipeline, env, kind = stack_identity(stack) if stack else (None, None, None)
-        self._emit({"time": _iso(self._clock()), "event": "note", "stack": stack, "pipeline": pipeline, "env": env,
-                    "kind": kind, "action": None, "result": None, "detail": message})
+        self._emit(
+            {
+                "time": _iso(self._clock()),
+                "event": "note",
+                "stack": stack,
+                "pipeline": pipeline,
+                "env": env,
+                "kind": kind,
+                "action": None,
+                "result": None,
+                "detail": message,
+            }
+        )
 
     def finish(self, stack: str, result: str, detail: str = "") -> None:
         super().finish(stack, result, detail)
@@ -176,12 +187,21 @@ class JsonProgress(NullProgress):
         with self._lock:
             action, started = self._started.pop(stack, (None, None))
         pipeline, env, kind = stack_identity(stack)
-        self._emit({
-            "time": _iso(now), "event": "stack", "stack": stack, "pipeline": pipeline, "env": env, "kind": kind,
-            "action": action, "result": result, "detail": detail,
-            "started": _iso(started) if started is not None else None,
-            "duration_s": round(now - started, 3) if started is not None else None,
-        })
+        self._emit(
+            {
+                "time": _iso(now),
+                "event": "stack",
+                "stack": stack,
+                "pipeline": pipeline,
+                "env": env,
+                "kind": kind,
+                "action": action,
+                "result": result,
+                "detail": detail,
+                "started": _iso(started) if started is not None else None,
+                "duration_s": round(now - started, 3) if started is not None else None,
+            }
+        )
 
 
 def make_progress(

@@ -18,6 +18,7 @@ def orphans(aws: Aws, manifest: Manifest) -> list[DeployedStack]:
     return sorted((s for s in deployed.values() if s.pipeline and manifest.get(s.name) is None), key=lambda s: s.name)
 
 
-def prune(aws: Aws, manifest: Manifest, options: RemovalOptions | None = None,
-          progress: Progress | None = None) -> RemovalResult:
+def prune(
+    aws: Aws, manifest: Manifest, options: RemovalOptions | None = None, progress: Progress | None = None
+) -> RemovalResult:
     return remove(aws, manifest, orphans(aws, manifest), "prune", options or RemovalOptions(), progress)

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
 
 def console_link(region: str, stack_id: str, change_set_id: str) -> str:
-    return (f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
-            f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}"
-            f"&changeSetId={quote(change_set_id, safe='')}")
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
+        f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}"
+        f"&changeSetId={quote(change_set_id, safe='')}"
+    )
 
 
 def render_plan(plan: Plan, manifest: Manifest) -> str:
@@ -49,30 +51,51 @@ def _dangers(plan: Plan) -> list[str]:
                 verb = "removed" if change.action == "Remove" else f"replaced (replacement: {change.replacement})"
                 out.append(f"- **{stack.name}: stateful resource {change.resource} ({change.type}) is {verb}**")
         if stack.action == "delete":
-            out.append(f"- **{stack.name} would be deleted by `pipectl prune` ({stack.reason}); "
-                       "resources with a Retain policy keep their data**")
+            out.append(
+                f"- **{stack.name} would be deleted by `pipectl prune` ({stack.reason}); "
+                "resources with a Retain policy keep their data**"
+            )
         if stack.recovery:
             out.append(f"- **{stack.name} is {stack.status}: apply first does {stack.recovery}**")
-    unknown = sum(1 for s in plan.stacks for c in s.changes
-                  if c.stateful and c.replacement == "unknown" and c.note != TO_CONFIRM)
+    unknown = sum(
+        1 for s in plan.stacks for c in s.changes if c.stateful and c.replacement == "unknown" and c.note != TO_CONFIRM
+    )
     if unknown:
-        out.append(f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
-                   "report it and the deployed template could not be read): check them before approving**")
-    later = sum(1 for s in plan.stacks for c in s.changes
-                if c.stateful and c.action == "Modify" and c.replacement == "unknown" and c.note == TO_CONFIRM)
+        out.append(
+            f"- **{unknown} modified stateful resource(s) with unknown replacement (the target did not "
+            "report it and the deployed template could not be read): check them before approving**"
+        )
+    later = sum(
+        1
+        for s in plan.stacks
+        for c in s.changes
+        if c.stateful and c.action == "Modify" and c.replacement == "unknown" and c.note == TO_CONFIRM
+    )
     if later:
-        out.append(f"- **{later} modified stateful resource(s) in stacks whose change set is created at apply time: "
-                   "replacement is known only then; apply refuses to replace or delete them without --allow-replace**")
+        out.append(
+            f"- **{later} modified stateful resource(s) in stacks whose change set is created at apply time: "
+            "replacement is known only then; apply refuses to replace or delete them without --allow-replace**"
+        )
     return ["## Data at risk", "", *out, ""] if out else []
 
 
 def _widening(plan: Plan) -> list[str]:
-    out = [f"- {stack.name}: {c.action} {c.resource} ({c.type})"
-           for stack in plan.stacks for c in stack.changes if c.widening]
+    out = [
+        f"- {stack.name}: {c.action} {c.resource} ({c.type})"
+        for stack in plan.stacks
+        for c in stack.changes
+        if c.widening
+    ]
     if not out:
         return []
-    return ["## Possible permission widening", "",
-            "IAM, resource-policy and security-group changes: review who gains access.", "", *out, ""]
+    return [
+        "## Possible permission widening",
+        "",
+        "IAM, resource-policy and security-group changes: review who gains access.",
+        "",
+        *out,
+        "",
+    ]
 
 
 def describe_action(stack: StackPlan) -> str:
@@ -92,14 +115,21 @@ def _stack_section(stack: StackPlan, manifest: Manifest) -> list[str]:
         out += [f"{stack.reason}", ""]
     if stack.action.deferred:
         template = f"`{spec.template}` " if spec else ""
-        out += [f"Change set created at apply time, once {', '.join(stack.after)} succeeded: "
-                f"{stack.after[0] if len(stack.after) == 1 else 'they'} export values this stack imports, which "
-                f"CloudFormation resolves when the change set is made. Apply makes it from the template {template}"
-                f"with sha256 `{stack.template_sha256}` and refuses any other.", "",
-                "Resources listed from the template; actions and replacement are confirmed by the change set.", ""]
+        out += [
+            f"Change set created at apply time, once {', '.join(stack.after)} succeeded: "
+            f"{stack.after[0] if len(stack.after) == 1 else 'they'} export values this stack imports, which "
+            f"CloudFormation resolves when the change set is made. Apply makes it from the template {template}"
+            f"with sha256 `{stack.template_sha256}` and refuses any other.",
+            "",
+            "Resources listed from the template; actions and replacement are confirmed by the change set.",
+            "",
+        ]
     if stack.change_set and stack.stack_id:
-        out += [f"[change set {stack.change_set_name} in the console]"
-                f"({console_link(stack.region, stack.stack_id, stack.change_set)})", ""]
+        out += [
+            f"[change set {stack.change_set_name} in the console]"
+            f"({console_link(stack.region, stack.stack_id, stack.change_set)})",
+            "",
+        ]
     if stack.changes:
         out += ["| resource | type | action | replacement | note |", "| --- | --- | --- | --- | --- |"]
         for c in stack.changes:

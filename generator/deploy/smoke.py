@@ -146,7 +146,10 @@ def check_collector(pipeline: str, env: str, endpoint: str, app_id: str, opts: S
     if 300 <= status < 400:
         # A redirect is a browser sign-in page: apps and servers cannot follow it, so no event was collected.
         return Check(
-            pipeline, env, "collector", FAILED,
+            pipeline,
+            env,
+            "collector",
+            FAILED,
             f"{endpoint}: sign-in required, redirected to {text or 'another page'} (HTTP {status}); "
             "the collection path must not use browser sign-in",
         )

@@ -103,8 +103,14 @@ class StateStore:
 
     def record_run(self, run: RunRecord) -> None:
         """The run under each pipeline it touched, and once under its id for lookup."""
-        body = {"run_id": run.run_id, "kind": run.kind, "revision": run.revision, "actor": run.actor,
-                "started_at": run.started_at, "result": run.result}
+        body = {
+            "run_id": run.run_id,
+            "kind": run.kind,
+            "revision": run.revision,
+            "actor": run.actor,
+            "started_at": run.started_at,
+            "result": run.result,
+        }
         if run.ended_at:
             body["ended_at"] = run.ended_at
         owners = sorted(set(run.pipelines.values()))
@@ -114,15 +120,32 @@ class StateStore:
         self.put({"pk": f"RUN#{run.run_id}", "sk": "META", **body, "stacks": dict(run.stacks), "pipelines": owners})
 
     def record_stack(self, spec: StackSpec, status: str, reason: str, revision: str) -> None:
-        self.put({
-            "pk": f"PIPELINE#{spec.owner}", "sk": f"STACK#{spec.env or '_'}#{spec.name}",
-            "stack": spec.name, "kind": spec.kind, "env": spec.env or "_", "status": status,
-            "reason": reason, "revision": revision, "updated_at": now_iso(),
-        })
+        self.put(
+            {
+                "pk": f"PIPELINE#{spec.owner}",
+                "sk": f"STACK#{spec.env or '_'}#{spec.name}",
+                "stack": spec.name,
+                "kind": spec.kind,
+                "env": spec.env or "_",
+                "status": status,
+                "reason": reason,
+                "revision": revision,
+                "updated_at": now_iso(),
+            }
+        )
 
     def record_pipeline(self, name: str, envs: list[str], revision: str, run_id: str) -> None:
-        self.put({"pk": f"PIPELINE#{name}", "sk": "META", "name": name, "envs": sorted(envs),
-                  "revision": revision, "last_run_id": run_id, "updated_at": now_iso()})
+        self.put(
+            {
+                "pk": f"PIPELINE#{name}",
+                "sk": "META",
+                "name": name,
+                "envs": sorted(envs),
+                "revision": revision,
+                "last_run_id": run_id,
+                "updated_at": now_iso(),
+            }
+        )
 
 
 def _to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,8 +195,15 @@ class Lock:
         deadline = time.monotonic() + timeout
         while True:
             now = int(self.clock())
-            item = {**LOCK_KEY, "owner": self.owner, "run_id": self.run_id, "acquired_at": now_iso(),
-                    "expires_at": now + int(self.lease), "host": socket.gethostname(), "pid": os.getpid()}
+            item = {
+                **LOCK_KEY,
+                "owner": self.owner,
+                "run_id": self.run_id,
+                "acquired_at": now_iso(),
+                "expires_at": now + int(self.lease),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            }
             try:
                 self.store.put(
                     item,
@@ -229,7 +259,8 @@ class Lock:
         while not self._stop.wait(self.heartbeat):
             try:
                 self.store.ddb.update_item(
-                    TableName=self.store.table.name, Key=_to_ddb(LOCK_KEY),
+                    TableName=self.store.table.name,
+                    Key=_to_ddb(LOCK_KEY),
                     UpdateExpression="SET expires_at = :expires",
                     ConditionExpression="run_id = :run",
                     ExpressionAttributeValues=_to_ddb(
@@ -249,8 +280,10 @@ class Lock:
             self._thread.join(timeout=10)
         try:
             self.store.ddb.delete_item(
-                TableName=self.store.table.name, Key=_to_ddb(LOCK_KEY),
-                ConditionExpression="run_id = :run", ExpressionAttributeValues=_to_ddb({":run": self.run_id}),
+                TableName=self.store.table.name,
+                Key=_to_ddb(LOCK_KEY),
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues=_to_ddb({":run": self.run_id}),
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":

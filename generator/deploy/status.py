@@ -37,17 +37,31 @@ def status(aws: Aws, manifest: Manifest, pipeline: str | None = None) -> list[St
         if pipeline is not None and spec.pipeline != pipeline:
             continue
         live = deployed.get(spec.name)
-        out.append(StackStatus(
-            spec.name, spec.pipeline, spec.env, spec.kind,
-            live.status if live else "NOT_DEPLOYED",
-            live.updated.isoformat() if live and live.updated else None,
-            bool(live and live.in_sync(spec.hash)),
-            dict(live.outputs) if live else {},
-        ))
+        out.append(
+            StackStatus(
+                spec.name,
+                spec.pipeline,
+                spec.env,
+                spec.kind,
+                live.status if live else "NOT_DEPLOYED",
+                live.updated.isoformat() if live and live.updated else None,
+                bool(live and live.in_sync(spec.hash)),
+                dict(live.outputs) if live else {},
+            )
+        )
     for live in sorted(deployed.values(), key=lambda s: s.name):
         if live.pipeline and manifest.get(live.name) is None and pipeline in (None, live.pipeline):
-            out.append(StackStatus(
-                live.name, live.pipeline, live.tags.get("pipectl:env"), live.tags.get("pipectl:kind", "?"),
-                live.status, live.updated.isoformat() if live.updated else None, False, dict(live.outputs), True,
-            ))
+            out.append(
+                StackStatus(
+                    live.name,
+                    live.pipeline,
+                    live.tags.get("pipectl:env"),
+                    live.tags.get("pipectl:kind", "?"),
+                    live.status,
+                    live.updated.isoformat() if live.updated else None,
+                    False,
+                    dict(live.outputs),
+                    True,
+                )
+            )
     return out

@@ -84,8 +84,15 @@ def is_telemetry(resource: dict[str, Any]) -> bool:
 def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions) -> Removal:
     """Read the deployed template: which stateful resources its deletion keeps, and which it destroys."""
     spec = manifest.get(live.name)
-    removal = Removal(live.name, live.pipeline, live.tags.get("pipectl:env"), live.tags.get("pipectl:kind"),
-                      live.region, live.status, protected=live.termination_protection)
+    removal = Removal(
+        live.name,
+        live.pipeline,
+        live.tags.get("pipectl:env"),
+        live.tags.get("pipectl:kind"),
+        live.region,
+        live.status,
+        protected=live.termination_protection,
+    )
     template = _template(aws, live)
     stateful_ids = set(spec.stateful) if spec else set()
     for logical, resource in sorted((template.get("Resources") or {}).items()):
@@ -121,7 +128,11 @@ def _template(aws: Aws, live: DeployedStack) -> dict[str, Any]:
 
 
 def remove(
-    aws: Aws, manifest: Manifest, stacks: list[DeployedStack], kind: str, options: RemovalOptions,
+    aws: Aws,
+    manifest: Manifest,
+    stacks: list[DeployedStack],
+    kind: str,
+    options: RemovalOptions,
     progress: Progress | None = None,
 ) -> RemovalResult:
     """List (and with `yes`, delete) `stacks`, dependents first, under the deploy lock when there is one.
@@ -143,8 +154,14 @@ def remove(
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
     table = find_state_table(deployed)
     store = StateStore(aws, table) if table is not None else None
-    run = RunRecord(new_run_id(), kind, "-", aws.actor(), now_iso(),
-                    pipelines={name: r.pipeline or "_console" for name, r in removals.items()})
+    run = RunRecord(
+        new_run_id(),
+        kind,
+        "-",
+        aws.actor(),
+        now_iso(),
+        pipelines={name: r.pipeline or "_console" for name, r in removals.items()},
+    )
     lock = Lock(store, run.actor, run.run_id) if store is not None else None
     if lock is not None:
         lock.acquire(options.lock_timeout)

@@ -180,7 +180,7 @@ def publish(aws: Aws, manifest: Manifest, data: Sequence[Datum], progress: Progr
     for region, batch in sorted(per_region.items()):
         client = aws.client("cloudwatch", region)
         for first in range(0, len(batch), BATCH):
-            chunk = [d.as_metric_data(timestamp) for d in batch[first:first + BATCH]]
+            chunk = [d.as_metric_data(timestamp) for d in batch[first : first + BATCH]]
             try:
                 client.put_metric_data(Namespace=NAMESPACE, MetricData=chunk)
             except (ClientError, BotoCoreError) as exc:

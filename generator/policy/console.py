@@ -31,7 +31,6 @@ from generator.policy import keys
 VERSION = "2012-10-17"
 
 
-
 def _account_root() -> Principal:
     return Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
 

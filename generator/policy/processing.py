@@ -36,9 +36,7 @@ def _document(*statements: Statement) -> Policy:
 
 def service_trust(service: str, same_account: bool = True) -> Policy:
     """Who may assume a role: one service principal, only on behalf of this account when it says so."""
-    statement = Statement(
-        Effect=Allow, Principal=Principal("Service", service), Action=[sts.AssumeRole]
-    )
+    statement = Statement(Effect=Allow, Principal=Principal("Service", service), Action=[sts.AssumeRole])
     if same_account:
         # Confused-deputy guard: the service may act for this account only.
         statement.Condition = Condition(StringEquals("aws:SourceAccount", AccountId))

@@ -60,8 +60,6 @@ ELB_LOG_ACCOUNTS: dict[str, str] = {
 ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
-
-
 def elb_log_principal(region: str) -> Principal:
     """Who writes ALB access logs in `region`: ELB's regional account, or the newer service principal."""
     account = ELB_LOG_ACCOUNTS.get(region)

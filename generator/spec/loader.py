@@ -292,8 +292,13 @@ def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type
         out.append(_located(path, message, merged, file, prefer_key=err["type"] in ("extra_forbidden", "missing")))
     if len(errors) > MAX_ERRORS_PER_FILE:
         hidden = len(errors) - MAX_ERRORS_PER_FILE
-        out.append(SpecError(Location(file, 1, 1), "(file)",
-                             f"expected fewer mistakes, found {hidden} more not shown; fix these first"))
+        out.append(
+            SpecError(
+                Location(file, 1, 1),
+                "(file)",
+                f"expected fewer mistakes, found {hidden} more not shown; fix these first",
+            )
+        )
     return out
 
 

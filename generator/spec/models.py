@@ -175,9 +175,7 @@ class Processing(Strict):
 class Monitoring(Strict):
     """Logs, alarm thresholds and who is paged; every default is what an on-call engineer would pick."""
 
-    alarm_email: Email | None = Field(
-        default=None, description="who is paged, besides the owner; defaults to owner"
-    )
+    alarm_email: Email | None = Field(default=None, description="who is paged, besides the owner; defaults to owner")
     log_retention_days: Literal[
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
     ] = 30

@@ -116,8 +116,11 @@ def _scan_events(text: str) -> tuple[int, int, str, str] | None:
         if isinstance(event, yaml.ScalarEvent):
             values += 1
             if values > MAX_VALUES:
-                return mark.line + 1, mark.column + 1, "(file)", (
-                    f"expected a pipeline file of at most {MAX_VALUES} keys and values, found more"
+                return (
+                    mark.line + 1,
+                    mark.column + 1,
+                    "(file)",
+                    (f"expected a pipeline file of at most {MAX_VALUES} keys and values, found more"),
                 )
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
@@ -127,8 +130,11 @@ def _scan_events(text: str) -> tuple[int, int, str, str] | None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                return mark.line + 1, mark.column + 1, "(file)", (
-                    f"expected at most {MAX_DEPTH} levels of nesting, found more"
+                return (
+                    mark.line + 1,
+                    mark.column + 1,
+                    "(file)",
+                    (f"expected at most {MAX_DEPTH} levels of nesting, found more"),
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1

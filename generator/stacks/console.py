@@ -320,8 +320,12 @@ def _graphql_api(template: Template, console: ConsoleSpec, key: Key, user_pool: 
     add_output(template, STACK, "GraphQLApiId", GetAtt(api, "ApiId"), "Id of the console GraphQL API")
     # AppSync names the group after the API id, so the group (and the role's policy on it) follow the API.
     group = common.log_group(
-        template, "GraphQLLogGroup", Sub("/aws/appsync/apis/${GraphQLApi.ApiId}"),
-        console.log_retention_days, GetAtt(key, "Arn"), True,
+        template,
+        "GraphQLLogGroup",
+        Sub("/aws/appsync/apis/${GraphQLApi.ApiId}"),
+        console.log_retention_days,
+        GetAtt(key, "Arn"),
+        True,
     )
     template.add_resource(
         PolicyType(
@@ -449,8 +453,12 @@ def _recorder(template: Template, console: ConsoleSpec, key: Key, table: Table) 
         )
     )
     group = common.log_group(
-        template, "RecorderLogGroup", f"/aws/lambda/{RECORDER_NAME}", console.log_retention_days,
-        GetAtt(key, "Arn"), True,
+        template,
+        "RecorderLogGroup",
+        f"/aws/lambda/{RECORDER_NAME}",
+        console.log_retention_days,
+        GetAtt(key, "Arn"),
+        True,
     )
     role = template.add_resource(
         Role(

@@ -214,7 +214,8 @@ def _ingestion_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) -> 
     spec = pipeline.spec
     endpoint = f"https://{spec.ingestion.domain.name}{spec.ingestion.endpoint_path}"
     alarm.add(
-        "CollectorErrorRateAlarm", "collector-error-rate",
+        "CollectorErrorRateAlarm",
+        "collector-error-rate",
         f"More than {spec.monitoring.error_rate_percent:g}% of requests to {endpoint} got a 5xx answer "
         f"(from the load balancer or the collectors) in {ERROR_RATE_BREACHING} of the last "
         f"{ERROR_RATE_PERIODS} minutes: apps are losing events. Check the collector service's tasks and "
@@ -229,12 +230,19 @@ def _ingestion_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) -> 
     if watched.stream is not None:
         where, metric = "the Kinesis stream", _metric("AWS/Kinesis", "IncomingRecords", StreamName=watched.stream)
     else:
-        where, metric = "the collectors", _metric(
-            "AWS/ApplicationELB", "RequestCount", LoadBalancer=watched.load_balancer, TargetGroup=watched.target_group
+        where, metric = (
+            "the collectors",
+            _metric(
+                "AWS/ApplicationELB",
+                "RequestCount",
+                LoadBalancer=watched.load_balancer,
+                TargetGroup=watched.target_group,
+            ),
         )
     minutes = spec.monitoring.no_events_minutes
     alarm.add(
-        "NoEventsAlarm", "no-events",
+        "NoEventsAlarm",
+        "no-events",
         f"No events reached {where} for {minutes} minutes. Either the apps stopped sending (a release, "
         f"a tracking change, DNS for {spec.ingestion.domain.name}) or collection is down: open the "
         "dashboard and check collector requests and errors first.",
@@ -248,7 +256,8 @@ def _ingestion_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) -> 
     )
     missing = spec.monitoring.collectors_missing_minutes
     alarm.add(
-        "CollectorsBelowDesiredAlarm", "collectors-below-desired",
+        "CollectorsBelowDesiredAlarm",
+        "collectors-below-desired",
         f"Fewer collector tasks are running than ECS wants, for {missing} minutes in a row: tasks "
         "keep failing to start or to stay healthy, and the remaining collectors may not keep up. Look at "
         "the service's events and stopped tasks in ECS (image pull, health checks, capacity).",
@@ -266,50 +275,75 @@ def _processing_alarms(alarm: _Alarms, pipeline: Pipeline, watched: _Watched) ->
     failed = _failed_more_than(errors)
     if watched.sink_function is not None:
         alarm.add(
-            "SinkErrorsAlarm", "sink-errors",
+            "SinkErrorsAlarm",
+            "sink-errors",
             f"The sink function failed {failed} while writing stream batches to S3. Kinesis retries the "
             "batch, so events are delayed, not lost, until retries run out and the batch lands in the "
             "dead-letter queue. Read the function's log group for the error.",
             **_metric("AWS/Lambda", "Errors", FunctionName=watched.sink_function),
-            Statistic="Sum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-            ComparisonOperator="GreaterThanThreshold", Threshold=errors, TreatMissingData="notBreaching",
+            Statistic="Sum",
+            Period=FAILURE_PERIOD_S,
+            EvaluationPeriods=1,
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=errors,
+            TreatMissingData="notBreaching",
         )
         age_s = pipeline.spec.monitoring.iterator_age_seconds
         alarm.add(
-            "SinkIteratorAgeAlarm", "sink-iterator-age",
+            "SinkIteratorAgeAlarm",
+            "sink-iterator-age",
             f"The sink function is more than {age_s} seconds behind the Kinesis stream: events reach S3 "
             "late, and are lost once they are older than the stream's retention. Check the sink's errors "
             "and throttles on the dashboard; raise processing.concurrency if it is throttled.",
             **_metric("AWS/Lambda", "IteratorAge", FunctionName=watched.sink_function),
-            Statistic="Maximum", Period=ITERATOR_AGE_PERIOD_S, EvaluationPeriods=ITERATOR_AGE_PERIODS,
-            ComparisonOperator="GreaterThanThreshold", Threshold=age_s * 1000, TreatMissingData="notBreaching",
+            Statistic="Maximum",
+            Period=ITERATOR_AGE_PERIOD_S,
+            EvaluationPeriods=ITERATOR_AGE_PERIODS,
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=age_s * 1000,
+            TreatMissingData="notBreaching",
         )
     alarm.add(
-        "EnrichErrorsAlarm", "enrich-errors",
+        "EnrichErrorsAlarm",
+        "enrich-errors",
         f"The enrich function failed {failed}. The enrichment run of that window fails too and is "
         "reported in the dead-letter queue; raw events are safe in S3 and the window can be rerun. Read the "
         "function's log group for the error.",
         **_metric("AWS/Lambda", "Errors", FunctionName=watched.enrich_function),
-        Statistic="Sum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=errors, TreatMissingData="notBreaching",
+        Statistic="Sum",
+        Period=FAILURE_PERIOD_S,
+        EvaluationPeriods=1,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=errors,
+        TreatMissingData="notBreaching",
     )
     alarm.add(
-        "EnrichmentFailedAlarm", "enrichment-failed",
+        "EnrichmentFailedAlarm",
+        "enrichment-failed",
         "A scheduled enrichment run failed after its retries: enriched data for that time window is "
         "missing. The execution in Step Functions and the message in the dead-letter queue name the "
         "window; fix the cause, then start the state machine again with that window_end.",
         **_metric("AWS/States", "ExecutionsFailed", StateMachineArn=watched.state_machine_arn),
-        Statistic="Sum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=0, TreatMissingData="notBreaching",
+        Statistic="Sum",
+        Period=FAILURE_PERIOD_S,
+        EvaluationPeriods=1,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=0,
+        TreatMissingData="notBreaching",
     )
     alarm.add(
-        "DeadLettersAlarm", "dead-letters",
+        "DeadLettersAlarm",
+        "dead-letters",
         "Messages are waiting in the pipeline's dead-letter queue: a stream batch, an enrichment run or a "
         "scheduled start failed for good. Each message says what failed; it stays 14 days. Handle and "
         "delete them, and the alarm clears.",
         **_metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName=watched.dead_letter_queue),
-        Statistic="Maximum", Period=FAILURE_PERIOD_S, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=0, TreatMissingData="notBreaching",
+        Statistic="Maximum",
+        Period=FAILURE_PERIOD_S,
+        EvaluationPeriods=1,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=0,
+        TreatMissingData="notBreaching",
     )
 
 
@@ -342,8 +376,9 @@ def _error_rate_queries(load_balancer: ImportValue) -> list[MetricDataQuery]:
     return [
         _query("requests", "AWS/ApplicationELB", "RequestCount", period, "Sum", LoadBalancer=load_balancer),
         _query("elb5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", period, "Sum", LoadBalancer=load_balancer),
-        _query("target5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", period, "Sum",
-               LoadBalancer=load_balancer),
+        _query(
+            "target5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", period, "Sum", LoadBalancer=load_balancer
+        ),
         MetricDataQuery(
             Id="errorRate",
             Label="5xx responses (% of requests)",

@@ -54,17 +54,30 @@ def network(template: Template, pipeline: Pipeline, key_arn: Any) -> Network:
 
 def _existing(template: Template, spec: ExistingNetwork) -> Network:
     """The file's ids as typed parameters: CloudFormation checks they exist before creating anything."""
-    vpc = template.add_parameter(Parameter(
-        "VpcId", Type="AWS::EC2::VPC::Id", Default=spec.vpc_id, Description="the existing VPC the pipeline file names",
-    ))
-    public = template.add_parameter(Parameter(
-        "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Default=",".join(spec.public_subnets),
-        Description="public subnets of that VPC, for the load balancer",
-    ))
-    private = template.add_parameter(Parameter(
-        "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>", Default=",".join(spec.private_subnets),
-        Description="private subnets of that VPC, for the collectors",
-    ))
+    vpc = template.add_parameter(
+        Parameter(
+            "VpcId",
+            Type="AWS::EC2::VPC::Id",
+            Default=spec.vpc_id,
+            Description="the existing VPC the pipeline file names",
+        )
+    )
+    public = template.add_parameter(
+        Parameter(
+            "PublicSubnetIds",
+            Type="List<AWS::EC2::Subnet::Id>",
+            Default=",".join(spec.public_subnets),
+            Description="public subnets of that VPC, for the load balancer",
+        )
+    )
+    private = template.add_parameter(
+        Parameter(
+            "PrivateSubnetIds",
+            Type="List<AWS::EC2::Subnet::Id>",
+            Default=",".join(spec.private_subnets),
+            Description="private subnets of that VPC, for the collectors",
+        )
+    )
     return Network(Ref(vpc), Ref(public), Ref(private))
 
 
@@ -120,9 +133,7 @@ def _public_routes(template: Template, vpc: VPC, subnets: list[Subnet], label: s
     attachment = template.add_resource(
         VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway))
     )
-    table = template.add_resource(
-        RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=Tags(Name=f"{label}-public"))
-    )
+    table = template.add_resource(RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=Tags(Name=f"{label}-public")))
     route = template.add_resource(
         Route(
             "PublicDefaultRoute",

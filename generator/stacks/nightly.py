@@ -116,9 +116,7 @@ def add_nightly_run(
                 Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"),
                 RoleArn=GetAtt(role, "Arn"),
                 Input=Sub(json.dumps(start_input("${Pipeline}", {"RUN": "nightly"}), separators=(",", ":"))),
-                RetryPolicy=ScheduleRetryPolicy(
-                    MaximumRetryAttempts=RETRIES, MaximumEventAgeInSeconds=MAX_EVENT_AGE_S
-                ),
+                RetryPolicy=ScheduleRetryPolicy(MaximumRetryAttempts=RETRIES, MaximumEventAgeInSeconds=MAX_EVENT_AGE_S),
                 DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
             ),
         )
@@ -129,14 +127,20 @@ def add_nightly_run(
 
 def _alarms(template: Template, name: str, queue: Queue, topic: Topic) -> None:
     _alarm(
-        template, topic, "NightlyRunNotStartedAlarm", f"{name}-not-started",
+        template,
+        topic,
+        "NightlyRunNotStartedAlarm",
+        f"{name}-not-started",
         f"The nightly delivery run could not be started after {RETRIES} retries; the failed start is in the "
         "dead-letter queue (its message says why). Start the pipeline by hand, then purge the queue.",
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
         MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName")),
     )
     _alarm(
-        template, topic, "NightlyRunLostAlarm", f"{name}-lost",
+        template,
+        topic,
+        "NightlyRunLostAlarm",
+        f"{name}-lost",
         "EventBridge Scheduler could neither start the nightly delivery run nor park the failed start in its "
         "dead-letter queue (check the schedule role's access to the queue and its key).",
         ("AWS/Scheduler", "InvocationsFailedToBeSentToDeadLetterCount", "Sum"),

@@ -105,7 +105,10 @@ def _dead_letter_queue(template: Template, pipeline: Pipeline, stack: str, stora
     )
     template.add_resource(common.keep(queue, pipeline.spec.retain))
     common.add_output(
-        template, stack, "DeadLetterQueueName", GetAtt(queue, "QueueName"),
+        template,
+        stack,
+        "DeadLetterQueueName",
+        GetAtt(queue, "QueueName"),
         "Queue holding failed sink batches, failed enrichment runs and undeliverable schedules",
     )
     return queue
@@ -116,14 +119,26 @@ def _sink(template: Template, pipeline: Pipeline, stack: str, storage: _Storage,
     assert storage.stream_arn is not None
     log_group = _function_log_group(template, pipeline, storage, "Sink", "sink")
     role = _function_role(
-        template, "Sink",
+        template,
+        "Sink",
         policy.sink_function_policy(
-            GetAtt(log_group, "Arn"), storage.stream_arn, storage.bucket_arn, RAW_PREFIX,
-            storage.key_arn, GetAtt(queue, "Arn"),
+            GetAtt(log_group, "Arn"),
+            storage.stream_arn,
+            storage.bucket_arn,
+            RAW_PREFIX,
+            storage.key_arn,
+            GetAtt(queue, "Arn"),
         ),
     )
     function = _function(
-        template, pipeline, "Sink", "sink", role, log_group, storage, queue,
+        template,
+        pipeline,
+        "Sink",
+        "sink",
+        role,
+        log_group,
+        storage,
+        queue,
         "Writes each batch of the event stream to raw/ as gzip newline-delimited JSON",
         {"BUCKET": storage.bucket_name, "RAW_PREFIX": RAW_PREFIX},
     )
@@ -148,14 +163,26 @@ def _enrich(template: Template, pipeline: Pipeline, stack: str, storage: _Storag
     """raw/ -> enriched/, with the enrichments the pipeline file lists."""
     log_group = _function_log_group(template, pipeline, storage, "Enrich", "enrich")
     role = _function_role(
-        template, "Enrich",
+        template,
+        "Enrich",
         policy.enrich_function_policy(
-            GetAtt(log_group, "Arn"), storage.bucket_arn, RAW_PREFIX, ENRICHED_PREFIX,
-            storage.key_arn, GetAtt(queue, "Arn"),
+            GetAtt(log_group, "Arn"),
+            storage.bucket_arn,
+            RAW_PREFIX,
+            ENRICHED_PREFIX,
+            storage.key_arn,
+            GetAtt(queue, "Arn"),
         ),
     )
     function = _function(
-        template, pipeline, "Enrich", "enrich", role, log_group, storage, queue,
+        template,
+        pipeline,
+        "Enrich",
+        "enrich",
+        role,
+        log_group,
+        storage,
+        queue,
         "Enriches the raw/ objects of one time window into enriched/",
         {
             "BUCKET": storage.bucket_name,
@@ -172,8 +199,12 @@ def _function_log_group(
     template: Template, pipeline: Pipeline, storage: _Storage, prefix: str, function: str
 ) -> LogGroup:
     return common.log_group(
-        template, f"{prefix}LogGroup", common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/{function}"),
-        pipeline.spec.monitoring.log_retention_days, storage.key_arn, pipeline.spec.retain,
+        template,
+        f"{prefix}LogGroup",
+        common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/{function}"),
+        pipeline.spec.monitoring.log_retention_days,
+        storage.key_arn,
+        pipeline.spec.retain,
     )
 
 
@@ -189,8 +220,16 @@ def _function_role(template: Template, prefix: str, document: awacs.aws.Policy) 
 
 
 def _function(
-    template: Template, pipeline: Pipeline, prefix: str, source: str, role: Role, log_group: LogGroup,
-    storage: _Storage, queue: Queue, description: str, variables: dict[str, Any],
+    template: Template,
+    pipeline: Pipeline,
+    prefix: str,
+    source: str,
+    role: Role,
+    log_group: LogGroup,
+    storage: _Storage,
+    queue: Queue,
+    description: str,
+    variables: dict[str, Any],
 ) -> Function:
     """A Python function whose code is the asset built from generator/stacks/functions/<source>.py."""
     processing = pipeline.spec.processing
@@ -225,7 +264,7 @@ def window_minutes(schedule: str) -> int:
     rate = re.fullmatch(r"rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)", schedule)
     if rate:
         return int(rate[1]) * MINUTES[rate[2]]
-    fields = schedule[len("cron("):-1].split()
+    fields = schedule[len("cron(") : -1].split()
     hour, day_of_month, day_of_week = fields[1], fields[2], fields[4]
     if hour == "*":
         return MINUTES["hour"]
@@ -242,10 +281,13 @@ def _state_machine(
     """Runs the enrich function with retries on Lambda service errors; a failure is reported to the
     dead-letter queue before the execution fails."""
     log_group = common.log_group(
-        template, "StateMachineLogGroup",
+        template,
+        "StateMachineLogGroup",
         # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's logs resource policy.
         common.per_stack(f"/aws/vendedlogs/states/pipectl/{pipeline.name}/{pipeline.env}/enrich"),
-        pipeline.spec.monitoring.log_retention_days, storage.key_arn, pipeline.spec.retain,
+        pipeline.spec.monitoring.log_retention_days,
+        storage.key_arn,
+        pipeline.spec.retain,
     )
     role = template.add_resource(
         Role(

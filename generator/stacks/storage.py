@@ -40,9 +40,7 @@ DATA_ACCESS_LOG_PREFIX = "s3-access/data/"
 
 def build_storage(pipeline: Pipeline) -> Template:
     """Key, buckets and (for the Kinesis sink) the stream of one pipeline in one environment."""
-    template = common.new_template(
-        common.describe(pipeline, KIND, "KMS key, data and logs buckets, event stream")
-    )
+    template = common.new_template(common.describe(pipeline, KIND, "KMS key, data and logs buckets, event stream"))
     stack = common.stack_name(pipeline, KIND)
     key = _key(template, pipeline, stack)
     logs_bucket = _logs_bucket(template, pipeline, stack)
@@ -86,9 +84,7 @@ def _private(bucket: Bucket) -> Bucket:
     bucket.PublicAccessBlockConfiguration = PublicAccessBlockConfiguration(
         BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
     )
-    bucket.OwnershipControls = OwnershipControls(
-        Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-    )
+    bucket.OwnershipControls = OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
     bucket.VersioningConfiguration = VersioningConfiguration(Status="Enabled")
     return bucket
 

@@ -61,8 +61,12 @@ class ImportRule:
     EVENT = "before-parameter-build.cloudformation.CreateChangeSet"
 
     def __init__(self, endpoint: str) -> None:
-        common = {"region_name": REGION, "endpoint_url": endpoint, "aws_access_key_id": "testing",
-                  "aws_secret_access_key": "testing"}
+        common = {
+            "region_name": REGION,
+            "endpoint_url": endpoint,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
         self._cfn = boto3.client("cloudformation", **common)
         self._s3 = boto3.client("s3", **common)
         self.checked: list[str] = []  # stacks whose change set imported something, in order
@@ -83,8 +87,10 @@ class ImportRule:
         self.seen.update({(str(params["StackName"]), n): exports[n] for n in names if n in exports})
         if missing:
             self.refused.append(str(params["StackName"]))
-            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"No export named {missing[0]} found."}},
-                              "CreateChangeSet")
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": f"No export named {missing[0]} found."}},
+                "CreateChangeSet",
+            )
 
     def _template(self, params: dict[str, Any]) -> str:
         if "TemplateBody" in params:
@@ -112,43 +118,85 @@ def console_template() -> dict[str, Any]:
         "UpdateReplacePolicy": "Retain",
         "Properties": {
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                     {"AttributeName": "sk", "AttributeType": "S"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
         },
     }
-    return {"Resources": {"StateTable": table},
-            "Outputs": export("pipectl-console", "StateTableName", {"Ref": "StateTable"})}
+    return {
+        "Resources": {"StateTable": table},
+        "Outputs": export("pipectl-console", "StateTableName", {"Ref": "StateTable"}),
+    }
 
 
 def pipeline_templates(pipeline: str, env: str = "test", retain: bool = True) -> dict[str, dict[str, Any]]:
     """storage <- processing <- monitoring, and ingestion beside processing: imports along the DAG."""
     prefix = f"pipectl-{pipeline}-{env}"
     policy = "Retain" if retain else "Delete"
-    bucket = {"Type": "AWS::S3::Bucket", "DeletionPolicy": policy, "UpdateReplacePolicy": policy,
-              "Properties": {"BucketName": f"{pipeline}-{env}-data"}}
-    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                       "Action": "sts:AssumeRole"}]}}}
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": policy,
+        "UpdateReplacePolicy": policy,
+        "Properties": {"BucketName": f"{pipeline}-{env}-data"},
+    }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        },
+    }
     imported = {"Fn::ImportValue": f"{prefix}-storage:QueueName"}
     return {
-        "storage": {"Resources": {"DataBucket": bucket, "Queue": queue(f"{pipeline}-{env}-events")},
-                    "Outputs": {**export(f"{prefix}-storage", "QueueName", {"Fn::GetAtt": ["Queue", "QueueName"]}),
-                                **export(f"{prefix}-storage", "DataBucketName", {"Ref": "DataBucket"})}},
+        "storage": {
+            "Resources": {"DataBucket": bucket, "Queue": queue(f"{pipeline}-{env}-events")},
+            "Outputs": {
+                **export(f"{prefix}-storage", "QueueName", {"Fn::GetAtt": ["Queue", "QueueName"]}),
+                **export(f"{prefix}-storage", "DataBucketName", {"Ref": "DataBucket"}),
+            },
+        },
         "ingestion": {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}},
-        "processing": {"Resources": {"DeadLetterQueue": queue({"Fn::Join": ["-", [imported, "dlq"]]}),  # type: ignore[arg-type]
-                                     "EnrichRole": role},
-                       "Outputs": export(f"{prefix}-processing", "DeadLetterQueueName",
-                                         {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})},
-        "monitoring": {"Resources": {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
-            "TopicName": {"Fn::Join": ["-", [{"Fn::ImportValue": f"{prefix}-processing:DeadLetterQueueName"}, "alarms"]]},
-        }}}, "Outputs": {"DashboardName": {"Value": f"{pipeline}-{env}"}}},
+        "processing": {
+            "Resources": {
+                "DeadLetterQueue": queue({"Fn::Join": ["-", [imported, "dlq"]]}),  # type: ignore[arg-type]
+                "EnrichRole": role,
+            },
+            "Outputs": export(
+                f"{prefix}-processing", "DeadLetterQueueName", {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+            ),
+        },
+        "monitoring": {
+            "Resources": {
+                "AlarmTopic": {
+                    "Type": "AWS::SNS::Topic",
+                    "Properties": {
+                        "TopicName": {
+                            "Fn::Join": [
+                                "-",
+                                [{"Fn::ImportValue": f"{prefix}-processing:DeadLetterQueueName"}, "alarms"],
+                            ]
+                        },
+                    },
+                }
+            },
+            "Outputs": {"DashboardName": {"Value": f"{pipeline}-{env}"}},
+        },
     }
 
 
-DEPENDS = {"storage": (), "ingestion": ("storage",), "processing": ("storage",), "monitoring": ("ingestion", "processing")}
+DEPENDS = {
+    "storage": (),
+    "ingestion": ("storage",),
+    "processing": ("storage",),
+    "monitoring": ("ingestion", "processing"),
+}
 
 
 @dataclass
@@ -158,23 +206,50 @@ class Build:
     root: Path
     stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, name: str, kind: str, template: dict[str, Any], pipeline: str | None = None,
-            env: str | None = None, depends_on: tuple[str, ...] = (), retain: bool = True,
-            stateful: tuple[str, ...] = (), assets: dict[str, bytes] | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        kind: str,
+        template: dict[str, Any],
+        pipeline: str | None = None,
+        env: str | None = None,
+        depends_on: tuple[str, ...] = (),
+        retain: bool = True,
+        stateful: tuple[str, ...] = (),
+        assets: dict[str, bytes] | None = None,
+    ) -> None:
         """`assets`: files the template references (`assets/<sha256>.zip` -> bytes), written beside it."""
-        self.stacks[name] = {"name": name, "kind": kind, "pipeline": pipeline, "env": env, "template": template,
-                             "depends_on": list(depends_on), "retain": retain, "stateful": list(stateful),
-                             "assets": dict(assets or {})}
+        self.stacks[name] = {
+            "name": name,
+            "kind": kind,
+            "pipeline": pipeline,
+            "env": env,
+            "template": template,
+            "depends_on": list(depends_on),
+            "retain": retain,
+            "stateful": list(stateful),
+            "assets": dict(assets or {}),
+        }
 
     def console(self) -> None:
         self.add("pipectl-console", "console", console_template(), stateful=("StateTable",))
 
-    def pipeline(self, name: str, env: str = "test", retain: bool = True, kinds: tuple[str, ...] = tuple(DEPENDS)) -> None:
+    def pipeline(
+        self, name: str, env: str = "test", retain: bool = True, kinds: tuple[str, ...] = tuple(DEPENDS)
+    ) -> None:
         for kind, template in pipeline_templates(name, env, retain).items():
             if kind in kinds:
                 deps = tuple(f"pipectl-{name}-{env}-{d}" for d in DEPENDS[kind] if d in kinds)
-                self.add(f"pipectl-{name}-{env}-{kind}", kind, template, name, env, deps, retain,
-                         ("DataBucket",) if kind == "storage" else ())
+                self.add(
+                    f"pipectl-{name}-{env}-{kind}",
+                    kind,
+                    template,
+                    name,
+                    env,
+                    deps,
+                    retain,
+                    ("DataBucket",) if kind == "storage" else (),
+                )
 
     def remove_pipeline(self, name: str) -> None:
         self.stacks = {k: v for k, v in self.stacks.items() if v["pipeline"] != name}
@@ -195,9 +270,17 @@ class Build:
             for asset, data in stack["assets"].items():
                 (self.root / asset).parent.mkdir(parents=True, exist_ok=True)
                 (self.root / asset).write_bytes(data)
-            entries.append({**{k: v for k, v in stack.items() if k not in ("template", "assets")}, "region": REGION,
-                            "template": rel, "parameters": {}, "tags": tags, "hash": digest,
-                            "assets": sorted(stack["assets"])})
+            entries.append(
+                {
+                    **{k: v for k, v in stack.items() if k not in ("template", "assets")},
+                    "region": REGION,
+                    "template": rel,
+                    "parameters": {},
+                    "tags": tags,
+                    "hash": digest,
+                    "assets": sorted(stack["assets"]),
+                }
+            )
         (self.root / "manifest.json").write_text(json.dumps({"version": 1, "stacks": entries}, indent=2))
         return load_manifest(self.root)
 

@@ -19,8 +19,12 @@ from generator.deploy.state import StateStore, find_state_table
 from generator.deploy.status import status
 from tests.deploy.conftest import REGION, Build, new_aws, queue
 
-SHOP = ["pipectl-shop-test-storage", "pipectl-shop-test-ingestion", "pipectl-shop-test-processing",
-        "pipectl-shop-test-monitoring"]
+SHOP = [
+    "pipectl-shop-test-storage",
+    "pipectl-shop-test-ingestion",
+    "pipectl-shop-test-processing",
+    "pipectl-shop-test-monitoring",
+]
 
 
 def deployed_status(aws: Aws) -> dict[str, str]:
@@ -44,8 +48,10 @@ def test_apply_from_scratch_deploys_console_first_and_records_the_run(aws: Aws, 
     manifest = shop.write()
     plan = make_plan(aws, manifest, "abc1234")
     assert {s.name: s.action for s in plan.stacks} == {
-        "pipectl-console": "create", "pipectl-shop-test-storage": "create",
-        **{n: "create-after" for n in SHOP[1:]}}  # they import storage's exports: their change sets come later
+        "pipectl-console": "create",
+        "pipectl-shop-test-storage": "create",
+        **{n: "create-after" for n in SHOP[1:]},
+    }  # they import storage's exports: their change sets come later
     assert not plan.recorded  # no state table yet
     assert all(s.change_set_name == "pipectl-abc1234" for s in plan.stacks if s.action == "create")
     assert not any(s.change_set for s in plan.stacks if s.action == "create-after")
@@ -147,9 +153,13 @@ def test_a_failed_stack_stops_its_dependents_not_its_siblings_and_a_rerun_finish
     _, result = apply_now(aws, manifest, "one", progress)
 
     outcome = {n: r.result for n, r in result.stacks.items()}
-    assert outcome == {"pipectl-console": "done", "pipectl-shop-test-storage": "done",
-                       "pipectl-shop-test-ingestion": "done", "pipectl-shop-test-processing": "failed",
-                       "pipectl-shop-test-monitoring": "skipped"}
+    assert outcome == {
+        "pipectl-console": "done",
+        "pipectl-shop-test-storage": "done",
+        "pipectl-shop-test-ingestion": "done",
+        "pipectl-shop-test-processing": "failed",
+        "pipectl-shop-test-monitoring": "skipped",
+    }
     failed = result.stacks["pipectl-shop-test-processing"]
     assert failed.detail.startswith("ROLLBACK_COMPLETE")  # a failed create rolls back, as on AWS
     assert any("Broken AWS::S3::Bucket CREATE_FAILED" in e for e in failed.events), failed.events
@@ -162,14 +172,18 @@ def test_a_failed_stack_stops_its_dependents_not_its_siblings_and_a_rerun_finish
     plan, rerun = apply_now(aws, manifest, "two")
 
     assert {s.name: s.action for s in plan.stacks if s.action != "none"} == {
-        "pipectl-shop-test-processing": "create", "pipectl-shop-test-monitoring": "create-after"}
+        "pipectl-shop-test-processing": "create",
+        "pipectl-shop-test-monitoring": "create-after",
+    }
     assert rerun.ok, rerun.stacks
     assert set(deployed_status(aws).values()) == {"CREATE_COMPLETE"}
 
 
 def test_a_stack_left_in_create_in_progress_by_a_killed_run_is_recreated(aws: Aws, shop: Build) -> None:
     manifest = shop.write()
-    aws.cfn().create_stack(StackName="pipectl-shop-test-ingestion", TemplateBody=json.dumps({"Resources": {"Q": queue()}}))
+    aws.cfn().create_stack(
+        StackName="pipectl-shop-test-ingestion", TemplateBody=json.dumps({"Resources": {"Q": queue()}})
+    )
     # Fault injection: the local target creates a stack within one request and never leaves it in progress;
     # a pipectl process killed mid-create does. The in-process server's backend is given that state.
     backend = compat.cfn_backend(ACCOUNT_ID, REGION)

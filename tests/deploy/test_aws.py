@@ -28,8 +28,9 @@ def stubbed() -> tuple[Client, Stubber, list[float]]:
     return client, Stubber(raw), slept
 
 
-@pytest.mark.parametrize("code", ["Throttling", "ThrottlingException", "RequestLimitExceeded",
-                                  "TooManyRequestsException"])
+@pytest.mark.parametrize(
+    "code", ["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"]
+)
 def test_throttled_calls_are_retried_with_backoff(code: str) -> None:
     client, stub, slept = stubbed()
     stub.add_client_error("describe_stacks", code, http_status_code=400)
@@ -82,8 +83,13 @@ def throttle_every_other(aws: Aws, operations: set[str]) -> list[str]:
     def hook(model: Any, **_: Any) -> Any:
         if model.name in operations and next(tick) % 2 == 0:
             seen.append(model.name)
-            return (_Http(400), {"Error": {"Code": "Throttling", "Message": "Rate exceeded"},
-                                 "ResponseMetadata": {"HTTPStatusCode": 400}})
+            return (
+                _Http(400),
+                {
+                    "Error": {"Code": "Throttling", "Message": "Rate exceeded"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+            )
         return None
 
     cfn = aws.cfn()
@@ -105,13 +111,15 @@ def test_a_plan_and_apply_survive_throttling(aws: Aws, build: Build, moto_url: s
     build.pipeline("shop")
     manifest = build.write()
     throttled = new_aws(moto_url)
-    seen = throttle_every_other(throttled, {"DescribeStacks", "CreateChangeSet", "DescribeChangeSet",
-                                            "ExecuteChangeSet", "DescribeStackEvents"})
+    seen = throttle_every_other(
+        throttled, {"DescribeStacks", "CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DescribeStackEvents"}
+    )
 
     plan, result = apply_now(throttled, manifest, "one")
 
     assert {s.name: s.action for s in plan.stacks if s.action != "create-after"} == {
-        "pipectl-shop-test-storage": "create"}
+        "pipectl-shop-test-storage": "create"
+    }
     assert result.ok, result.stacks
     assert {"DescribeStacks", "CreateChangeSet", "ExecuteChangeSet"} <= set(seen)
     assert sum(throttled.counter.retries.values()) == len(seen)

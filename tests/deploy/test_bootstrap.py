@@ -40,26 +40,57 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [
         ([], "source: expected either --codecommit NAME or --connection-arn ARN --repository OWNER/NAME"),
         (["--codecommit", "a", "--connection-arn", CONNECTION], "source: expected either"),
-        (["--connection-arn", "arn:aws:s3:::bucket", "--repository", "acme/pipes"],
-         "--connection-arn: expected arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID, found 'arn:aws:s3:::bucket'"),
+        (
+            ["--connection-arn", "arn:aws:s3:::bucket", "--repository", "acme/pipes"],
+            "--connection-arn: expected arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID, found 'arn:aws:s3:::bucket'",
+        ),
         (["--connection-arn", CONNECTION], "--repository: expected OWNER/NAME with --connection-arn"),
-        (["--connection-arn", CONNECTION, "--repository", "no-owner"], "--repository: expected OWNER/NAME, found 'no-owner'"),
+        (
+            ["--connection-arn", CONNECTION, "--repository", "no-owner"],
+            "--repository: expected OWNER/NAME, found 'no-owner'",
+        ),
         (["--codecommit", "bad name"], "--codecommit: expected a repository name"),
         (["--codecommit", "cfg", "--branch", "a..b"], "--branch: expected a git branch name, found 'a..b'"),
         (["--codecommit", "cfg", "--schedule", "daily"], "--schedule: expected an EventBridge Scheduler expression"),
-        (["--codecommit", "cfg"], "--approvers: expected the e-mail addresses asked to approve production plans, "
-         "or --no-approvers to approve in the console only (nobody is e-mailed)"),
-        (["--codecommit", "cfg", "--approvers", "ops@example.com", "--no-approvers"],
-         "--no-approvers: expected it only without --approvers, found 'ops@example.com'"),
-        (["--codecommit", "cfg", "--approvers", "ops@example.com", "not-an-email"],
-         "--approvers: expected e-mail addresses, found 'not-an-email'"),
-        (["--codecommit", "cfg", "--no-approvers", "--auth", "oidc"], "--issuer: expected the OpenID Connect issuer URL with --auth oidc"),
-        (["--codecommit", "cfg", "--no-approvers", "--auth", "oidc", "--issuer", "http://login.example.com", "--client-id", "x"],
-         "--issuer: expected an https:// URL, found 'http://login.example.com'"),
-        (["--codecommit", "cfg", "--no-approvers", "--auth", "oidc", "--issuer", "https://login.example.com"],
-         "--client-id: expected the OpenID Connect client id with --auth oidc"),
-        (["--codecommit", "cfg", "--no-approvers", "--auth", "cognito", "--issuer", "https://login.example.com"],
-         "--issuer/--client-id: expected them only with --auth oidc, not --auth cognito"),
+        (
+            ["--codecommit", "cfg"],
+            "--approvers: expected the e-mail addresses asked to approve production plans, "
+            "or --no-approvers to approve in the console only (nobody is e-mailed)",
+        ),
+        (
+            ["--codecommit", "cfg", "--approvers", "ops@example.com", "--no-approvers"],
+            "--no-approvers: expected it only without --approvers, found 'ops@example.com'",
+        ),
+        (
+            ["--codecommit", "cfg", "--approvers", "ops@example.com", "not-an-email"],
+            "--approvers: expected e-mail addresses, found 'not-an-email'",
+        ),
+        (
+            ["--codecommit", "cfg", "--no-approvers", "--auth", "oidc"],
+            "--issuer: expected the OpenID Connect issuer URL with --auth oidc",
+        ),
+        (
+            [
+                "--codecommit",
+                "cfg",
+                "--no-approvers",
+                "--auth",
+                "oidc",
+                "--issuer",
+                "http://login.example.com",
+                "--client-id",
+                "x",
+            ],
+            "--issuer: expected an https:// URL, found 'http://login.example.com'",
+        ),
+        (
+            ["--codecommit", "cfg", "--no-approvers", "--auth", "oidc", "--issuer", "https://login.example.com"],
+            "--client-id: expected the OpenID Connect client id with --auth oidc",
+        ),
+        (
+            ["--codecommit", "cfg", "--no-approvers", "--auth", "cognito", "--issuer", "https://login.example.com"],
+            "--issuer/--client-id: expected them only with --auth oidc, not --auth cognito",
+        ),
     ],
 )
 def test_bad_options_are_one_line_exit_2_and_write_nothing(
@@ -72,7 +103,9 @@ def test_bad_options_are_one_line_exit_2_and_write_nothing(
     assert not (checkout / "build").exists()
 
 
-def test_a_bad_pipeline_file_is_located_and_nothing_is_written(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_pipeline_file_is_located_and_nothing_is_written(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shop = checkout / "pipelines.d" / "shop.yaml"
     shop.write_text(shop.read_text() + "unknown_key: 1\n")
     assert main(["bootstrap", "--dry-run", "--codecommit", "cfg", "--no-approvers"]) == 2
@@ -98,15 +131,30 @@ def test_dry_run_writes_both_stacks_and_their_manifest_only(checkout: Path, caps
 
 def test_the_console_is_byte_for_byte_what_synth_deploys(checkout: Path) -> None:
     """Otherwise the pipeline's first run would update the console bootstrap just created."""
-    built = synthesize_bootstrap(Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True))
+    built = synthesize_bootstrap(
+        Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True)
+    )
     synthesized = build_all(load_directory(Path("pipelines.d")))[0]
     assert built.builds[0].text == synthesized.text
     assert built.builds[0].entry == synthesized.entry
 
 
 def test_auth_flags_override_console_yaml_and_say_so(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["bootstrap", "--dry-run", "--connection-arn", CONNECTION, "--repository", "acme/pipes",
-            "--auth", "oidc", "--issuer", "https://login.example.com", "--client-id", "pipectl-console", "--no-approvers"]
+    argv = [
+        "bootstrap",
+        "--dry-run",
+        "--connection-arn",
+        CONNECTION,
+        "--repository",
+        "acme/pipes",
+        "--auth",
+        "oidc",
+        "--issuer",
+        "https://login.example.com",
+        "--client-id",
+        "pipectl-console",
+        "--no-approvers",
+    ]
     assert main(argv) == 0
     console = json.loads((checkout / "build" / "bootstrap" / "console.json").read_text())
     api = console["Resources"]["GraphQLApi"]["Properties"]
@@ -146,20 +194,29 @@ def test_bootstrap_against_the_local_target_creates_both_stacks(aws: Aws, checko
 
 def test_pipeline_stacks_are_not_orphans_of_bootstrap(aws: Aws, checkout: Path) -> None:
     """Bootstrap's manifest names two stacks; the pipelines deployed beside them are not its to delete."""
-    aws.cfn().create_stack(StackName="pipectl-shop-test-storage", TemplateBody=json.dumps(
-        {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}), Tags=[{"Key": "pipectl:pipeline", "Value": "shop"}])
-    built = synthesize_bootstrap(Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True))
+    aws.cfn().create_stack(
+        StackName="pipectl-shop-test-storage",
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        Tags=[{"Key": "pipectl:pipeline", "Value": "shop"}],
+    )
+    built = synthesize_bootstrap(
+        Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True)
+    )
     plan, result = deploy_bootstrap(aws, load_manifest(built.directory), "r1")
     assert [s.name for s in plan.stacks] == ["pipectl-console", "pipectl-delivery"] and result.ok
     assert "pipectl-shop-test-storage" in _stacks(aws)
 
 
 def test_a_type_the_local_target_cannot_create_is_refused_before_deploying(aws: Aws, checkout: Path) -> None:
-    built = synthesize_bootstrap(Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True))
+    built = synthesize_bootstrap(
+        Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True)
+    )
     path = built.directory / "delivery.json"
     template = json.loads(path.read_text())
-    template["Resources"]["Connection"] = {"Type": "AWS::CodeStarConnections::Connection",
-                                           "Properties": {"ConnectionName": "github", "ProviderType": "GitHub"}}
+    template["Resources"]["Connection"] = {
+        "Type": "AWS::CodeStarConnections::Connection",
+        "Properties": {"ConnectionName": "github", "ProviderType": "GitHub"},
+    }
     path.write_text(json.dumps(template))
     with pytest.raises(UnsupportedLocally, match="pipectl-delivery: AWS::CodeStarConnections::Connection"):
         deploy_bootstrap(aws, load_manifest(built.directory), "r1")
@@ -170,7 +227,10 @@ def test_the_command_deploys_to_the_local_target_and_prints_the_outputs(
     checkout: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """End to end through the CLI: it starts its own embedded AWS for the command, as a user's run does."""
-    assert main(["bootstrap", "--target", "local", "--codecommit", "pipectl-config", "--no-approvers", "--revision", "r1"]) == 0
+    assert (
+        main(["bootstrap", "--target", "local", "--codecommit", "pipectl-config", "--no-approvers", "--revision", "r1"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "apply: 2 done" in out
     assert "pipectl-delivery: PipelineConsoleUrl = https://" in out
@@ -187,7 +247,9 @@ def test_bootstrap_creates_the_template_bucket_first_and_delivery_comes_from_it(
     aws.cfn().write.meta.events.register(
         "provide-client-params.cloudformation.CreateChangeSet", lambda params, **_: sent.append(dict(params))
     )
-    built = synthesize_bootstrap(Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True))
+    built = synthesize_bootstrap(
+        Path("pipelines.d"), Path("build"), BootstrapRequest(codecommit="cfg", no_approvers=True)
+    )
     path = built.directory / "delivery.json"
     template = json.loads(path.read_text())
     template["Metadata"]["pad"] = "x" * (MAX_TEMPLATE_BODY - len(compact(path.read_text())) + 1)
@@ -203,7 +265,9 @@ def test_bootstrap_creates_the_template_bucket_first_and_delivery_comes_from_it(
     live = _stacks(aws)
     assert live["pipectl-delivery"].status == "CREATE_COMPLETE"
     bucket = live["pipectl-bootstrap"].outputs["TemplateBucketName"]
-    assert delivery["TemplateURL"].startswith(f"https://{bucket}.s3.{aws.target.region}.amazonaws.com/pipectl/templates/")
+    assert delivery["TemplateURL"].startswith(
+        f"https://{bucket}.s3.{aws.target.region}.amazonaws.com/pipectl/templates/"
+    )
     s3 = aws.client("s3")
     encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"

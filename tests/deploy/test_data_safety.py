@@ -39,8 +39,12 @@ def test_stateful_stacks_get_their_stack_policy_and_termination_protection(aws: 
     stack = cfn.describe_stacks(StackName=STORAGE)["Stacks"][0]
     assert stack["EnableTerminationProtection"] is True
     policy = json.loads(cfn.get_stack_policy(StackName=STORAGE)["StackPolicyBody"])
-    assert {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
-            "Resource": ["LogicalResourceId/DataBucket"]} in policy["Statement"]
+    assert {
+        "Effect": "Deny",
+        "Action": ["Update:Replace", "Update:Delete"],
+        "Principal": "*",
+        "Resource": ["LogicalResourceId/DataBucket"],
+    } in policy["Statement"]
 
 
 def test_a_plan_deleting_stateful_data_is_refused_and_nothing_runs(aws: Aws, deployed: Build) -> None:
@@ -56,7 +60,8 @@ def test_a_plan_deleting_stateful_data_is_refused_and_nothing_runs(aws: Aws, dep
 
 def test_allow_replace_lifts_the_refusal_and_the_policy_for_that_resource_only(aws: Aws, deployed: Build) -> None:
     bucket = aws.cfn().describe_stack_resource(StackName=STORAGE, LogicalResourceId="DataBucket")[
-        "StackResourceDetail"]["PhysicalResourceId"]
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
     aws.client("s3").put_object(Bucket=bucket, Key="raw/event.json", Body=b"{}")
     manifest = without_bucket(deployed).write()
     plan = make_plan(aws, manifest, "two")
@@ -74,7 +79,8 @@ def test_the_stack_policy_alone_stops_an_out_of_band_deletion(aws: Aws, deployed
     """Even bypassing pipectl's refusal, the embedded AWS enforces the policy as CloudFormation does."""
     template = without_bucket(deployed).stacks[STORAGE]["template"]
     cfn = aws.cfn()
-    made = cfn.create_change_set(StackName=STORAGE, ChangeSetName="by-hand", ChangeSetType="UPDATE",
-                                 TemplateBody=json.dumps(template))
+    made = cfn.create_change_set(
+        StackName=STORAGE, ChangeSetName="by-hand", ChangeSetType="UPDATE", TemplateBody=json.dumps(template)
+    )
     with pytest.raises(Exception, match="stack policy forbids Update:Delete on LogicalResourceId/DataBucket"):
         cfn.execute_change_set(ChangeSetName=made["Id"])

@@ -46,8 +46,13 @@ def endpoint(workdir: Path) -> str:
 
 
 def client(workdir: Path, service: str):
-    return boto3.client(service, region_name=REGION, endpoint_url=endpoint(workdir),
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint(workdir),
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def plan_actions(workdir: Path) -> dict[str, str]:
@@ -100,12 +105,15 @@ def test_a_first_plan_makes_change_sets_only_where_imports_resolve_and_apply_bri
     assert "change set created at apply time)" in out
     md = (workdir / "plan.md").read_text()
     assert "## pipectl-shop-prod-ingestion — create after pipectl-shop-prod-storage" in md
-    assert "## pipectl-shop-prod-monitoring — create after pipectl-shop-prod-ingestion, pipectl-shop-prod-processing" in md
+    assert (
+        "## pipectl-shop-prod-monitoring — create after pipectl-shop-prod-ingestion, pipectl-shop-prod-processing" in md
+    )
 
     assert main(["apply", "--plan", "plan.json", "--output", "json"]) == 0
     applied = json.loads(capsys.readouterr().out)
     assert {n: (r["action"], r["result"]) for n, r in applied["stacks"].items()} == {
-        n: (a, "done") for n, a in actions.items()}
+        n: (a, "done") for n, a in actions.items()
+    }
     assert all(r["change_set"] for r in applied["stacks"].values())
     assert sorted(import_rule.checked) == sorted(n for n, a in actions.items() if a == "create-after")
     assert import_rule.refused == []
@@ -128,11 +136,13 @@ def test_every_resource_exists_in_its_service(workdir):
     cfn = client(workdir, "cloudformation")
 
     def physical(stack: str, logical: str) -> str:
-        return cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)[
-            "StackResourceDetail"]["PhysicalResourceId"]
+        return cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)["StackResourceDetail"][
+            "PhysicalResourceId"
+        ]
 
     assert client(workdir, "kinesis").describe_stream_summary(
-        StreamName=physical("pipectl-shop-prod-storage", "EventStream"))["StreamDescriptionSummary"]
+        StreamName=physical("pipectl-shop-prod-storage", "EventStream")
+    )["StreamDescriptionSummary"]
     assert client(workdir, "s3").head_bucket(Bucket=physical("pipectl-shop-prod-storage", "DataBucket"))
     ecs = client(workdir, "ecs")
     services = ecs.list_services(cluster="pipectl-shop-prod")["serviceArns"]
@@ -147,8 +157,12 @@ def test_every_resource_exists_in_its_service(workdir):
     targets = client(workdir, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")
     assert len(targets["ScalableTargets"]) == 6
     assert client(workdir, "stepfunctions").list_state_machines()["stateMachines"]
-    assert client(workdir, "dynamodb").describe_table(
-        TableName=physical("pipectl-console", "StateTable"))["Table"]["TableStatus"] == "ACTIVE"
+    assert (
+        client(workdir, "dynamodb").describe_table(TableName=physical("pipectl-console", "StateTable"))["Table"][
+            "TableStatus"
+        ]
+        == "ACTIVE"
+    )
 
 
 def test_storage_is_protected_on_the_local_target_as_on_aws(workdir):
@@ -161,14 +175,22 @@ def test_storage_is_protected_on_the_local_target_as_on_aws(workdir):
     policy = json.loads(cfn.get_stack_policy(StackName="pipectl-shop-prod-storage")["StackPolicyBody"])
     denied = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert "LogicalResourceId/DataBucket" in denied["Resource"]
-    template = json.loads(cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"]) if isinstance(
-        cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"], str) else cfn.get_template(
-        StackName="pipectl-shop-prod-storage")["TemplateBody"]
+    template = (
+        json.loads(cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"])
+        if isinstance(cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"], str)
+        else cfn.get_template(StackName="pipectl-shop-prod-storage")["TemplateBody"]
+    )
     del template["Resources"]["EventStream"]
     template["Outputs"] = {k: v for k, v in template["Outputs"].items() if not k.startswith("Stream")}
-    change_set = cfn.create_change_set(StackName="pipectl-shop-prod-storage", ChangeSetName="out-of-band", ChangeSetType="UPDATE",
-                                       TemplateBody=json.dumps(template), UsePreviousTemplate=False,
-                                       Parameters=[], Capabilities=["CAPABILITY_IAM"])
+    change_set = cfn.create_change_set(
+        StackName="pipectl-shop-prod-storage",
+        ChangeSetName="out-of-band",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(template),
+        UsePreviousTemplate=False,
+        Parameters=[],
+        Capabilities=["CAPABILITY_IAM"],
+    )
     with pytest.raises(cfn.exceptions.ClientError, match="stack policy forbids Update:Delete"):
         cfn.execute_change_set(ChangeSetName=change_set["Id"])
     cfn.delete_change_set(ChangeSetName=change_set["Id"])
@@ -189,8 +211,9 @@ def test_plan_and_status_speak_json_for_scripts(workdir, capsys):
     assert any("VpcId vpc-0a1b2c3d4e5f60718 is stood in" in note for note in plan["local_stand_ins"])
     assert main(["--output", "json", "status", "shop"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {r["stack"] for r in rows} == {f"pipectl-shop-{e}-{k}" for e in ("prod", "test")
-                                          for k in ("storage", "ingestion", "processing", "monitoring")}
+    assert {r["stack"] for r in rows} == {
+        f"pipectl-shop-{e}-{k}" for e in ("prod", "test") for k in ("storage", "ingestion", "processing", "monitoring")
+    }
     assert all(r["in_sync"] for r in rows)
 
 
@@ -253,13 +276,17 @@ def test_removed_file_is_listed_by_prune_and_nothing_is_deleted_without_yes(work
     s3 = client(workdir, "s3")
     cfn = client(workdir, "cloudformation")
     bucket = cfn.describe_stack_resource(StackName="pipectl-mobile-prod-storage", LogicalResourceId="DataBucket")[
-        "StackResourceDetail"]["PhysicalResourceId"]
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
     s3.put_object(Bucket=bucket, Key="raw/2026/11/26/00/event.json", Body=b'{"e": 1}')
     mobile = workdir / "pipelines.d" / "mobile.yaml"
     kept = mobile.read_text()
     mobile.unlink()
-    mobile_stacks = {f"pipectl-mobile-{env}-{kind}" for env in ("test", "prod")
-                     for kind in ("storage", "ingestion", "processing", "monitoring")}
+    mobile_stacks = {
+        f"pipectl-mobile-{env}-{kind}"
+        for env in ("test", "prod")
+        for kind in ("storage", "ingestion", "processing", "monitoring")
+    }
     try:
         capsys.readouterr()
         # No synth first: prune reads pipelines.d itself, not the build/ of an earlier run.
@@ -293,14 +320,25 @@ def test_a_run_killed_mid_apply_is_finished_by_the_next_run(workdir, tmp_path):
     subprocess.run([*run, "local", "start", "--resource-delay", "0.05"], cwd=project, env=env, check=True)
     try:
         subprocess.run([*run, "synth"], cwd=project, env=env, check=True, capture_output=True)
-        victim = subprocess.Popen([*run, "apply", "--auto-approve", "--concurrency", "2"], cwd=project, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        victim = subprocess.Popen(
+            [*run, "apply", "--auto-approve", "--concurrency", "2"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(6)
         assert victim.poll() is None, "the apply finished before it could be killed: slow the local AWS further"
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        rerun = subprocess.run([*run, "apply", "--auto-approve", "--lock-timeout", "30"], cwd=project, env=env,
-                               capture_output=True, text=True, timeout=600)
+        rerun = subprocess.run(
+            [*run, "apply", "--auto-approve", "--lock-timeout", "30"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         again = subprocess.run([*run, "plan"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
         assert "25 unchanged" in again.stdout, again.stdout + again.stderr

@@ -147,15 +147,16 @@ def test_throttling_on_most_calls_of_every_service_is_retried_and_the_apply_conv
     throttled = new_aws(moto_url)
     tick = itertools.count()
     faults = Faults(throttled)
-    faults.before_call(lambda op, _: aws_error(400, "ThrottlingException", "Rate exceeded")
-                       if next(tick) % 3 else None)
+    faults.before_call(lambda op, _: aws_error(400, "ThrottlingException", "Rate exceeded") if next(tick) % 3 else None)
 
     plan, result = apply_now(throttled, manifest, "two")
 
     assert result.ok, result.stacks
     # storage's change set is made by plan, its dependents' by apply once storage is updated
     assert {s.name: s.action for s in plan.stacks if s.name != "pipectl-console"} == {
-        "pipectl-shop-test-storage": "update", **{f"pipectl-shop-test-{k}": "update-after" for k in ("ingestion", "processing", "monitoring")}}
+        "pipectl-shop-test-storage": "update",
+        **{f"pipectl-shop-test-{k}": "update-after" for k in ("ingestion", "processing", "monitoring")},
+    }
     assert len(faults.injected) > 20 and {"ExecuteChangeSet", "PutItem"} <= set(faults.injected)
     assert sum(throttled.counter.retries.values()) == len(faults.injected)
     assert_converges(moto_url, manifest, "three")
@@ -198,8 +199,13 @@ def test_a_connection_reset_on_a_write_fails_that_stack_visibly_and_the_rerun_co
     manifest = change_every_stack(shop, "Reset")
     flaky = new_aws(moto_url)
     faults = Faults(flaky, ("cloudformation",))
-    faults.before_send(lambda op, request: ConnectionClosedError(endpoint_url=request.url)
-                       if op == "ExecuteChangeSet" and PROCESSING in str(request.body) else None)
+    faults.before_send(
+        lambda op, request: (
+            ConnectionClosedError(endpoint_url=request.url)
+            if op == "ExecuteChangeSet" and PROCESSING in str(request.body)
+            else None
+        )
+    )
     progress = NullProgress()
 
     _, result = apply_now(flaky, manifest, "two", progress)
@@ -223,9 +229,17 @@ def test_access_denied_in_the_middle_of_an_apply_stops_only_that_branch_and_the_
     manifest = change_every_stack(shop, "Denied")
     denied = new_aws(moto_url)
     faults = Faults(denied, ("cloudformation",))
-    faults.before_call(lambda op, params: aws_error(
-        403, "AccessDenied", f"User is not authorized to perform: cloudformation:ExecuteChangeSet on {PROCESSING}")
-        if op == "ExecuteChangeSet" and params.get("StackName") == PROCESSING else None)
+    faults.before_call(
+        lambda op, params: (
+            aws_error(
+                403,
+                "AccessDenied",
+                f"User is not authorized to perform: cloudformation:ExecuteChangeSet on {PROCESSING}",
+            )
+            if op == "ExecuteChangeSet" and params.get("StackName") == PROCESSING
+            else None
+        )
+    )
     progress = NullProgress()
 
     _, result = apply_now(denied, manifest, "two", progress)

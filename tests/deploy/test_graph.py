@@ -9,8 +9,13 @@ import pytest
 
 from generator.deploy.graph import CycleError, reversed_graph, subgraph, topological_order, walk
 
-PIPELINE = {"console": (), "storage": (), "ingestion": ("storage",), "processing": ("storage",),
-            "monitoring": ("ingestion", "processing")}
+PIPELINE = {
+    "console": (),
+    "storage": (),
+    "ingestion": ("storage",),
+    "processing": ("storage",),
+    "monitoring": ("ingestion", "processing"),
+}
 
 
 def test_topological_order_puts_dependencies_first_and_is_deterministic() -> None:
@@ -52,8 +57,9 @@ def test_concurrency_is_bounded() -> None:
 
 def test_a_failure_skips_its_dependents_transitively_but_never_its_siblings() -> None:
     skipped: list[tuple[str, str]] = []
-    result = walk(PIPELINE, lambda n: n != "processing", bool, concurrency=2,
-                  on_skip=lambda n, c: skipped.append((n, c)))
+    result = walk(
+        PIPELINE, lambda n: n != "processing", bool, concurrency=2, on_skip=lambda n, c: skipped.append((n, c))
+    )
     assert result.results == {"console": True, "storage": True, "ingestion": True, "processing": False}
     assert result.skipped == {"monitoring": "processing"}
     assert skipped == [("monitoring", "processing")]

@@ -69,8 +69,16 @@ def test_a_second_apply_waits_then_fails_naming_the_holder(aws: Aws, store: Stat
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over_when_its_lease_expires(store: StateStore) -> None:
-    store.put({"pk": "LOCK", "sk": "deploy", "owner": "killed", "run_id": "old", "acquired_at": "then",
-               "expires_at": int(time.time()) - 1})
+    store.put(
+        {
+            "pk": "LOCK",
+            "sk": "deploy",
+            "owner": "killed",
+            "run_id": "old",
+            "acquired_at": "then",
+            "expires_at": int(time.time()) - 1,
+        }
+    )
     lock = Lock(store, "me", "new", lease=60)
     lock.acquire(timeout=0)
     with lock:
@@ -79,8 +87,16 @@ def test_a_lock_left_by_a_killed_run_is_taken_over_when_its_lease_expires(store:
 
 
 def test_a_live_lock_is_not_taken_over(store: StateStore) -> None:
-    store.put({"pk": "LOCK", "sk": "deploy", "owner": "busy", "run_id": "other", "acquired_at": "now",
-               "expires_at": int(time.time()) + 600})
+    store.put(
+        {
+            "pk": "LOCK",
+            "sk": "deploy",
+            "owner": "busy",
+            "run_id": "other",
+            "acquired_at": "now",
+            "expires_at": int(time.time()) + 600,
+        }
+    )
     with pytest.raises(LockTimeout, match="busy"):
         Lock(store, "me", "new", poll=0.01).acquire(timeout=0.05)
     assert store.get("LOCK", "deploy")["run_id"] == "other"  # type: ignore[index]
@@ -96,8 +112,7 @@ def test_the_heartbeat_renews_the_lease(store: StateStore) -> None:
         assert not lock.lost
 
 
-def test_applies_of_two_plans_run_one_after_the_other(aws: Aws, store: StateStore, build: Build,
-                                                       moto_url: str) -> None:
+def test_applies_of_two_plans_run_one_after_the_other(aws: Aws, store: StateStore, build: Build, moto_url: str) -> None:
     build.pipeline("shop", kinds=("storage",))
     build.pipeline("web", kinds=("storage",))
     manifest = build.write()
@@ -105,8 +120,11 @@ def test_applies_of_two_plans_run_one_after_the_other(aws: Aws, store: StateStor
     holder = Lock(store, "someone", "run-x", lease=60)
     holder.acquire(timeout=1)
     results = []
-    waiting = threading.Thread(target=lambda: results.append(
-        apply_plan(new_aws(moto_url), manifest, plan, options=ApplyOptions(lock_timeout=20, lock_poll=0.05))))
+    waiting = threading.Thread(
+        target=lambda: results.append(
+            apply_plan(new_aws(moto_url), manifest, plan, options=ApplyOptions(lock_timeout=20, lock_poll=0.05))
+        )
+    )
     waiting.start()
     time.sleep(0.3)
     assert read_deployed(aws, ("eu-west-1",))["pipectl-shop-test-storage"].status == "REVIEW_IN_PROGRESS"

@@ -25,8 +25,9 @@ from generator.deploy.progress import NullProgress
 from tests.deploy.conftest import Build, ImportRule, queue
 
 PREFIX = "pipectl-shop-test"
-STORAGE, INGESTION, PROCESSING, MONITORING = (f"{PREFIX}-{k}" for k in ("storage", "ingestion", "processing",
-                                                                         "monitoring"))
+STORAGE, INGESTION, PROCESSING, MONITORING = (
+    f"{PREFIX}-{k}" for k in ("storage", "ingestion", "processing", "monitoring")
+)
 
 
 @pytest.fixture
@@ -58,8 +59,7 @@ def test_the_import_rule_fails_a_change_set_made_before_the_export_exists(aws: A
     storage, processing = manifest[STORAGE], manifest[PROCESSING]
     cfn.create_change_set(aws, storage, {"TemplateBody": manifest.template_body(storage)}, "early", True, "r")
     with pytest.raises(ClientError, match=f"No export named {STORAGE}:QueueName found"):
-        cfn.create_change_set(aws, processing, {"TemplateBody": manifest.template_body(processing)}, "early", True,
-                              "r")
+        cfn.create_change_set(aws, processing, {"TemplateBody": manifest.template_body(processing)}, "early", True, "r")
     assert rule.refused == [PROCESSING]
 
 
@@ -69,8 +69,13 @@ def test_a_first_plan_defers_importers_and_apply_brings_everything_up(
     manifest = shop.write()
     plan = make_plan(aws, manifest, "one")
 
-    assert actions(plan) == {"pipectl-console": "create", STORAGE: "create", INGESTION: "create-after",
-                             PROCESSING: "create-after", MONITORING: "create-after"}
+    assert actions(plan) == {
+        "pipectl-console": "create",
+        STORAGE: "create",
+        INGESTION: "create-after",
+        PROCESSING: "create-after",
+        MONITORING: "create-after",
+    }
     assert plan.summary() == "5 to create (3 after their dependencies), 0 to update, 0 unchanged, 0 to delete"
     processing = plan.get(PROCESSING)
     assert processing is not None and processing.change_set is None and processing.after == [STORAGE]
@@ -78,7 +83,9 @@ def test_a_first_plan_defers_importers_and_apply_brings_everything_up(
     assert processing.template_sha256 == hashlib.sha256(body).hexdigest()
     assert processing.hash == manifest[PROCESSING].hash  # the spec-hash, as for every stack
     assert [(c.resource, c.type, c.action) for c in processing.changes] == [
-        ("DeadLetterQueue", "AWS::SQS::Queue", "Add"), ("EnrichRole", "AWS::IAM::Role", "Add")]
+        ("DeadLetterQueue", "AWS::SQS::Queue", "Add"),
+        ("EnrichRole", "AWS::IAM::Role", "Add"),
+    ]
     assert plan.get(MONITORING).after == [INGESTION, PROCESSING]  # type: ignore[union-attr]
     _, md = write_plan(plan, manifest, tmp_path)
     text = md.read_text()
@@ -93,7 +100,8 @@ def test_a_first_plan_defers_importers_and_apply_brings_everything_up(
 
     assert result.ok, result.stacks
     assert {n: (r.action, r.result) for n, r in result.stacks.items()} == {
-        n: (a, "done") for n, a in actions(plan).items()}
+        n: (a, "done") for n, a in actions(plan).items()
+    }
     assert result.stacks[PROCESSING].change_set.startswith("arn:aws:cloudformation:")
     assert set(statuses(aws).values()) == {"CREATE_COMPLETE"}
     assert sorted(rule.checked) == [MONITORING, PROCESSING] and rule.refused == []
@@ -116,7 +124,12 @@ def test_a_template_changed_in_build_after_the_plan_is_refused_naming_its_hash(
     result = apply_plan(aws, manifest, plan)
 
     assert {n: r.result for n, r in result.stacks.items()} == {
-        "pipectl-console": "done", STORAGE: "done", INGESTION: "done", PROCESSING: "failed", MONITORING: "skipped"}
+        "pipectl-console": "done",
+        STORAGE: "done",
+        INGESTION: "done",
+        PROCESSING: "failed",
+        MONITORING: "skipped",
+    }
     detail = result.stacks[PROCESSING].detail
     assert f"has sha256 {now}, but the plan approved sha256 {approved}" in detail
     assert PROCESSING not in statuses(aws)  # no change set was made, nothing was created
@@ -134,8 +147,12 @@ def test_a_deferred_stack_whose_dependency_fails_is_skipped(aws: Aws, shop: Buil
     result = apply_plan(aws, manifest, plan, progress)
 
     assert {n: r.result for n, r in result.stacks.items()} == {
-        "pipectl-console": "done", STORAGE: "failed", INGESTION: "skipped", PROCESSING: "skipped",
-        MONITORING: "skipped"}
+        "pipectl-console": "done",
+        STORAGE: "failed",
+        INGESTION: "skipped",
+        PROCESSING: "skipped",
+        MONITORING: "skipped",
+    }
     assert f"{INGESTION}: skipped ({STORAGE} failed)" in progress.lines
     assert not {INGESTION, PROCESSING, MONITORING} & set(statuses(aws))
 
@@ -152,11 +169,15 @@ def test_an_update_importing_a_new_export_waits_for_it(aws: Aws, shop: Build, ru
     CloudFormation itself, whatever the order.)"""
     deploy(aws, shop)
     shop.stacks[STORAGE]["template"]["Outputs"]["Generation"] = {
-        "Value": "g2", "Export": {"Name": f"{STORAGE}:Generation"}}
+        "Value": "g2",
+        "Export": {"Name": f"{STORAGE}:Generation"},
+    }
     processing = shop.stacks[PROCESSING]["template"]["Resources"]
     processing["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] = 1209600
-    processing["Extra"] = {"Type": "AWS::SNS::Topic", "Properties": {
-        "TopicName": {"Fn::Join": ["-", ["shop", {"Fn::ImportValue": f"{STORAGE}:Generation"}]]}}}
+    processing["Extra"] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": {"Fn::Join": ["-", ["shop", {"Fn::ImportValue": f"{STORAGE}:Generation"}]]}},
+    }
     del processing["EnrichRole"]
     manifest = shop.write()
 
@@ -170,7 +191,8 @@ def test_an_update_importing_a_new_export_waits_for_it(aws: Aws, shop: Build, ru
     assert [(c.resource, c.action, c.replacement, c.note) for c in planned.changes] == [
         ("DeadLetterQueue", "Modify", "unknown", "to be confirmed by the change set"),
         ("EnrichRole", "Remove", "n/a", "to be confirmed by the change set"),
-        ("Extra", "Add", "n/a", "to be confirmed by the change set")]
+        ("Extra", "Add", "n/a", "to be confirmed by the change set"),
+    ]
     result = apply_plan(aws, manifest, plan)
     assert result.ok, result.stacks
     assert result.stacks[PROCESSING].action == "update-after"
@@ -187,7 +209,8 @@ def test_a_create_only_change_in_a_deferred_update_is_flagged_as_a_replacement(a
     queue["FifoQueue"] = True
     plan = make_plan(aws, shop.write(), "two")
     assert [(c.resource, c.replacement) for c in plan.get(PROCESSING).changes] == [  # type: ignore[union-attr]
-        ("DeadLetterQueue", "True")]
+        ("DeadLetterQueue", "True")
+    ]
 
 
 def with_replacement_reported(aws: Aws, logical: str) -> None:
@@ -209,8 +232,12 @@ def stateful_importer(build: Build) -> Build:
     build.console()
     build.pipeline("shop", kinds=("storage", "processing"))
     resources = build.stacks[PROCESSING]["template"]["Resources"]
-    resources["Archive"] = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-                            "Properties": {"Tags": [{"Key": "k", "Value": "1"}]}}
+    resources["Archive"] = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {"Tags": [{"Key": "k", "Value": "1"}]},
+    }
     build.stacks[PROCESSING]["stateful"] = ["Archive"]
     return build
 
@@ -228,7 +255,10 @@ def test_data_at_risk_in_a_change_set_made_at_apply_time_is_refused_without_allo
     result = apply_plan(aws, manifest, plan)
 
     assert {n: r.result for n, r in result.stacks.items()} == {
-        "pipectl-console": "unchanged", STORAGE: "done", PROCESSING: "failed"}
+        "pipectl-console": "unchanged",
+        STORAGE: "done",
+        PROCESSING: "failed",
+    }
     detail = result.stacks[PROCESSING].detail
     assert "would lose data, so it was not executed: Archive (AWS::S3::Bucket) would be replaced" in detail
     assert "--allow-replace" in detail
@@ -251,8 +281,13 @@ def test_a_deferred_update_whose_stack_moved_on_since_the_plan_refuses_the_whole
     by_hand = json.loads(deployed) if isinstance(deployed, str) else deployed
     by_hand["Resources"]["ByHand"] = {"Type": "AWS::SNS::Topic"}
     out_of_band = aws.cfn().create_change_set(
-        StackName=PROCESSING, ChangeSetName="by-hand", ChangeSetType="UPDATE", Capabilities=["CAPABILITY_IAM"],
-        TemplateBody=json.dumps(by_hand), Tags=[{"Key": "by", "Value": "hand"}])
+        StackName=PROCESSING,
+        ChangeSetName="by-hand",
+        ChangeSetType="UPDATE",
+        Capabilities=["CAPABILITY_IAM"],
+        TemplateBody=json.dumps(by_hand),
+        Tags=[{"Key": "by", "Value": "hand"}],
+    )
     aws.cfn().execute_change_set(ChangeSetName=out_of_band["Id"])
 
     with pytest.raises(StalePlanError, match=f"{PROCESSING}: the stack was updated since the plan"):
@@ -263,13 +298,21 @@ def test_a_deferred_update_whose_stack_moved_on_since_the_plan_refuses_the_whole
 def test_a_dependency_outside_an_environment_plan_that_is_not_deployed_cannot_be_planned(aws: Aws, build: Build):
     build.console()
     build.pipeline("shop", env="prod", kinds=("storage",))
-    build.add(INGESTION, "ingestion", {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}, "shop", "test",
-              depends_on=("pipectl-shop-prod-storage",))
+    build.add(
+        INGESTION,
+        "ingestion",
+        {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}},
+        "shop",
+        "test",
+        depends_on=("pipectl-shop-prod-storage",),
+    )
     plan = make_plan(aws, build.write(), "one", env="test")
     ingestion = plan.get(INGESTION)
     assert ingestion is not None and ingestion.action == "error"
-    assert ingestion.reason == ("depends on pipectl-shop-prod-storage, which this plan does not cover and which is "
-                                "not deployed as built; plan without --env first")
+    assert ingestion.reason == (
+        "depends on pipectl-shop-prod-storage, which this plan does not cover and which is "
+        "not deployed as built; plan without --env first"
+    )
 
 
 def test_a_recovery_refuses_a_template_changed_since_the_plan_before_deleting_anything(aws: Aws, shop: Build):

@@ -15,8 +15,12 @@ from generator.deploy.prune import prune
 from generator.deploy.teardown import RemovalOptions
 from tests.deploy.conftest import Build
 
-SHOP = {"pipectl-shop-test-storage", "pipectl-shop-test-ingestion", "pipectl-shop-test-processing",
-        "pipectl-shop-test-monitoring"}
+SHOP = {
+    "pipectl-shop-test-storage",
+    "pipectl-shop-test-ingestion",
+    "pipectl-shop-test-processing",
+    "pipectl-shop-test-monitoring",
+}
 
 
 def live(aws: Aws) -> set[str]:

@@ -16,19 +16,39 @@ CS_ID = "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/pipectl-1a2b3c4
 
 def sample() -> Plan:
     storage = StackPlan(
-        "pipectl-shop-prod-storage", "update", CS_ID, "pipectl-1a2b3c4", STACK_ID, "h1",
-        [ResourceChange("DataBucket", "AWS::S3::Bucket", "Modify", "True", stateful=True),
-         ResourceChange("Key", "AWS::KMS::Key", "Modify", "False", stateful=True, widening=True),
-         ResourceChange("CollectorRole", "AWS::IAM::Role", "Add", "n/a", widening=True)],
-        "eu-west-1", "shop", "prod", "storage",
+        "pipectl-shop-prod-storage",
+        "update",
+        CS_ID,
+        "pipectl-1a2b3c4",
+        STACK_ID,
+        "h1",
+        [
+            ResourceChange("DataBucket", "AWS::S3::Bucket", "Modify", "True", stateful=True),
+            ResourceChange("Key", "AWS::KMS::Key", "Modify", "False", stateful=True, widening=True),
+            ResourceChange("CollectorRole", "AWS::IAM::Role", "Add", "n/a", widening=True),
+        ],
+        "eu-west-1",
+        "shop",
+        "prod",
+        "storage",
     )
-    return Plan("1a2b3c4", "2026-01-01T00:00:00Z", "aws", "eu-west-1", [
-        storage,
-        StackPlan("pipectl-shop-prod-ingestion", "none", hash="h2"),
-        StackPlan("pipectl-old-prod-storage", "delete", reason="its pipeline is no longer in the manifest"),
-        StackPlan("pipectl-shop-prod-processing", "create", hash="h3", changes=[
-            ResourceChange("Queue", "AWS::SQS::Queue", "Add", "n/a")]),
-    ])
+    return Plan(
+        "1a2b3c4",
+        "2026-01-01T00:00:00Z",
+        "aws",
+        "eu-west-1",
+        [
+            storage,
+            StackPlan("pipectl-shop-prod-ingestion", "none", hash="h2"),
+            StackPlan("pipectl-old-prod-storage", "delete", reason="its pipeline is no longer in the manifest"),
+            StackPlan(
+                "pipectl-shop-prod-processing",
+                "create",
+                hash="h3",
+                changes=[ResourceChange("Queue", "AWS::SQS::Queue", "Add", "n/a")],
+            ),
+        ],
+    )
 
 
 def test_plan_md_puts_data_at_risk_first_and_links_change_sets(tmp_path: Path) -> None:
@@ -40,11 +60,13 @@ def test_plan_md_puts_data_at_risk_first_and_links_change_sets(tmp_path: Path) -
     assert "**pipectl-shop-prod-storage: stateful resource DataBucket (AWS::S3::Bucket) is replaced" in text
     assert "**pipectl-old-prod-storage would be deleted by `pipectl prune`" in text
     assert "Key (AWS::KMS::Key) is" not in text  # modified in place, not at risk
-    widening = text[text.index("## Possible permission widening"):]
+    widening = text[text.index("## Possible permission widening") :]
     assert "Add CollectorRole (AWS::IAM::Role)" in widening and "Modify Key (AWS::KMS::Key)" in widening
-    assert ("https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/changesets/"
-            "changes?stackId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fpipectl-shop-prod-"
-            "storage%2Fabc&changeSetId=arn%3Aaws%3Acloudformation") in text
+    assert (
+        "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/changesets/"
+        "changes?stackId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fpipectl-shop-prod-"
+        "storage%2Fabc&changeSetId=arn%3Aaws%3Acloudformation"
+    ) in text
     assert "| **DataBucket** | **AWS::S3::Bucket** | **Modify** | **True** | **stateful** |" in text
 
 
@@ -94,10 +116,22 @@ def deferred_sample() -> Plan:
 
     storage = StackPlan("pipectl-shop-prod-storage", "update", CS_ID, "pipectl-1a2b3c4", STACK_ID, "h1")
     ingestion = StackPlan(
-        "pipectl-shop-prod-ingestion", "update-after", None, None, "arn:stack/ingestion", "h2",
-        [ResourceChange("Logs", "AWS::Logs::LogGroup", "Modify", "unknown", stateful=True, note=TO_CONFIRM),
-         ResourceChange("TaskRole", "AWS::IAM::Role", "Add", "n/a", widening=True, note=TO_CONFIRM)],
-        "eu-west-1", "shop", "prod", "ingestion", after=["pipectl-shop-prod-storage"], template_sha256="ab12",
+        "pipectl-shop-prod-ingestion",
+        "update-after",
+        None,
+        None,
+        "arn:stack/ingestion",
+        "h2",
+        [
+            ResourceChange("Logs", "AWS::Logs::LogGroup", "Modify", "unknown", stateful=True, note=TO_CONFIRM),
+            ResourceChange("TaskRole", "AWS::IAM::Role", "Add", "n/a", widening=True, note=TO_CONFIRM),
+        ],
+        "eu-west-1",
+        "shop",
+        "prod",
+        "ingestion",
+        after=["pipectl-shop-prod-storage"],
+        template_sha256="ab12",
     )
     return Plan("1a2b3c4", "2026-01-01T00:00:00Z", "aws", "eu-west-1", [storage, ingestion])
 

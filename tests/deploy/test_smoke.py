@@ -20,30 +20,62 @@ from generator.deploy.smoke import FAILED, OK, SKIPPED, SMOKE_HEADER, SmokeOptio
 from tests.deploy.conftest import REGION, Build
 
 DEFINITION = json.dumps({"StartAt": "Enrich", "States": {"Enrich": {"Type": "Pass", "End": True}}})
-DASHBOARD = json.dumps({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2,
-                                     "properties": {"markdown": "shop"}}]})
+DASHBOARD = json.dumps(
+    {"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2, "properties": {"markdown": "shop"}}]}
+)
 
 
 def templates(endpoint: str) -> dict[str, dict[str, Any]]:
     """The three stacks smoke reads, reduced to the resources and outputs it uses."""
-    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}}}
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        },
+    }
     return {
-        "ingestion": {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                      "Outputs": {"CollectorEndpoint": {"Value": endpoint}}},
-        "processing": {"Resources": {"Role": role, "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": "pipectl-shop-test", "DefinitionString": DEFINITION,
-            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}}}},
-                       "Outputs": {"StateMachineArn": {"Value": {"Ref": "Machine"}}}},
-        "monitoring": {"Resources": {"Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
-            "DashboardName": "pipectl-shop-test", "DashboardBody": DASHBOARD}}},
-                       "Outputs": {"DashboardName": {"Value": {"Ref": "Dashboard"}}}},
+        "ingestion": {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"CollectorEndpoint": {"Value": endpoint}},
+        },
+        "processing": {
+            "Resources": {
+                "Role": role,
+                "Machine": {
+                    "Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {
+                        "StateMachineName": "pipectl-shop-test",
+                        "DefinitionString": DEFINITION,
+                        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    },
+                },
+            },
+            "Outputs": {"StateMachineArn": {"Value": {"Ref": "Machine"}}},
+        },
+        "monitoring": {
+            "Resources": {
+                "Dashboard": {
+                    "Type": "AWS::CloudWatch::Dashboard",
+                    "Properties": {"DashboardName": "pipectl-shop-test", "DashboardBody": DASHBOARD},
+                }
+            },
+            "Outputs": {"DashboardName": {"Value": {"Ref": "Dashboard"}}},
+        },
     }
 
 
-def deploy(aws: Aws, build: Build, endpoint: str = "https://collect.shop.example.com/collect",
-           env: str = "test", deployed: bool = True) -> Manifest:
+def deploy(
+    aws: Aws,
+    build: Build,
+    endpoint: str = "https://collect.shop.example.com/collect",
+    env: str = "test",
+    deployed: bool = True,
+) -> Manifest:
     for kind, template in templates(endpoint).items():
         name = f"pipectl-shop-{env}-{kind}"
         build.add(name, kind, template, "shop", env)
@@ -122,14 +154,17 @@ def collector() -> Iterator[str]:
     server.shutdown()
 
 
-@pytest.mark.parametrize(("status", "result", "detail"), [
-    (204, OK, "accepted a sample event (HTTP 204)"),
-    (401, OK, "requires sign-in (HTTP 401)"),
-    (400, FAILED, "answered HTTP 400: no such app"),
-    (502, FAILED, "answered HTTP 502"),
-    # The load balancer's browser sign-in: the redirect's target would answer 200; it is never followed.
-    (302, FAILED, "sign-in required, redirected to http://127.0.0.1"),
-])
+@pytest.mark.parametrize(
+    ("status", "result", "detail"),
+    [
+        (204, OK, "accepted a sample event (HTTP 204)"),
+        (401, OK, "requires sign-in (HTTP 401)"),
+        (400, FAILED, "answered HTTP 400: no such app"),
+        (502, FAILED, "answered HTTP 502"),
+        # The load balancer's browser sign-in: the redirect's target would answer 200; it is never followed.
+        (302, FAILED, "sign-in required, redirected to http://127.0.0.1"),
+    ],
+)
 def test_the_collector_check_posts_a_sample_event(collector: str, status: int, result: str, detail: str) -> None:
     Collector.status = status
     check = check_collector("shop", "test", collector, "shop_web", SmokeOptions())
@@ -145,15 +180,24 @@ def test_a_collector_that_does_not_answer_fails() -> None:
 
 
 def test_the_command_exits_non_zero_on_a_failure(
-    moto_url: str, aws: Aws, build: Build, collector: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    moto_url: str,
+    aws: Aws,
+    build: Build,
+    collector: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     """--target aws pointed at moto (AWS_ENDPOINT_URL): the collector answers on loopback, but moto never
     finishes a state machine execution, so the processing check times out - a real failure path."""
     deploy(aws, build, endpoint=collector)
     monkeypatch.chdir(build.root.parent)
-    for key, value in {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     code = main(["smoke", "--target", "aws", "--region", REGION, "--build-dir", build.root.name, "--timeout", "0"])

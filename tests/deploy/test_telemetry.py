@@ -26,8 +26,9 @@ CONTROL = ("_control", "_control")
 
 def cloudwatch(url: str, region: str = REGION) -> Any:
     """A plain boto3 client, as an operator would use, not the controller's."""
-    return boto3.client("cloudwatch", endpoint_url=url, region_name=region,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "cloudwatch", endpoint_url=url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def dimensions(group: tuple[str, str]) -> list[dict[str, str]]:
@@ -38,16 +39,23 @@ def statistic(client: Any, metric: str, group: tuple[str, str], stat: str) -> fl
     """The statistic over the last hour, or None when no value was published."""
     now = datetime.now(UTC)
     points = client.get_metric_statistics(
-        Namespace="pipectl", MetricName=metric, Dimensions=dimensions(group),
-        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=5), Period=3600, Statistics=[stat],
+        Namespace="pipectl",
+        MetricName=metric,
+        Dimensions=dimensions(group),
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=3600,
+        Statistics=[stat],
     )["Datapoints"]
     return sum(float(p[stat]) for p in points) if points else None
 
 
 def listed(client: Any) -> set[tuple[str, str, str]]:
     metrics = client.list_metrics(Namespace="pipectl")["Metrics"]
-    return {(m["MetricName"], *(d["Value"] for d in sorted(m["Dimensions"], key=lambda d: d["Name"])[::-1]))
-            for m in metrics}
+    return {
+        (m["MetricName"], *(d["Value"] for d in sorted(m["Dimensions"], key=lambda d: d["Name"])[::-1]))
+        for m in metrics
+    }
 
 
 @pytest.fixture
@@ -133,8 +141,9 @@ def test_a_metric_that_cannot_be_published_is_a_note_not_a_failure(shop: Build) 
     unreachable = Aws(Target.local("http://127.0.0.1:9", REGION), policy=RetryPolicy(sleep=lambda _: None))
     progress = NullProgress()
 
-    problems = telemetry.publish(unreachable, shop.write(), [telemetry.Datum("shop", "test", "StacksFailed", 1)],
-                                 progress)
+    problems = telemetry.publish(
+        unreachable, shop.write(), [telemetry.Datum("shop", "test", "StacksFailed", 1)], progress
+    )
 
     assert len(problems) == 1 and problems[0].startswith(f"pipectl metrics not published in {REGION}: ")
     assert progress.lines == problems
@@ -163,11 +172,14 @@ def test_json_log_format_writes_one_object_per_stack_operation(aws: Aws, shop: B
     assert all(r["event"] == "note" and r["detail"] for r in records if r["event"] != "stack")
 
 
-@pytest.mark.parametrize(("stack", "identity"), [
-    ("pipectl-my-shop-prod-ingestion", ("my-shop", "prod", "ingestion")),
-    ("pipectl-console", ("_control", "_control", "console")),
-    ("pipectl-delivery", ("_control", "_control", "delivery")),
-    ("someone-elses-stack", (None, None, None)),
-])
+@pytest.mark.parametrize(
+    ("stack", "identity"),
+    [
+        ("pipectl-my-shop-prod-ingestion", ("my-shop", "prod", "ingestion")),
+        ("pipectl-console", ("_control", "_control", "console")),
+        ("pipectl-delivery", ("_control", "_control", "delivery")),
+        ("someone-elses-stack", (None, None, None)),
+    ],
+)
 def test_stack_names_split_into_pipeline_env_and_kind(stack: str, identity: tuple[str | None, ...]) -> None:
     assert stack_identity(stack) == identity

@@ -39,8 +39,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def client(project: Path, service: str):  # type: ignore[no-untyped-def]
     endpoint = json.loads((project / ".pipectl" / "local.json").read_text())["endpoint"]
-    return boto3.client(service, region_name=REGION, endpoint_url=endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def stacks(project: Path) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -50,19 +51,32 @@ def stacks(project: Path) -> dict[str, dict]:  # type: ignore[type-arg]
 def failures(project: Path, names: list[str]) -> list[str]:
     """Every FAILED stack event of these stacks: an access error would be one of them."""
     cfn = client(project, "cloudformation")
-    return [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
-            for name in names for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
-            if str(e.get("ResourceStatus", "")).endswith("FAILED")]
+    return [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
+        for name in names
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+        if str(e.get("ResourceStatus", "")).endswith("FAILED")
+    ]
 
 
 @pytest.fixture(scope="module")
 def role(project: Path) -> str:
-    argv = ["bootstrap", "--target", "local", "--codecommit", "pipectl-config", "--approvers", "ops@example.com",
-            "--revision", "r1"]
+    argv = [
+        "bootstrap",
+        "--target",
+        "local",
+        "--codecommit",
+        "pipectl-config",
+        "--approvers",
+        "ops@example.com",
+        "--revision",
+        "r1",
+    ]
     assert main(argv) == 0
     live = stacks(project)
     assert {live[n]["StackStatus"] for n in ("pipectl-bootstrap", "pipectl-console", "pipectl-delivery")} == {
-        "CREATE_COMPLETE"}
+        "CREATE_COMPLETE"
+    }
     outputs = {o["OutputKey"]: o["OutputValue"] for o in live["pipectl-delivery"]["Outputs"]}
     return str(outputs["ExecutionRoleArn"])
 
@@ -91,8 +105,11 @@ def test_every_example_is_created_updated_and_destroyed_through_the_role(
         path = project / "pipelines.d" / f"{name}.yaml"
         text = path.read_text()
         text += "monitoring:\n  log_retention_days: 30\n" if "\nmonitoring:" not in text else ""
-        path.write_text(text.replace("retention_days: 365", "retention_days: 400")
-                        .replace("retention_days: 90\n", "retention_days: 120\n"))
+        path.write_text(
+            text.replace("retention_days: 365", "retention_days: 400").replace(
+                "retention_days: 90\n", "retention_days: 120\n"
+            )
+        )
     capsys.readouterr()
     assert main(["up", "--role-arn", role]) == 0, capsys.readouterr().out
     live = stacks(project)
@@ -107,8 +124,9 @@ def test_every_example_is_created_updated_and_destroyed_through_the_role(
     assert not [n for n in live if n in ours and live[n]["StackStatus"] != "DELETE_COMPLETE"]
 
 
-@pytest.mark.parametrize("value", ["pipectl-delivery-ExecutionRole", "arn:aws:iam::123:role/x",
-                                   "arn:aws:s3:::pipectl-bucket"])
+@pytest.mark.parametrize(
+    "value", ["pipectl-delivery-ExecutionRole", "arn:aws:iam::123:role/x", "arn:aws:s3:::pipectl-bucket"]
+)
 def test_a_malformed_role_arn_is_refused_before_anything_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:

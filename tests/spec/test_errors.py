@@ -223,7 +223,8 @@ def test_console_file_errors_are_located(pipelines):
 
 def test_cognito_is_refused_where_it_does_not_exist(pipelines):
     china = MINIMAL.replace("region: eu-west-1", "region: cn-north-1").replace(
-        CERT, "arn:aws-cn:acm:cn-north-1:123456789012:certificate/12345678-1234-1234-1234-123456789012")
+        CERT, "arn:aws-cn:acm:cn-north-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    )
     folder = pipelines({"shop.yaml": china + "  auth: {type: cognito, callback_urls: [https://c.example.com/cb]}\n"})
     assert errors_of(folder) == [
         "pipelines.d/shop.yaml:7:16: ingestion.auth.type: expected oidc or none in cn-north-1 (no Cognito there), "

@@ -134,8 +134,9 @@ def loader_refuses(folder: Path) -> float:
     return elapsed
 
 
-def run_case(name: str, content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-             capsys: pytest.CaptureFixture[str]) -> None:
+def run_case(
+    name: str, content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     folder = write_case(tmp_path, name, content, with_examples_defaults=True)
     assert loader_refuses(folder) < TIME_LIMIT_S
@@ -144,7 +145,10 @@ def run_case(name: str, content: bytes, tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("name", corpus_cases())
 def test_hand_written_hostile_file_ends_in_a_located_error(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     record_property: Record,
 ) -> None:
     record_property("fault_class", "hostile file: " + corpus_class(name))
@@ -153,12 +157,23 @@ def test_hand_written_hostile_file_ends_in_a_located_error(
 
 @pytest.mark.parametrize("case", GENERATED_CASES)
 def test_generated_hostile_file_ends_in_a_located_error(
-    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    case: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     record_property: Record,
 ) -> None:
-    record_property("fault_class", "hostile file: " + ("deep nesting" if case.startswith("deep") else
-                                                       "YAML alias bombs and anchors" if "anchors" in case else
-                                                       "very large files"))
+    record_property(
+        "fault_class",
+        "hostile file: "
+        + (
+            "deep nesting"
+            if case.startswith("deep")
+            else "YAML alias bombs and anchors"
+            if "anchors" in case
+            else "very large files"
+        ),
+    )
     run_case("generated.yaml", GENERATED[case](), tmp_path, monkeypatch, capsys)
 
 
@@ -169,7 +184,11 @@ def test_very_deep_nesting_ends_in_a_located_error_not_a_crash(tmp_path: Path, r
     started = time.perf_counter()
     child = subprocess.run(
         [sys.executable, "-m", "generator.cli", "synth", "--pipelines", SHOWN, "--build-dir", "build"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     assert child.returncode == 2, f"exit code {child.returncode}: {child.stderr[-500:]}"
@@ -181,7 +200,10 @@ def test_very_deep_nesting_ends_in_a_located_error_not_a_crash(tmp_path: Path, r
 
 @pytest.mark.parametrize("name", ["alias_bomb.yaml", "python_object_apply.yaml", "duplicate_key.yaml"])
 def test_up_deploys_nothing_from_a_hostile_file(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     record_property: Record,
 ) -> None:
     """`pipectl up` against an endpoint where nothing listens: any AWS call would end in exit code 3, not 2."""
@@ -201,8 +223,12 @@ def test_up_deploys_nothing_from_a_hostile_file(
 # hypothesis: the loader either accepts a file or refuses it with located errors; never a traceback, never slow.
 
 EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.glob("[a-z]*.yaml"))
-FUZZ = settings(max_examples=60, deadline=TIME_LIMIT_S * 1000, database=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60,
+    deadline=TIME_LIMIT_S * 1000,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 class Examples:
@@ -233,7 +259,10 @@ def mutated_example(draw: st.DrawFn) -> tuple[str, bytes]:
     for _ in range(draw(st.integers(1, 8))):
         where = draw(st.integers(0, len(data)))
         kind = draw(st.sampled_from(["replace", "insert", "delete", "truncate"]))
-        piece = draw(st.binary(min_size=1, max_size=4) | st.sampled_from([b":", b"[", b"{", b"&a", b"*a", b"!!", b"\t", b"- ", b"\n  "]))
+        piece = draw(
+            st.binary(min_size=1, max_size=4)
+            | st.sampled_from([b":", b"[", b"{", b"&a", b"*a", b"!!", b"\t", b"- ", b"\n  "])
+        )
         if kind == "replace":
             data[where : where + len(piece)] = piece
         elif kind == "insert":

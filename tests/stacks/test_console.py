@@ -34,7 +34,10 @@ CONSOLE_FILES = {
     "oidc": "auth: {type: oidc, issuer: 'https://login.example.com', client_id: pipectl-console}\n",
 }
 STATEFUL = {
-    "AWS::KMS::Key", "AWS::DynamoDB::Table", "AWS::Logs::LogGroup", "AWS::Cognito::UserPool",
+    "AWS::KMS::Key",
+    "AWS::DynamoDB::Table",
+    "AWS::Logs::LogGroup",
+    "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolUser",
 }
 
@@ -95,9 +98,7 @@ def test_the_same_spec_gives_the_same_template(specs: dict[str, ConsoleSpec], re
 def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]) -> None:
     contract = ["GraphQLApiId", "GraphQLUrl", "StateTableArn", "StateTableName"]
     for name, template in templates.items():
-        exported = {
-            key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out
-        }
+        exported = {key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out}
         expected = [*contract, "UserPoolId"] if name != "oidc" else contract
         assert sorted(exported) == sorted(expected), name
         assert all(value == f"{common.CONSOLE_STACK}:{key}" for key, value in exported.items())
@@ -137,7 +138,9 @@ def test_cloudwatch_logs_may_use_the_key_for_the_console_log_groups_only(
     templates: dict[str, dict[str, Any]],
 ) -> None:
     statements = props(templates["shipped"], "ConsoleKey")["KeyPolicy"]["Statement"]
-    [logs] = [s for s in statements if s["Principal"].get("Service") == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}]
+    [logs] = [
+        s for s in statements if s["Principal"].get("Service") == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}
+    ]
     patterns = [p["Fn::Sub"] for p in logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]
     assert all(":log-group:" in p for p in patterns)
     assert any(p.endswith("/aws/appsync/apis/*") for p in patterns)
@@ -148,11 +151,16 @@ def test_cloudwatch_logs_may_use_the_key_for_the_console_log_groups_only(
 def test_the_state_table_layout_and_protection(templates: dict[str, dict[str, Any]]) -> None:
     table = props(templates["shipped"], "StateTable")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
     assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {"pk": "S", "sk": "S"}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {
-        "SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Fn::GetAtt": ["ConsoleKey", "Arn"]},
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::GetAtt": ["ConsoleKey", "Arn"]},
     }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["DeletionProtectionEnabled"] is True
@@ -237,9 +245,10 @@ def schema_queries() -> set[str]:
 
 def test_one_js_resolver_per_query_of_the_schema(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["shipped"]
-    assert props(template, "GraphQLSchema")["Definition"] == (
-        common.TEMPLATES_DIR / "appsync" / "schema.graphql"
-    ).read_text()
+    assert (
+        props(template, "GraphQLSchema")["Definition"]
+        == (common.TEMPLATES_DIR / "appsync" / "schema.graphql").read_text()
+    )
     resolvers = resources(template, "AWS::AppSync::Resolver")
     fields = {r["Properties"]["FieldName"] for r in resolvers.values()}
     assert fields == schema_queries() == {"pipelines", "pipeline", "runs", "stacks"}
@@ -324,8 +333,15 @@ def test_the_api_reads_the_table_and_nothing_else(templates: dict[str, dict[str,
 def test_the_recorder_writes_items_and_nothing_else(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["shipped"]
     assert actions(template, "RecorderRole") == {
-        "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-        "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "sqs:SendMessage",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }
     by_action = {
@@ -364,8 +380,11 @@ def test_the_recorder_function(templates: dict[str, dict[str, Any]]) -> None:
 
 def _resolve_subs(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::Region}", REGION).replace(
-            "${AWS::AccountId}", ACCOUNT
+        return (
+            value["Fn::Sub"]
+            .replace("${AWS::Partition}", "aws")
+            .replace("${AWS::Region}", REGION)
+            .replace("${AWS::AccountId}", ACCOUNT)
         )
     if isinstance(value, dict):
         return {k: _resolve_subs(v) for k, v in value.items()}
@@ -381,18 +400,54 @@ def _event(detail_type: str, source: str, resource: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("event", "matches"),
     [
-        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
-                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1"), True),
-        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
-                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-console/1"), True),
-        (_event("CodePipeline Pipeline Execution State Change", "aws.codepipeline",
-                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl"), True),
-        (_event("CloudFormation Stack Status Change", "aws.cloudformation",
-                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1"), False),
-        (_event("CodePipeline Pipeline Execution State Change", "aws.codepipeline",
-                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing"), False),
-        (_event("CloudFormation Resource Status Change", "aws.cloudformation",
-                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1"), False),
+        (
+            _event(
+                "CloudFormation Stack Status Change",
+                "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CloudFormation Stack Status Change",
+                "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-console/1",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CodePipeline Pipeline Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CloudFormation Stack Status Change",
+                "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1",
+            ),
+            False,
+        ),
+        (
+            _event(
+                "CodePipeline Pipeline Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing",
+            ),
+            False,
+        ),
+        (
+            _event(
+                "CloudFormation Resource Status Change",
+                "aws.cloudformation",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pipectl-shop-prod-storage/1",
+            ),
+            False,
+        ),
     ],
 )
 def test_the_rule_sends_exactly_our_events(
@@ -415,9 +470,14 @@ def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[s
     metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
     seen = {(m[0], m[1]) for m in metrics if len(m) > 1}  # not the searches (one object each)
     assert {
-        ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Errors"), ("AWS/AppSync", "Requests"),
-        ("AWS/AppSync", "5XXError"), ("AWS/AppSync", "Latency"), ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
-        ("AWS/DynamoDB", "WriteThrottleEvents"), ("AWS/WAFV2", "BlockedRequests"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/AppSync", "Requests"),
+        ("AWS/AppSync", "5XXError"),
+        ("AWS/AppSync", "Latency"),
+        ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/WAFV2", "BlockedRequests"),
     } <= seen
     assert variables["ApiId"] == {"Fn::GetAtt": ["GraphQLApi", "ApiId"]}
     assert variables["RecorderFunction"] == {"Ref": "RecorderFunction"}
@@ -461,8 +521,9 @@ class Resolvers:
         self.directory = directory
         utils = directory / "node_modules" / "@aws-appsync" / "utils"
         utils.mkdir(parents=True)
-        (utils / "package.json").write_text(json.dumps({"name": "@aws-appsync/utils", "type": "module",
-                                                        "exports": "./index.js"}))
+        (utils / "package.json").write_text(
+            json.dumps({"name": "@aws-appsync/utils", "type": "module", "exports": "./index.js"})
+        )
         (utils / "index.js").write_text(UTILS)
         (directory / "harness.mjs").write_text(HARNESS)
         for field in QUERIES:
@@ -471,8 +532,13 @@ class Resolvers:
     def run(self, field: str, phase: str, ctx: dict[str, Any]) -> dict[str, Any]:
         assert NODE is not None
         done = subprocess.run(
-            [NODE, "harness.mjs", f"{field}.mjs", phase], input=json.dumps(ctx, default=_plain),
-            capture_output=True, text=True, cwd=self.directory, timeout=30, check=True,
+            [NODE, "harness.mjs", f"{field}.mjs", phase],
+            input=json.dumps(ctx, default=_plain),
+            capture_output=True,
+            text=True,
+            cwd=self.directory,
+            timeout=30,
+            check=True,
         )
         return dict(json.loads(done.stdout))
 
@@ -491,24 +557,77 @@ def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
 
 
 SEED = [
-    {"pk": "PIPELINE#shop", "sk": "META", "name": "shop", "owner": "analytics@example.com", "region": "eu-west-1",
-     "envs": ["test", "prod"], "updated_at": "2024-05-01T09:00:00Z"},
-    {"pk": "PIPELINE#shop-eu", "sk": "META", "name": "shop-eu", "owner": "eu@example.com", "region": "eu-west-1",
-     "envs": ["prod"], "updated_at": "2024-05-01T09:00:00Z"},
-    {"pk": "PIPELINE#shop", "sk": "RUN#2024-05-01T10:00:00Z#r1", "run_id": "r1", "kind": "apply",
-     "revision": "abc1234", "actor": "ci", "started_at": "2024-05-01T10:00:00Z", "ended_at": "2024-05-01T10:09:00Z",
-     "result": "failed", "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"}},
-    {"pk": "PIPELINE#shop", "sk": "RUN#2024-05-02T10:00:00Z#r2", "run_id": "r2", "kind": "plan",
-     "revision": "def5678", "actor": "ana", "started_at": "2024-05-02T10:00:00Z", "result": "ok", "stacks": {}},
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "META",
+        "name": "shop",
+        "owner": "analytics@example.com",
+        "region": "eu-west-1",
+        "envs": ["test", "prod"],
+        "updated_at": "2024-05-01T09:00:00Z",
+    },
+    {
+        "pk": "PIPELINE#shop-eu",
+        "sk": "META",
+        "name": "shop-eu",
+        "owner": "eu@example.com",
+        "region": "eu-west-1",
+        "envs": ["prod"],
+        "updated_at": "2024-05-01T09:00:00Z",
+    },
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "RUN#2024-05-01T10:00:00Z#r1",
+        "run_id": "r1",
+        "kind": "apply",
+        "revision": "abc1234",
+        "actor": "ci",
+        "started_at": "2024-05-01T10:00:00Z",
+        "ended_at": "2024-05-01T10:09:00Z",
+        "result": "failed",
+        "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"},
+    },
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "RUN#2024-05-02T10:00:00Z#r2",
+        "run_id": "r2",
+        "kind": "plan",
+        "revision": "def5678",
+        "actor": "ana",
+        "started_at": "2024-05-02T10:00:00Z",
+        "result": "ok",
+        "stacks": {},
+    },
     {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
     {"pk": "LOCK", "sk": "deploy", "owner": "ci", "run_id": "r2", "expires_at": 1714650000},
-    {"pk": "PIPELINE#shop", "sk": "STACK#prod#pipectl-shop-prod-storage", "stack": "pipectl-shop-prod-storage",
-     "kind": "storage", "env": "prod", "status": "UPDATE_COMPLETE", "reason": "", "revision": "abc1234",
-     "updated_at": "2024-05-01T10:03:00Z"},
-    {"pk": "PIPELINE#shop", "sk": "STACK#test#pipectl-shop-test-storage", "stack": "pipectl-shop-test-storage",
-     "kind": "storage", "env": "test", "status": "CREATE_COMPLETE", "updated_at": "2024-05-01T10:02:00Z"},
-    {"pk": "PIPELINE#shop-eu", "sk": "STACK#prod#pipectl-shop-eu-prod-storage",
-     "stack": "pipectl-shop-eu-prod-storage", "kind": "storage", "env": "prod", "status": "CREATE_COMPLETE"},
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "STACK#prod#pipectl-shop-prod-storage",
+        "stack": "pipectl-shop-prod-storage",
+        "kind": "storage",
+        "env": "prod",
+        "status": "UPDATE_COMPLETE",
+        "reason": "",
+        "revision": "abc1234",
+        "updated_at": "2024-05-01T10:03:00Z",
+    },
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "STACK#test#pipectl-shop-test-storage",
+        "stack": "pipectl-shop-test-storage",
+        "kind": "storage",
+        "env": "test",
+        "status": "CREATE_COMPLETE",
+        "updated_at": "2024-05-01T10:02:00Z",
+    },
+    {
+        "pk": "PIPELINE#shop-eu",
+        "sk": "STACK#prod#pipectl-shop-eu-prod-storage",
+        "stack": "pipectl-shop-eu-prod-storage",
+        "kind": "storage",
+        "env": "prod",
+        "status": "CREATE_COMPLETE",
+    },
 ]
 
 
@@ -519,8 +638,10 @@ def state(templates: dict[str, dict[str, Any]]) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
-            TableName=table["TableName"], KeySchema=table["KeySchema"],
-            AttributeDefinitions=table["AttributeDefinitions"], BillingMode=table["BillingMode"],
+            TableName=table["TableName"],
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            BillingMode=table["BillingMode"],
             GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         )
         resource = boto3.resource("dynamodb", region_name=REGION).Table(table["TableName"])
@@ -558,8 +679,13 @@ def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any]) -> A
 def test_pipelines_lists_every_pipeline_and_nothing_else(resolvers: Resolvers, state: Any) -> None:
     pipelines = ask(resolvers, state, "pipelines", {})
     assert [p["name"] for p in pipelines] == ["shop", "shop-eu"]
-    assert pipelines[0] == {"name": "shop", "owner": "analytics@example.com", "region": "eu-west-1",
-                            "envs": ["test", "prod"], "updatedAt": "2024-05-01T09:00:00Z"}
+    assert pipelines[0] == {
+        "name": "shop",
+        "owner": "analytics@example.com",
+        "region": "eu-west-1",
+        "envs": ["test", "prod"],
+        "updatedAt": "2024-05-01T09:00:00Z",
+    }
 
 
 def test_pipeline_finds_one_or_none(resolvers: Resolvers, state: Any) -> None:
@@ -590,9 +716,16 @@ def test_stacks_of_a_pipeline_and_of_one_environment(resolvers: Resolvers, state
     every = ask(resolvers, state, "stacks", {"pipeline": "shop"})
     assert [s["stack"] for s in every] == ["pipectl-shop-prod-storage", "pipectl-shop-test-storage"]
     [prod] = ask(resolvers, state, "stacks", {"pipeline": "shop", "env": "prod"})
-    assert prod == {"pipeline": "shop", "stack": "pipectl-shop-prod-storage", "kind": "storage", "env": "prod",
-                    "status": "UPDATE_COMPLETE", "reason": "", "revision": "abc1234",
-                    "updatedAt": "2024-05-01T10:03:00Z"}
+    assert prod == {
+        "pipeline": "shop",
+        "stack": "pipectl-shop-prod-storage",
+        "kind": "storage",
+        "env": "prod",
+        "status": "UPDATE_COMPLETE",
+        "reason": "",
+        "revision": "abc1234",
+        "updatedAt": "2024-05-01T10:03:00Z",
+    }
 
 
 def test_data_source_errors_reach_the_caller(resolvers: Resolvers) -> None:

@@ -28,9 +28,12 @@ REPO = Path(__file__).resolve().parents[2]
 CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0f0e0d0c-0b0a-4908-8706-050403020100"
 SPECS = {
     "codecommit": DeliverySpec(CodeCommitSource("pipectl-config"), approvers=("a@example.com", "b@example.com")),
-    "connection": DeliverySpec(ConnectionSource(CONNECTION, "acme/pipelines"), branch="release", schedule="rate(1 day)"),
-    "legacy-connection": DeliverySpec(ConnectionSource(CONNECTION.replace("codeconnections", "codestar-connections"),
-                                                       "acme/pipelines")),
+    "connection": DeliverySpec(
+        ConnectionSource(CONNECTION, "acme/pipelines"), branch="release", schedule="rate(1 day)"
+    ),
+    "legacy-connection": DeliverySpec(
+        ConnectionSource(CONNECTION.replace("codeconnections", "codestar-connections"), "acme/pipelines")
+    ),
 }
 
 
@@ -57,7 +60,9 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return actions if isinstance(actions, list) else [actions]
 
 
-def test_every_variant_is_lint_clean_with_the_project_rules(templates: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+def test_every_variant_is_lint_clean_with_the_project_rules(
+    templates: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
     jobs = []
     for name, template in templates.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(template, indent=2))
@@ -69,8 +74,14 @@ def test_the_stages_run_in_the_delivery_order(templates: dict[str, dict[str, Any
     for template in templates.values():
         pipeline = _pipeline(template)
         assert pipeline["PipelineType"] == "V2"
-        assert [s["Name"] for s in pipeline["Stages"]] == ["Source", "Validate", "Plan", "Approve", "Apply",
-                                                            "SmokeTest"]
+        assert [s["Name"] for s in pipeline["Stages"]] == [
+            "Source",
+            "Validate",
+            "Plan",
+            "Approve",
+            "Apply",
+            "SmokeTest",
+        ]
         builds = {s["Name"]: s["Actions"][0] for s in pipeline["Stages"] if s["Name"] in BUILD_STAGES}
         assert {a["ActionTypeId"]["Provider"] for a in builds.values()} == {"CodeBuild"}
         # Apply and SmokeTest work on exactly what Plan planned.
@@ -90,8 +101,11 @@ def test_each_stage_has_its_project_selecting_the_buildspec_stage(templates: dic
         stages[variables["PIPECTL_STAGE"]] = variables
     assert set(stages) == set(BUILD_STAGES)
     execution_arn = {"Fn::GetAtt": ["ExecutionRole", "Arn"]}
-    assert stages["Plan"]["PIPECTL_CLOUDFORMATION_ROLE_ARN"] == stages["Apply"]["PIPECTL_CLOUDFORMATION_ROLE_ARN"] \
+    assert (
+        stages["Plan"]["PIPECTL_CLOUDFORMATION_ROLE_ARN"]
+        == stages["Apply"]["PIPECTL_CLOUDFORMATION_ROLE_ARN"]
         == execution_arn
+    )
     assert "PIPECTL_CLOUDFORMATION_ROLE_ARN" not in stages["Validate"]
 
 
@@ -126,13 +140,18 @@ def test_the_daily_schedule_starts_the_pipeline_as_a_nightly_run(templates: dict
         props = schedule["Properties"]
         assert props["ScheduleExpression"] == expression
         assert props["Target"]["Arn"] == {
-            "Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"}
+            "Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:codepipeline:startPipelineExecution"
+        }
         start = json.loads(props["Target"]["Input"]["Fn::Sub"])
         assert start == {"name": "${Pipeline}", "variables": [{"name": "RUN", "value": "nightly"}]}
         role = templates[name]["Resources"][props["Target"]["RoleArn"]["Fn::GetAtt"][0]]
         actions = {a for s in _statements(role) for a in _actions(s)}
-        assert actions == {"codepipeline:StartPipelineExecution", "sqs:SendMessage", "kms:GenerateDataKey",
-                           "kms:Decrypt"}
+        assert actions == {
+            "codepipeline:StartPipelineExecution",
+            "sqs:SendMessage",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+        }
     variables = _pipeline(templates["codecommit"])["Variables"]
     assert variables[0]["Name"] == "RUN" and variables[0]["DefaultValue"] == "push"
 
@@ -183,8 +202,11 @@ def test_approval_carries_the_plan_and_is_skipped_only_when_the_plan_says_so(
     (rule,) = condition["Rules"]
     assert rule["RuleTypeId"]["Provider"] == "VariableCheck"
     # Anything but an explicit "not-required" (a typo, an empty value) enters the stage and waits.
-    assert rule["Configuration"] == {"Variable": "#{PlanVariables.PIPECTL_APPROVAL}", "Value": "not-required",
-                                     "Operator": "NE"}
+    assert rule["Configuration"] == {
+        "Variable": "#{PlanVariables.PIPECTL_APPROVAL}",
+        "Value": "not-required",
+        "Operator": "NE",
+    }
     (action,) = approve["Actions"]
     assert action["ActionTypeId"]["Provider"] == "Manual"
     assert action["Configuration"]["NotificationArn"] == {"Ref": "DeliveryTopic"}
@@ -230,22 +252,32 @@ def test_the_deploy_role_touches_only_pipectl_stacks_and_passes_only_the_executi
     for stage in ("Plan", "Apply"):
         role_id = resources[f"{stage}Project"]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
         statements = _statements(resources[role_id])
-        changing = [s for s in statements if any(a.startswith("cloudformation:") and a != "cloudformation:DescribeStacks"
-                                                 for a in _actions(s))]
+        changing = [
+            s
+            for s in statements
+            if any(a.startswith("cloudformation:") and a != "cloudformation:DescribeStacks" for a in _actions(s))
+        ]
         assert changing and all(
             s["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/pipectl-*/*"}]
-            for s in changing)
+            for s in changing
+        )
         passing = [s for s in statements if "iam:PassRole" in _actions(s)]
-        assert passing == [{
-            "Sid": "PassOnlyTheExecutionRole", "Effect": "Allow", "Action": ["iam:PassRole"],
-            "Resource": [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}],
-            "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
-        }]
-        assert not any(a.startswith(("ec2:", "ecs:", "iam:Create", "s3:Create")) for s in statements
-                       for a in _actions(s))
+        assert passing == [
+            {
+                "Sid": "PassOnlyTheExecutionRole",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}],
+                "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+            }
+        ]
+        assert not any(
+            a.startswith(("ec2:", "ecs:", "iam:Create", "s3:Create")) for s in statements for a in _actions(s)
+        )
         metrics = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
         assert [(m["Resource"], m["Condition"]) for m in metrics] == [
-            (["*"], {"StringEquals": {"cloudwatch:namespace": "pipectl"}})]
+            (["*"], {"StringEquals": {"cloudwatch:namespace": "pipectl"}})
+        ]
 
 
 def test_validate_and_smoke_touch_no_stack(templates: dict[str, dict[str, Any]]) -> None:
@@ -262,8 +294,11 @@ def test_cloudformation_alone_assumes_the_execution_role(templates: dict[str, di
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
     assert "Policies" not in role  # its grants are managed policies, derived from the permissions table
-    attached = [r["Properties"] for r in templates["codecommit"]["Resources"].values()
-                if r["Type"] == "AWS::IAM::ManagedPolicy" and r["Properties"]["Roles"] == [{"Ref": "ExecutionRole"}]]
+    attached = [
+        r["Properties"]
+        for r in templates["codecommit"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and r["Properties"]["Roles"] == [{"Ref": "ExecutionRole"}]
+    ]
     assert 1 <= len(attached) <= 10
     granted = {a for p in attached for s in p["PolicyDocument"]["Statement"] for a in _actions(s)}
     # It can create what pipectl's stacks hold, e.g. the ingestion stack's network and cluster.
@@ -271,8 +306,10 @@ def test_cloudformation_alone_assumes_the_execution_role(templates: dict[str, di
 
 
 def test_the_source_connection_action_matches_the_connection_arn(templates: dict[str, dict[str, Any]]) -> None:
-    for name, action in (("connection", "codeconnections:UseConnection"),
-                         ("legacy-connection", "codestar-connections:UseConnection")):
+    for name, action in (
+        ("connection", "codeconnections:UseConnection"),
+        ("legacy-connection", "codestar-connections:UseConnection"),
+    ):
         statements = _statements(templates[name]["Resources"]["PipelineRole"])
         use = [s for s in statements if s["Sid"] == "UseSourceConnection"]
         assert [_actions(s) for s in use] == [[action]]
@@ -288,7 +325,8 @@ def test_the_console_recorder_hears_the_delivery_pipeline() -> None:
     pattern = recorded_events()
     pattern["resources"] = [{"prefix": _resolved(r["prefix"].to_dict())} for r in pattern["resources"]]
     event = {
-        "source": "aws.codepipeline", "detail-type": "CodePipeline Pipeline Execution State Change",
+        "source": "aws.codepipeline",
+        "detail-type": "CodePipeline Pipeline Execution State Change",
         "resources": [f"arn:aws:codepipeline:eu-west-1:123456789012:{PIPELINE_NAME}"],
         "detail": {"pipeline": PIPELINE_NAME, "execution-id": "e-1", "state": "STARTED"},
     }
@@ -297,5 +335,8 @@ def test_the_console_recorder_hears_the_delivery_pipeline() -> None:
 
 def _resolved(value: Any) -> str:
     text = value["Fn::Sub"] if isinstance(value, dict) else str(value)
-    return (text.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "eu-west-1")
-            .replace("${AWS::AccountId}", "123456789012"))
+    return (
+        text.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::AccountId}", "123456789012")
+    )

@@ -25,8 +25,7 @@ REGION = "eu-west-1"
 ENV = {"BUCKET": BUCKET, "RAW_PREFIX": "raw/", "ENRICHED_PREFIX": "enriched/"}
 
 CHROME_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 SAFARI_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -41,8 +40,7 @@ CHROME_ANDROID_PHONE = (
     "Chrome/124.0.0.0 Mobile Safari/537.36"
 )
 CHROME_ANDROID_TABLET = (
-    "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
 EDGE_MAC = (
@@ -56,7 +54,9 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's S3 with the data bucket, and the handlers' environment."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
     for name, value in ENV.items():
@@ -218,8 +218,13 @@ def test_enrich_handler_enriches_the_objects_of_its_window(s3: Any, monkeypatch:
     assert result["events"] == 3
     assert sorted(keys(s3, "enriched/")) == [f"enriched/{hour}/a.json.gz", f"enriched/{hour}/b.json.gz"]
     first = read_lines(s3, f"enriched/{hour}/a.json.gz")
-    assert first == [{"ip": "203.0.113.0", "user_agent": CHROME_WINDOWS,
-                      "ua": {"browser": "Chrome", "os": "Windows", "device": "Desktop"}}]
+    assert first == [
+        {
+            "ip": "203.0.113.0",
+            "user_agent": CHROME_WINDOWS,
+            "ua": {"browser": "Chrome", "os": "Windows", "device": "Desktop"},
+        }
+    ]
     assert [e["ip"] for e in read_lines(s3, f"enriched/{hour}/b.json.gz")] == ["2001:db8::", "198.51.100.0"]
 
 

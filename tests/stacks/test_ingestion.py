@@ -318,7 +318,8 @@ def test_load_balancer_accepts_https_from_anywhere_and_nothing_else(templates: T
     group = _props(_template(templates, "shop"), "LoadBalancerSecurityGroup")
     ingress = group["SecurityGroupIngress"]
     assert {(r["FromPort"], r["ToPort"], r.get("CidrIp"), r.get("CidrIpv6")) for r in ingress} == {
-        (443, 443, "0.0.0.0/0", None), (443, 443, None, "::/0")
+        (443, 443, "0.0.0.0/0", None),
+        (443, 443, None, "::/0"),
     }
     # Without sign-in, the load balancer only ever talks to the collectors.
     assert [r["FromPort"] for r in group["SecurityGroupEgress"]] == [8080]
@@ -350,11 +351,16 @@ def test_listener_is_https_with_tls_1_2_or_newer_and_answers_404_by_default(temp
     assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert listener["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
     certificate = _template(templates, "shop")["Parameters"]["CertificateArn"]
-    assert certificate["Default"] == "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-4908-8706-050403020100"
+    assert (
+        certificate["Default"] == "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-4908-8706-050403020100"
+    )
     (action,) = listener["DefaultActions"]
     assert action["FixedResponseConfig"]["StatusCode"] == "404"
-    assert not [r for r in _template(templates, "shop")["Resources"].values()
-                if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Port"] != 443]
+    assert not [
+        r
+        for r in _template(templates, "shop")["Resources"].values()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Port"] != 443
+    ]
 
 
 def test_target_group_registers_tasks_by_ip_and_checks_health(templates: Templates) -> None:
@@ -443,7 +449,9 @@ def test_service_scales_on_average_cpu_between_min_and_max(templates: Templates)
 def test_alias_record_only_with_a_hosted_zone(templates: Templates) -> None:
     record = _props(_template(templates, "edge"), "CollectorDnsRecord")
     assert (record["HostedZoneId"], record["Name"], record["Type"]) == (
-        "Z0123456789ABCDEFGHIJ", "collect.example.com", "A"
+        "Z0123456789ABCDEFGHIJ",
+        "collect.example.com",
+        "A",
     )
     assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
     assert not _of_type(_template(templates, "shop"), "AWS::Route53::RecordSet")
@@ -452,8 +460,12 @@ def test_alias_record_only_with_a_hosted_zone(templates: Templates) -> None:
 def test_outputs_are_exported_under_the_stack_name(templates: Templates) -> None:
     outputs = _template(templates, "edge")["Outputs"]
     assert set(outputs) == {
-        "CollectorEndpoint", "LoadBalancerDnsName", "LoadBalancerFullName", "TargetGroupFullName",
-        "ClusterName", "ServiceName",
+        "CollectorEndpoint",
+        "LoadBalancerDnsName",
+        "LoadBalancerFullName",
+        "TargetGroupFullName",
+        "ClusterName",
+        "ServiceName",
     }
     for name, body in outputs.items():
         assert body["Export"] == {"Name": f"pipectl-edge-prod-ingestion:{name}"}
@@ -461,9 +473,7 @@ def test_outputs_are_exported_under_the_stack_name(templates: Templates) -> None
 
 
 @pytest.mark.parametrize(("name", "policy"), [("shop", "Retain"), ("backoffice", "Delete")])
-def test_log_groups_and_user_pools_follow_the_deletion_setting(
-    templates: Templates, name: str, policy: str
-) -> None:
+def test_log_groups_and_user_pools_follow_the_deletion_setting(templates: Templates, name: str, policy: str) -> None:
     template = _template(templates, name)
     kept = {**_of_type(template, "AWS::Logs::LogGroup"), **_of_type(template, "AWS::Cognito::UserPool")}
     insights = kept.pop("ContainerInsightsLogGroup")  # telemetry under a name AWS fixes: goes with the stack

@@ -33,8 +33,12 @@ environments: {prod: {}}
 VARIATION_KEY = ("odd", "prod")
 ALL = [*SHIPPED, VARIATION_KEY]
 COMMON_ALARMS = {
-    "CollectorErrorRateAlarm", "NoEventsAlarm", "CollectorsBelowDesiredAlarm",
-    "EnrichErrorsAlarm", "EnrichmentFailedAlarm", "DeadLettersAlarm",
+    "CollectorErrorRateAlarm",
+    "NoEventsAlarm",
+    "CollectorsBelowDesiredAlarm",
+    "EnrichErrorsAlarm",
+    "EnrichmentFailedAlarm",
+    "DeadLettersAlarm",
 }
 KINESIS_ALARMS = {"SinkErrorsAlarm", "SinkIteratorAgeAlarm"}
 
@@ -76,9 +80,7 @@ def _imported(pipeline: Pipeline, kind: str, output: str) -> dict[str, str]:
 
 
 def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
-    }
+    return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 
 
 def _body(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -100,8 +102,10 @@ def _body(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def _metric_names(body: dict[str, Any]) -> set[str]:
     return {
         f"{row[0]}/{row[1]}"
-        for widget in body["widgets"] if widget["type"] == "metric"
-        for row in widget["properties"]["metrics"] if isinstance(row[0], str)
+        for widget in body["widgets"]
+        if widget["type"] == "metric"
+        for row in widget["properties"]["metrics"]
+        if isinstance(row[0], str)
     }
 
 
@@ -144,12 +148,20 @@ def test_dashboard_shows_collection_landing_and_processing(
     body, names = _body(_template(texts, key))
     metrics = _metric_names(body)
     assert {
-        "AWS/ApplicationELB/RequestCount", "AWS/ApplicationELB/HTTPCode_Target_4XX_Count",
-        "AWS/ApplicationELB/HTTPCode_Target_5XX_Count", "AWS/ApplicationELB/TargetResponseTime",
-        "AWS/ECS/CPUUtilization", "AWS/ECS/MemoryUtilization",
-        "ECS/ContainerInsights/RunningTaskCount", "ECS/ContainerInsights/DesiredTaskCount",
-        "AWS/Lambda/Errors", "AWS/Lambda/Throttles", "AWS/Lambda/Duration",
-        "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsSucceeded", "AWS/States/ExecutionTime",
+        "AWS/ApplicationELB/RequestCount",
+        "AWS/ApplicationELB/HTTPCode_Target_4XX_Count",
+        "AWS/ApplicationELB/HTTPCode_Target_5XX_Count",
+        "AWS/ApplicationELB/TargetResponseTime",
+        "AWS/ECS/CPUUtilization",
+        "AWS/ECS/MemoryUtilization",
+        "ECS/ContainerInsights/RunningTaskCount",
+        "ECS/ContainerInsights/DesiredTaskCount",
+        "AWS/Lambda/Errors",
+        "AWS/Lambda/Throttles",
+        "AWS/Lambda/Duration",
+        "AWS/States/ExecutionsFailed",
+        "AWS/States/ExecutionsSucceeded",
+        "AWS/States/ExecutionTime",
         "AWS/SQS/ApproximateNumberOfMessagesVisible",
     } <= metrics
     p99 = [w for w in body["widgets"] if "TargetResponseTime" in json.dumps(w)]
@@ -166,8 +178,11 @@ def test_dashboard_shows_collection_landing_and_processing(
         functions = {"stand-in-EnrichFunction"}
     for function in functions:
         per_function = {
-            row[1] for w in body["widgets"] if w["type"] == "metric"
-            for row in w["properties"]["metrics"] if row[0] == "AWS/Lambda" and function in row
+            row[1]
+            for w in body["widgets"]
+            if w["type"] == "metric"
+            for row in w["properties"]["metrics"]
+            if row[0] == "AWS/Lambda" and function in row
         }
         assert {"Errors", "Throttles", "Duration"} <= per_function, function
 
@@ -228,7 +243,8 @@ def test_alarm_thresholds_come_from_the_file(
 
     below = alarms["CollectorsBelowDesiredAlarm"]
     assert {q["MetricStat"]["Metric"]["MetricName"] for q in below["Metrics"] if "MetricStat" in q} == {
-        "RunningTaskCount", "DesiredTaskCount"
+        "RunningTaskCount",
+        "DesiredTaskCount",
     }
     assert alarms["EnrichmentFailedAlarm"]["Dimensions"] == [
         {"Name": "StateMachineArn", "Value": _imported(pipeline, "processing", "StateMachineArn")}
@@ -246,7 +262,11 @@ def test_topic_is_encrypted_and_mails_the_on_call_address(
     pipeline = pipelines[key]
     assert _props(template, "AlarmTopic")["KmsMasterKeyId"] == _imported(pipeline, "storage", "KeyArn")
     subscription = _props(template, "AlarmEmailSubscription")
-    assert subscription == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": pipeline.spec.alarm_email}
+    assert subscription == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": pipeline.spec.alarm_email,
+    }
     stack = f"pipectl-{pipeline.name}-{pipeline.env}-monitoring"
     assert {name: o["Export"]["Name"] for name, o in template["Outputs"].items()} == {
         "DashboardName": f"{stack}:DashboardName",

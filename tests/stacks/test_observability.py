@@ -95,8 +95,11 @@ def check_dashboard(template: dict[str, Any], logical_id: str) -> dict[str, Any]
     cells: set[tuple[int, int]] = set()
     for widget in raw["widgets"]:
         _check_widget(widget, alarms)
-        area = {(x, y) for x in range(widget["x"], widget["x"] + widget["width"])
-                for y in range(widget["y"], widget["y"] + widget["height"])}
+        area = {
+            (x, y)
+            for x in range(widget["x"], widget["x"] + widget["width"])
+            for y in range(widget["y"], widget["y"] + widget["height"])
+        }
         assert not area & cells, f"overlapping widget {widget['properties'].get('title')}"
         cells |= area
     return raw
@@ -149,8 +152,11 @@ def _metrics(body: dict[str, Any]) -> set[str]:
 
 
 def test_every_dashboard_is_a_valid_cloudwatch_dashboard(shipped: Templates, tuned: Templates) -> None:
-    dashboards = [(name, logical) for name, t in {**shipped, **tuned}.items()
-                  for logical in _resources(t, "AWS::CloudWatch::Dashboard")]
+    dashboards = [
+        (name, logical)
+        for name, t in {**shipped, **tuned}.items()
+        for logical in _resources(t, "AWS::CloudWatch::Dashboard")
+    ]
     assert len(dashboards) == 1 + 3 * 2 + 1  # the console, every pipeline and environment, the tuned one
     for name, logical in dashboards:
         check_dashboard({**shipped, **tuned}[name], logical)
@@ -158,10 +164,14 @@ def test_every_dashboard_is_a_valid_cloudwatch_dashboard(shipped: Templates, tun
 
 def test_the_validator_rejects_what_cloudwatch_would() -> None:
     """The checks above must be able to fail: a hard-coded region, a broken metric row, a stray variable."""
+
     def dashboard(body: dict[str, Any], variables: dict[str, Any] | None = None) -> dict[str, Any]:
         sub = [json.dumps(body), variables or {}]
-        return {"Resources": {"D": {"Type": "AWS::CloudWatch::Dashboard",
-                                    "Properties": {"DashboardBody": {"Fn::Sub": sub}}}}}
+        return {
+            "Resources": {
+                "D": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {"DashboardBody": {"Fn::Sub": sub}}}
+            }
+        }
 
     def widget(**props: Any) -> dict[str, Any]:
         base = {"title": "t", "region": "${AWS::Region}", "metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}
@@ -180,28 +190,44 @@ def test_the_validator_rejects_what_cloudwatch_would() -> None:
             check_dashboard(dashboard(broken), "D")
 
 
-@pytest.mark.parametrize("stack", [f"pipectl-{p}-{e}-monitoring" for p in ("backoffice", "mobile", "shop")
-                                   for e in ("prod", "test")])
+@pytest.mark.parametrize(
+    "stack", [f"pipectl-{p}-{e}-monitoring" for p in ("backoffice", "mobile", "shop") for e in ("prod", "test")]
+)
 def test_each_pipeline_dashboard_shows_every_stage_and_its_deployments(shipped: Templates, stack: str) -> None:
     template = shipped[stack]
     body = check_dashboard(template, "Dashboard")
     metrics = _metrics(body)
     kinesis = "Stream" in template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][1]
     assert {
-        "AWS/ApplicationELB/RequestCount", "AWS/ApplicationELB/HTTPCode_Target_4XX_Count",
-        "AWS/ApplicationELB/HTTPCode_ELB_5XX_Count", "AWS/ApplicationELB/TargetResponseTime",
-        "AWS/ECS/CPUUtilization", "AWS/ECS/MemoryUtilization",
-        "ECS/ContainerInsights/RunningTaskCount", "ECS/ContainerInsights/DesiredTaskCount",
-        "AWS/Lambda/Errors", "AWS/Lambda/Throttles", "AWS/Lambda/Duration",
-        "AWS/States/ExecutionsFailed", "AWS/States/ExecutionTime",
+        "AWS/ApplicationELB/RequestCount",
+        "AWS/ApplicationELB/HTTPCode_Target_4XX_Count",
+        "AWS/ApplicationELB/HTTPCode_ELB_5XX_Count",
+        "AWS/ApplicationELB/TargetResponseTime",
+        "AWS/ECS/CPUUtilization",
+        "AWS/ECS/MemoryUtilization",
+        "ECS/ContainerInsights/RunningTaskCount",
+        "ECS/ContainerInsights/DesiredTaskCount",
+        "AWS/Lambda/Errors",
+        "AWS/Lambda/Throttles",
+        "AWS/Lambda/Duration",
+        "AWS/States/ExecutionsFailed",
+        "AWS/States/ExecutionTime",
     } <= metrics
-    sink = {"AWS/Kinesis/IncomingRecords", "AWS/Kinesis/GetRecords.IteratorAgeMilliseconds"} if kinesis else {
-        "AWS/S3/PutRequests", "AWS/S3/NumberOfObjects"}
+    sink = (
+        {"AWS/Kinesis/IncomingRecords", "AWS/Kinesis/GetRecords.IteratorAgeMilliseconds"}
+        if kinesis
+        else {"AWS/S3/PutRequests", "AWS/S3/NumberOfObjects"}
+    )
     assert sink <= metrics
     pipeline, env = stack.removeprefix("pipectl-").rsplit("-", 2)[:2]
     deployments = {r[1] for r in _metric_rows(body) if r[0] == "pipectl"}
-    assert deployments == {"StacksChanged", "StacksFailed", "ApplyDuration", "ChangeSetsAwaitingApproval",
-                           "DriftedStacks"}
+    assert deployments == {
+        "StacksChanged",
+        "StacksFailed",
+        "ApplyDuration",
+        "ChangeSetsAwaitingApproval",
+        "DriftedStacks",
+    }
     for row in (r for r in _metric_rows(body) if r[0] == "pipectl"):
         assert dict(zip(row[2:-1:2], row[3:-1:2], strict=True)) == {"Pipeline": pipeline, "Environment": env}
 
@@ -209,8 +235,11 @@ def test_each_pipeline_dashboard_shows_every_stage_and_its_deployments(shipped: 
 def test_the_console_dashboard_shows_runs_failed_stacks_and_waiting_approvals(shipped: Templates) -> None:
     body = check_dashboard(shipped["pipectl-console"], "ConsoleDashboard")
     searches = [r[0]["expression"] for r in _metric_rows(body) if isinstance(r[0], dict)]
-    for metric, stat in (("ApplyDuration", "SampleCount"), ("StacksFailed", "Sum"),
-                         ("ChangeSetsAwaitingApproval", "Maximum")):
+    for metric, stat in (
+        ("ApplyDuration", "SampleCount"),
+        ("StacksFailed", "Sum"),
+        ("ChangeSetsAwaitingApproval", "Maximum"),
+    ):
         assert f"SEARCH('{{pipectl,Environment,Pipeline}} MetricName=\"{metric}\"', '{stat}', 3600)" in searches
 
 
@@ -241,8 +270,9 @@ def test_tracing_permissions_are_the_xray_writes_alone(shipped: Templates) -> No
     for name, template in shipped.items():
         roles = _resources(template, "AWS::IAM::Role")
         traced = {p["Role"]["Fn::GetAtt"][0] for p in _resources(template, "AWS::Lambda::Function").values()}
-        traced |= {p["RoleArn"]["Fn::GetAtt"][0] for p in _resources(template, "AWS::StepFunctions::StateMachine")
-                   .values()}
+        traced |= {
+            p["RoleArn"]["Fn::GetAtt"][0] for p in _resources(template, "AWS::StepFunctions::StateMachine").values()
+        }
         for role in traced:
             xray = [s for s in _statements(roles[role]) if any(str(a).startswith("xray:") for a in s["Action"])]
             assert xray, f"{name} {role} cannot write traces"
@@ -296,8 +326,9 @@ def test_api_load_balancer_and_containers_log(shipped: Templates) -> None:
         (balancer,) = _resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
         attributes = {a["Key"]: a["Value"] for a in balancer["LoadBalancerAttributes"]}
         assert attributes["access_logs.s3.enabled"] == "true"
-        assert attributes["access_logs.s3.bucket"] == {"Fn::ImportValue": attributes["access_logs.s3.bucket"]
-                                                       ["Fn::ImportValue"]}
+        assert attributes["access_logs.s3.bucket"] == {
+            "Fn::ImportValue": attributes["access_logs.s3.bucket"]["Fn::ImportValue"]
+        }
         assert attributes["access_logs.s3.bucket"]["Fn::ImportValue"].endswith("-storage:LogsBucketName")
         (definition,) = _resources(template, "AWS::ECS::TaskDefinition").values()
         for container in definition["ContainerDefinitions"]:
@@ -339,8 +370,11 @@ def test_every_failure_the_issue_names_has_an_alarm(shipped: Templates) -> None:
             for metric in rows or [alarm]:
                 watched.add(f"{metric['Namespace']}/{metric['MetricName']}")
         assert {
-            "AWS/ApplicationELB/HTTPCode_ELB_5XX_Count", "AWS/ApplicationELB/HTTPCode_Target_5XX_Count",
-            "ECS/ContainerInsights/RunningTaskCount", "AWS/Lambda/Errors", "AWS/States/ExecutionsFailed",
+            "AWS/ApplicationELB/HTTPCode_ELB_5XX_Count",
+            "AWS/ApplicationELB/HTTPCode_Target_5XX_Count",
+            "ECS/ContainerInsights/RunningTaskCount",
+            "AWS/Lambda/Errors",
+            "AWS/States/ExecutionsFailed",
         } <= watched, name
         kinesis = "pipectl-shop-" in name or "pipectl-backoffice-" in name
         no_events = "AWS/Kinesis/IncomingRecords" if kinesis else "AWS/ApplicationELB/RequestCount"
@@ -360,11 +394,17 @@ def test_thresholds_have_defaults_and_follow_the_file(shipped: Templates, tuned:
         }
 
     assert thresholds(shipped["pipectl-backoffice-prod-monitoring"]) == {
-        "error_rate": 1.0, "no_events_s": 15 * 60, "iterator_age_ms": 600_000, "missing_min": 10,
+        "error_rate": 1.0,
+        "no_events_s": 15 * 60,
+        "iterator_age_ms": 600_000,
+        "missing_min": 10,
         "function_errors": (0, 0),
     }
     assert thresholds(tuned["pipectl-tuned-prod-monitoring"]) == {
-        "error_rate": 5.0, "no_events_s": 45 * 60, "iterator_age_ms": 300_000, "missing_min": 3,
+        "error_rate": 5.0,
+        "no_events_s": 45 * 60,
+        "iterator_age_ms": 300_000,
+        "missing_min": 3,
         "function_errors": (4, 4),
     }
     tuned_alarms = _alarms(tuned["pipectl-tuned-prod-monitoring"])

@@ -38,8 +38,14 @@ VARIATION_KEY = (LONG_NAME, "production")
 XRAY_WRITE = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 XRAY_SAMPLING = {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
 LOG_DELIVERY = {
-    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
 }
 # Actions AWS offers no resource-level permission for: the only ones allowed on Resource "*".
 WILDCARD_RESOURCE_OK = XRAY_WRITE | XRAY_SAMPLING | LOG_DELIVERY

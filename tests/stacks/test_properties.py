@@ -21,10 +21,14 @@ SUBNETS = [f"subnet-0a1b2c3d4e5f6{i:04d}" for i in range(4)]
 sinks = st.one_of(
     st.builds(lambda h: {"type": "kinesis", "retention_hours": h}, st.sampled_from([24, 48, 168])),
     st.builds(lambda n: {"type": "kinesis", "mode": "provisioned", "shards": n}, st.integers(1, 8)),
-    st.builds(lambda mb, s: {"type": "s3", "buffer_mb": mb, "interval_s": s}, st.integers(1, 128), st.integers(10, 900)),
+    st.builds(
+        lambda mb, s: {"type": "s3", "buffer_mb": mb, "interval_s": s}, st.integers(1, 128), st.integers(10, 900)
+    ),
 )
 networks = st.one_of(
-    st.builds(lambda n, z: {"create": True, "az_count": z, "nat_gateways": min(n, z)}, st.integers(1, 3), st.integers(2, 3)),
+    st.builds(
+        lambda n, z: {"create": True, "az_count": z, "nat_gateways": min(n, z)}, st.integers(1, 3), st.integers(2, 3)
+    ),
     st.just({"vpc_id": "vpc-0a1b2c3d4e5f60718", "public_subnets": SUBNETS[:2], "private_subnets": SUBNETS[2:]}),
 )
 auths = st.sampled_from(["none", "cognito", "oidc"])
@@ -47,7 +51,9 @@ def pipeline_files(draw: st.DrawFn) -> dict:
             "certificate_arn": f"arn:aws:acm:{region}:123456789012:certificate/12345678-1234-1234-1234-123456789012",
         },
         "endpoint_path": draw(st.sampled_from(["/collect", "/com.snowplowanalytics.snowplow/tp2", "/e"])),
-        "cors_origins": draw(st.lists(st.sampled_from(["https://a.example.com", "https://b.example.org"]), unique=True)),
+        "cors_origins": draw(
+            st.lists(st.sampled_from(["https://a.example.com", "https://b.example.org"]), unique=True)
+        ),
         "sink": draw(sinks),
     }
     if launch == "ec2":
@@ -56,8 +62,11 @@ def pipeline_files(draw: st.DrawFn) -> dict:
         ingestion["auth"] = {"type": "cognito", "callback_urls": ["https://collect.example.com/oauth2/idpresponse"]}
     elif auth == "oidc":
         ingestion["auth"] = {
-            "type": "oidc", "issuer": "https://id.example.com", "client_id": "abc",
-            "authorization_endpoint": "https://id.example.com/authorize", "token_endpoint": "https://id.example.com/token",
+            "type": "oidc",
+            "issuer": "https://id.example.com",
+            "client_id": "abc",
+            "authorization_endpoint": "https://id.example.com/authorize",
+            "token_endpoint": "https://id.example.com/token",
             "user_info_endpoint": "https://id.example.com/userinfo",
             "client_secret_arn": f"arn:aws:secretsmanager:{region}:123456789012:secret:oidc-AbCdEf",
         }

@@ -114,10 +114,15 @@ def test_hyphenated_pipeline_names_are_split_at_the_environment(table: Any) -> N
 
 
 def test_status_changes_update_one_item_and_keep_what_the_controller_wrote(table: Any) -> None:
-    table.put_item(Item={
-        "pk": "PIPELINE#shop", "sk": "STACK#prod#pipectl-shop-prod-ingestion", "revision": "abc1234",
-        "status": "UPDATE_IN_PROGRESS", "updated_at": "2024-05-01T09:59:00Z",
-    })
+    table.put_item(
+        Item={
+            "pk": "PIPELINE#shop",
+            "sk": "STACK#prod#pipectl-shop-prod-ingestion",
+            "revision": "abc1234",
+            "status": "UPDATE_IN_PROGRESS",
+            "updated_at": "2024-05-01T09:59:00Z",
+        }
+    )
 
     recorder.handler(stack_event("pipectl-shop-prod-ingestion", "UPDATE_IN_PROGRESS", "2024-05-01T10:00:00Z"))
     recorder.handler(stack_event("pipectl-shop-prod-ingestion", "UPDATE_COMPLETE", "2024-05-01T10:04:00Z"))

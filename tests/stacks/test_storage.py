@@ -105,8 +105,9 @@ def test_key_policy_names_explicit_actions(templates: dict[tuple[str, str], str]
 def test_key_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(
     templates: dict[tuple[str, str], str],
 ) -> None:
-    statement = _by_sid(_props(_template(templates, "shop"), "DataKey")["KeyPolicy"],
-                        "CloudWatchLogsEncryptsLogGroupsOfThisAccount")
+    statement = _by_sid(
+        _props(_template(templates, "shop"), "DataKey")["KeyPolicy"], "CloudWatchLogsEncryptsLogGroupsOfThisAccount"
+    )
     assert statement["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
     assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
@@ -114,8 +115,9 @@ def test_key_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(
 
 
 def test_key_lets_cloudwatch_alarms_publish_to_encrypted_topics(templates: dict[tuple[str, str], str]) -> None:
-    statement = _by_sid(_props(_template(templates, "shop"), "DataKey")["KeyPolicy"],
-                        "CloudWatchAlarmsPublishToEncryptedTopics")
+    statement = _by_sid(
+        _props(_template(templates, "shop"), "DataKey")["KeyPolicy"], "CloudWatchAlarmsPublishToEncryptedTopics"
+    )
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
 
@@ -125,7 +127,8 @@ def test_data_bucket_is_encrypted_with_the_key_and_private(templates: dict[tuple
     rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["BucketKeyEnabled"] is True
     assert rule["ServerSideEncryptionByDefault"] == {
-        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["DataKey", "Arn"]}
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["DataKey", "Arn"]},
     }
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
@@ -148,7 +151,8 @@ def test_data_expires_after_the_environments_retention(
 def test_buckets_refuse_requests_without_tls(templates: dict[tuple[str, str], str], bucket: str) -> None:
     template = _template(templates, "shop")
     policy = next(
-        r["Properties"] for r in template["Resources"].values()
+        r["Properties"]
+        for r in template["Resources"].values()
         if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket}
     )
     deny = _by_sid(policy["PolicyDocument"], "DenyInsecureTransport")

@@ -29,8 +29,9 @@ def check_stack_policy(client: Any, stack_name: str, change_set_changes: list[di
     update is allowed only if some Allow statement matches and no Deny statement does. Without a
     policy every update is allowed. Additions are never subject to a stack policy.
     """
-    policy_refusal(client.get_stack_policy(StackName=stack_name).get("StackPolicyBody") or "", stack_name,
-                   change_set_changes)
+    policy_refusal(
+        client.get_stack_policy(StackName=stack_name).get("StackPolicyBody") or "", stack_name, change_set_changes
+    )
 
 
 def policy_refusal(body: str, stack_name: str, change_set_changes: list[dict[str, Any]]) -> None:

@@ -12,10 +12,23 @@ from urllib.parse import urlsplit
 import boto3
 
 Json = dict[str, Any]
-BROWSERS = {"Edge": "Edg", "Opera": "OPR/", "Samsung": "SamsungBrowser", "Firefox": "Firefox|FxiOS",
-            "Chrome": "Chrome|CriOS", "Safari": "Safari", "IE": "MSIE|Trident"}
-SYSTEMS = {"iOS": "iPhone|iPad|iPod", "Android": "Android", "Windows": "Windows", "ChromeOS": "CrOS",
-           "macOS": "Macintosh", "Linux": "Linux"}
+BROWSERS = {
+    "Edge": "Edg",
+    "Opera": "OPR/",
+    "Samsung": "SamsungBrowser",
+    "Firefox": "Firefox|FxiOS",
+    "Chrome": "Chrome|CriOS",
+    "Safari": "Safari",
+    "IE": "MSIE|Trident",
+}
+SYSTEMS = {
+    "iOS": "iPhone|iPad|iPod",
+    "Android": "Android",
+    "Windows": "Windows",
+    "ChromeOS": "CrOS",
+    "macOS": "Macintosh",
+    "Linux": "Linux",
+}
 
 
 def _family(rules: dict[str, str], ua: str) -> str:
@@ -25,8 +38,13 @@ def _family(rules: dict[str, str], ua: str) -> str:
 def user_agent(ua: str) -> dict[str, str]:
     """Browser, OS and device family from the markers nearly all real traffic carries."""
     tablet = re.search("iPad|Tablet", ua) or ("Android" in ua and "Mobile" not in ua)
-    device = "Bot" if re.search("(?i)bot|crawl|spider|curl", ua) else "Tablet" if tablet else (
-        "Mobile" if re.search("Mobi|iPhone", ua) else "Desktop" if ua else "Other")
+    device = (
+        "Bot"
+        if re.search("(?i)bot|crawl|spider|curl", ua)
+        else "Tablet"
+        if tablet
+        else ("Mobile" if re.search("Mobi|iPhone", ua) else "Desktop" if ua else "Other")
+    )
     return {"browser": _family(BROWSERS, ua), "os": _family(SYSTEMS, ua), "device": device}
 
 
@@ -73,7 +91,7 @@ def process_window(s3: Any, env: dict[str, str], start: datetime, end: datetime)
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{raw}{hour:%Y/%m/%d/%H}/")
         keys += [o["Key"] for p in pages for o in p.get("Contents", []) if start <= o["LastModified"] < end]
         hour += timedelta(hours=1)
-    events = sum(enrich_object(s3, bucket, k, env["ENRICHED_PREFIX"] + k[len(raw):], todo) for k in keys)
+    events = sum(enrich_object(s3, bucket, k, env["ENRICHED_PREFIX"] + k[len(raw) :], todo) for k in keys)
     return {"objects": len(keys), "events": events}
 
 

@@ -61,8 +61,12 @@ def stack_status(event: dict[str, Any]) -> dict[str, str] | None:
     status = detail.get("status-details", {})
     key = {"pk": f"PIPELINE#{pipeline}", "sk": f"STACK#{env}#{name}"}
     values = {
-        "stack": name, "stack_id": stack_id, "kind": kind, "env": env,
-        "status": status.get("status", "UNKNOWN"), "reason": status.get("status-reason") or "",
+        "stack": name,
+        "stack_id": stack_id,
+        "kind": kind,
+        "env": env,
+        "status": status.get("status", "UNKNOWN"),
+        "reason": status.get("status-reason") or "",
         "updated_at": event["time"],
     }
     return write(key, values)
@@ -81,8 +85,12 @@ def execution(event: dict[str, Any]) -> dict[str, str] | None:
     started = pointer["Attributes"]["started_at"]
     trigger = detail.get("execution-trigger") or {}
     values = {
-        "execution_id": run, "pipeline": detail["pipeline"], "state": detail["state"],
-        "started_at": started, "trigger": trigger.get("trigger-type", ""), "updated_at": event["time"],
+        "execution_id": run,
+        "pipeline": detail["pipeline"],
+        "state": detail["state"],
+        "started_at": started,
+        "trigger": trigger.get("trigger-type", ""),
+        "updated_at": event["time"],
     }
     return write({"pk": "DELIVERY", "sk": f"EXEC#{started}#{run}"}, values)
 
