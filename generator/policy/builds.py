@@ -88,10 +88,52 @@ def _state_table(table_arn: Any) -> list[Statement]:
     ]
 
 
-def deploy_role(
+PLAN_ACTIONS = (
+    "CreateChangeSet",
+    "DeleteChangeSet",
+    "DescribeChangeSet",
+    "DescribeStackEvents",
+    "GetTemplate",
+    "ListChangeSets",
+)
+"""Plan reads stacks and creates, describes and deletes change sets: it never changes a stack."""
+APPLY_ACTIONS = (
+    *PLAN_ACTIONS,
+    "ContinueUpdateRollback",
+    "DeleteStack",
+    "ExecuteChangeSet",
+    "SetStackPolicy",
+    "UpdateTerminationProtection",
+)
+"""Apply alone executes change sets (and creates the deferred ones), protects and removes stacks."""
+
+
+def plan_role(
     bucket_arn: Any, key_arn: Any, log_group_arn: Any, table_arn: Any, execution_role_arn: Any
 ) -> PolicyDocument:
-    """Plan and Apply: change sets on stacks named pipectl-* only, deployed as the execution role."""
+    """Plan: change sets on pipectl-* stacks, created with the execution role, never executed.
+
+    Plan runs the pushed commit's buildspec.yml, so it holds nothing that changes a stack: the
+    execution role is passed only so that CloudFormation can create a change set with it.
+    """
+    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, PLAN_ACTIONS)
+
+
+def apply_role(
+    bucket_arn: Any, key_arn: Any, log_group_arn: Any, table_arn: Any, execution_role_arn: Any
+) -> PolicyDocument:
+    """Apply: executes the approved change sets; runs only commands the delivery template holds."""
+    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, APPLY_ACTIONS)
+
+
+def _deploy_role(
+    bucket_arn: Any,
+    key_arn: Any,
+    log_group_arn: Any,
+    table_arn: Any,
+    execution_role_arn: Any,
+    stack_actions: tuple[str, ...],
+) -> PolicyDocument:
     return PolicyDocument(
         Version=VERSION,
         Statement=[
@@ -104,24 +146,9 @@ def deploy_role(
                 Resource=[Sub("arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*")],
             ),
             Statement(
-                Sid="ChangePipectlStacksOnly",
+                Sid="ChangeSetsOfPipectlStacksOnly",
                 Effect=Allow,
-                Action=[
-                    Action("cloudformation", name)
-                    for name in (
-                        "ContinueUpdateRollback",
-                        "CreateChangeSet",
-                        "DeleteChangeSet",
-                        "DeleteStack",
-                        "DescribeChangeSet",
-                        "DescribeStackEvents",
-                        "ExecuteChangeSet",
-                        "GetTemplate",
-                        "ListChangeSets",
-                        "SetStackPolicy",
-                        "UpdateTerminationProtection",
-                    )
-                ],
+                Action=[Action("cloudformation", name) for name in sorted(stack_actions)],
                 Resource=[_stacks()],
             ),
             Statement(

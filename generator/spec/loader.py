@@ -115,7 +115,8 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         doc = read(path)
         if doc is None:
             continue
-        pipelines.extend(_load_pipeline(name, doc, defaults, errors))
+        owned = tuple((console or ConsoleSpec()).hosted_zones)
+        pipelines.extend(_load_pipeline(name, doc, defaults, errors, owned))
     if not files and not errors:
         errors.append(
             SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none")
@@ -184,7 +185,9 @@ def _environment_names(name: str, doc: Document, defaults: Document | None, erro
     return sorted(declared) if declared is not None else list(DEFAULT_ENVIRONMENTS)
 
 
-def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: list[SpecError]) -> list[Pipeline]:
+def _load_pipeline(
+    name: str, doc: Document, defaults: Document | None, errors: list[SpecError], owned_zones: tuple[str, ...] = ()
+) -> list[Pipeline]:
     before = len(errors)
     envs = _environment_names(name, doc, defaults, errors)
     if len(errors) > before:
@@ -208,12 +211,26 @@ def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: 
         except ValidationError as exc:
             errors.extend(_from_pydantic(exc, merged, doc.file, PipelineSpec))
             continue
-        findings = rules.check(spec, merged.data)
+        findings = [*rules.check(spec, merged.data), *_zone_findings(spec, owned_zones)]
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:
             out.append(Pipeline(name=name, env=env, spec=spec, source=doc.file))
     return out
+
+
+def _zone_findings(spec: PipelineSpec, owned: tuple[str, ...]) -> list[tuple[Path, str]]:
+    """A record may go only into a zone the installation owns: the execution role may change no other."""
+    domain = spec.ingestion.domain
+    if domain is None or domain.hosted_zone_id is None or domain.hosted_zone_id in owned:
+        return []
+    listed = ", ".join(owned) if owned else "none"
+    return [
+        (
+            ("ingestion", "domain", "hosted_zone_id"),
+            f"expected a hosted zone listed in {CONSOLE_FILE} hosted_zones ({listed}), found {domain.hosted_zone_id!r}",
+        )
+    ]
 
 
 def _subtree(data: Any, root: Path) -> Any:

@@ -37,6 +37,7 @@ from troposphere import Template
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
 from generator.stacks.console.api import add_api, resolver_code
+from generator.stacks.console.boundary import add_boundary
 from generator.stacks.console.dashboard import add_dashboard
 from generator.stacks.console.firewall import add_firewall
 from generator.stacks.console.names import (
@@ -70,6 +71,7 @@ __all__ = [
 def build_console(console: ConsoleSpec) -> Template:
     """The control plane: the state, who may read it, what writes it, and how it is doing."""
     template = common.new_template(_description(console))
+    add_boundary(template)
     plane = add_state(template, console)
     api = add_api(plane)
     firewall = add_firewall(template, api)

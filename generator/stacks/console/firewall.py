@@ -23,7 +23,7 @@ from generator.stacks.console.names import RATE_LIMIT_PER_5_MIN
 
 
 def add_firewall(template: Template, api: GraphQLApi) -> WebACL:
-    """AWS managed common rules and a per-IP rate limit in front of the API."""
+    """AWS managed common rules, the known-bad-inputs rules and a per-IP rate limit in front of the API."""
     acl = template.add_resource(
         WebACL(
             "GraphQLFirewall",
@@ -45,8 +45,19 @@ def add_firewall(template: Template, api: GraphQLApi) -> WebACL:
                     VisibilityConfig=_visibility("common-rule-set"),
                 ),
                 WebACLRule(
-                    Name="RateLimitPerIp",
+                    Name="AWSManagedRulesKnownBadInputsRuleSet",
                     Priority=1,
+                    OverrideAction=OverrideAction(**{"None": {}}),
+                    Statement=Statement(
+                        ManagedRuleGroupStatement=ManagedRuleGroupStatement(
+                            VendorName="AWS", Name="AWSManagedRulesKnownBadInputsRuleSet"
+                        )
+                    ),
+                    VisibilityConfig=_visibility("known-bad-inputs"),
+                ),
+                WebACLRule(
+                    Name="RateLimitPerIp",
+                    Priority=2,
                     Action=RuleAction(Block=BlockAction()),
                     Statement=Statement(
                         RateBasedStatement=RateBasedStatement(

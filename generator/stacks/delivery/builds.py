@@ -22,6 +22,7 @@ from generator.policy import builds as policy
 from generator.policy import delivery as trust
 from generator.stacks import common
 from generator.stacks.common import CONSOLE_STACK, export_name
+from generator.stacks.delivery.held_buildspec import held_buildspec
 from generator.stacks.delivery.shared import Delivery
 from generator.stacks.delivery.spec import (
     BUILD_IMAGE,
@@ -31,12 +32,14 @@ from generator.stacks.delivery.spec import (
     project_name,
 )
 
+PUSHED = ("Validate", "Plan")
+"""The stages that run the pushed commit's buildspec.yml; the others run what this template holds."""
 # Stage -> what its role may do, as the role's description says it.
 PURPOSES = {
     "Validate": "runs the tests, cfn-lint and synth; touches no stack",
     "SmokeTest": "reads pipectl stacks, runs their state machines, reads their dashboards",
-    "Plan": "plans and applies change sets of pipectl-* stacks, passing only the execution role",
-    "Apply": "plans and applies change sets of pipectl-* stacks, passing only the execution role",
+    "Plan": "creates change sets of pipectl-* stacks with the execution role; executes none",
+    "Apply": "executes the approved change sets of pipectl-* stacks; runs the commands this stack holds",
 }
 
 
@@ -53,7 +56,8 @@ def _build_role(delivery: Delivery, stage: str, group: Any, execution: Role) -> 
         document = policy.smoke_role(bucket, key, group)
     else:
         table = ImportValue(export_name(CONSOLE_STACK, "StateTableArn"))
-        document = policy.deploy_role(bucket, key, group, table, GetAtt(execution, "Arn"))
+        role = policy.apply_role if stage == "Apply" else policy.plan_role
+        document = role(bucket, key, group, table, GetAtt(execution, "Arn"))
     return delivery.template.add_resource(
         Role(
             f"{stage}BuildRole",
@@ -67,7 +71,8 @@ def _build_role(delivery: Delivery, stage: str, group: Any, execution: Role) -> 
 
 
 def _project(delivery: Delivery, stage: str, execution: Role) -> Project:
-    """One CodeBuild project per stage, all running buildspec.yml with PIPECTL_STAGE set."""
+    """One CodeBuild project per stage: Validate and Plan run buildspec.yml with PIPECTL_STAGE set,
+    Apply and SmokeTest the buildspec this template holds."""
     name = project_name(stage)
     group = common.log_group(
         delivery.template,
@@ -93,8 +98,14 @@ def _project(delivery: Delivery, stage: str, execution: Role) -> Project:
         Project(
             f"{stage}Project",
             Name=name,
-            Description=f"pipectl delivery, stage {stage}: buildspec.yml with PIPECTL_STAGE={stage}",
-            Source=Source(Type="CODEPIPELINE", BuildSpec="buildspec.yml"),
+            Description=f"pipectl delivery, stage {stage}: "
+            + (f"buildspec.yml with PIPECTL_STAGE={stage}" if stage in PUSHED else "commands held in this stack"),
+            Source=Source(
+                Type="CODEPIPELINE",
+                BuildSpec="buildspec.yml"
+                if stage in PUSHED
+                else held_buildspec(stage, delivery.spec.pipectl_requirement),
+            ),
             Artifacts=Artifacts(Type="CODEPIPELINE"),
             Environment=BuildEnvironment(
                 Type="LINUX_CONTAINER",

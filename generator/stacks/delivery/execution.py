@@ -26,7 +26,7 @@ def add_execution_role(delivery: Delivery) -> Role:
             AssumeRolePolicyDocument=policy.cloudformation_trust(),
         )
     )
-    for index, document in enumerate(execution_policy_documents(), start=1):
+    for index, document in enumerate(execution_policy_documents(hosted_zones=delivery.spec.hosted_zones), start=1):
         template.add_resource(
             ManagedPolicy(
                 f"ExecutionPolicy{index}",

@@ -103,6 +103,11 @@ def _build_action(stage: str, project: Project, source: str, output: str | None 
         {"name": "PIPECTL_RUN", "value": "#{variables.RUN}", "type": "PLAINTEXT"},
         {"name": "PIPECTL_REVISION", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"},
     ]
+    if stage == "Apply":
+        # The held Apply buildspec refuses a skipped approval for anything outside the nightly environment.
+        variables.append(
+            {"name": "PIPECTL_APPROVAL", "value": "#{PlanVariables.PIPECTL_APPROVAL}", "type": "PLAINTEXT"}
+        )
     extra: dict[str, Any] = {"OutputArtifacts": [OutputArtifacts(Name=output)]} if output else {}
     if stage == "Plan":
         extra["Namespace"] = "PlanVariables"

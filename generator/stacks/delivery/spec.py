@@ -47,6 +47,16 @@ class DeliverySpec:
     branch: str = DEFAULT_BRANCH
     schedule: str = DEFAULT_SCHEDULE
     approvers: tuple[str, ...] = field(default_factory=tuple)
+    pipectl_requirement: str = field(default_factory=lambda: f"pipectl=={_installed_version()}")
+    """What Apply and SmokeTest install: the pipectl bootstrap ran with, unless told otherwise."""
+    hosted_zones: tuple[str, ...] = ()
+    """`_console.yaml`'s hosted_zones: the only Route 53 zones the execution role may change records in."""
+
+
+def _installed_version() -> str:
+    from importlib.metadata import version
+
+    return version("pipectl")
 
 
 def project_name(stage: str) -> str:
