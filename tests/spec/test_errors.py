@@ -75,7 +75,7 @@ CASES = [
         "shop.yaml",
         MINIMAL + "  sink: {type: kafka}\n",
         "shop.yaml:7:9: ingestion.sink: ",
-        "expected 'kinesis', 's3', found 'kafka'",
+        "expected 'kinesis', 's3', 'firehose', found 'kafka'",
     ),
     (
         "shards missing when provisioned",
