@@ -8,6 +8,7 @@ dashboard widgets. The defaults are "nothing to add"; a sink overrides what it n
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -48,8 +49,9 @@ class Arrivals:
     metric: dict[str, Any] = field(default_factory=dict)
 
 
-class SinkType(Generic[Settings]):
-    """One sink type. Subclasses set `model` and override the contributions their sink makes."""
+class SinkType(ABC, Generic[Settings]):
+    """One sink type. Subclasses set `model`, say how collectors write to the sink, and override the
+    other contributions their sink makes."""
 
     model: ClassVar[type[SinkSettings]]
     landing: ClassVar[str]
@@ -77,13 +79,13 @@ class SinkType(Generic[Settings]):
         """Resources events land in, besides the data bucket, with their outputs."""
 
     # The ingestion stack.
+    @abstractmethod
     def collector_environment(self, stack: IngestionStack) -> dict[str, Any]:
         """The collector's settings for this sink (environment variables besides SINK_TYPE)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def collector_policy(self, stack: IngestionStack) -> Policy:
         """Everything the collector's task role may do: write to this sink, nothing else."""
-        raise NotImplementedError
 
     # The processing stack.
     def add_processing(self, stack: ProcessingStack) -> None:

@@ -26,7 +26,7 @@ from troposphere.iam import Policy as RolePolicy
 from troposphere.iam import Role
 from troposphere.logs import LogGroup, LogStream
 
-from generator.policy import processing as service_policy
+from generator.policy.processing import document, objects, service_trust
 from generator.spec.loader import Pipeline
 from generator.spec.sinks import FirehoseSink
 from generator.stacks import common
@@ -105,7 +105,7 @@ class Firehose(SinkType[FirehoseSink]):
 
     def collector_policy(self, stack: IngestionStack) -> Policy:
         """Collectors may only put records to the pipeline's delivery stream; Firehose encrypts them itself."""
-        return service_policy.document(
+        return document(
             Statement(
                 Sid="PutEvents",
                 Effect=Allow,
@@ -194,7 +194,7 @@ def _delivery_stream(stack: MonitoringStack) -> Any:
 def _delivery_role(stack: StorageStack, log_group: LogGroup) -> Role:
     """Firehose, for this account only, writes raw/ and its error prefix, and logs delivery failures."""
     bucket_arn = stack.data_bucket_arn
-    document = service_policy.document(
+    grants = document(
         Statement(
             Sid="FindDataBucket",
             Effect=Allow,
@@ -205,7 +205,7 @@ def _delivery_role(stack: StorageStack, log_group: LogGroup) -> Role:
             Sid="WriteRawObjects",
             Effect=Allow,
             Action=[s3.AbortMultipartUpload, s3.GetObject, s3.PutObject],
-            Resource=[service_policy.objects(bucket_arn, RAW_PREFIX), service_policy.objects(bucket_arn, ERROR_PREFIX)],
+            Resource=[objects(bucket_arn, RAW_PREFIX), objects(bucket_arn, ERROR_PREFIX)],
         ),
         Statement(
             Sid="EncryptObjectsThroughS3",
@@ -225,8 +225,8 @@ def _delivery_role(stack: StorageStack, log_group: LogGroup) -> Role:
         Role(
             "DeliveryRole",
             Description=f"pipectl {stack.pipeline.name}/{stack.pipeline.env}: Firehose delivers events to raw/",
-            AssumeRolePolicyDocument=service_policy.service_trust("firehose.amazonaws.com"),
-            Policies=[RolePolicy(PolicyName="deliver-to-s3", PolicyDocument=document)],
+            AssumeRolePolicyDocument=service_trust("firehose.amazonaws.com"),
+            Policies=[RolePolicy(PolicyName="deliver-to-s3", PolicyDocument=grants)],
         )
     )
 

@@ -14,8 +14,8 @@ from troposphere import GetAtt, Ref
 from troposphere.awslambda import DestinationConfig, EventSourceMapping, OnFailure
 from troposphere.kinesis import Stream, StreamEncryption, StreamModeDetails
 
-from generator.policy import processing as function_policy
 from generator.policy.ingestion import key_via
+from generator.policy.processing import document, key_for_data, objects, send_to_dead_letters, tracing, write_own_logs
 from generator.spec.loader import Pipeline
 from generator.spec.sinks import KinesisSink
 from generator.stacks import common
@@ -66,7 +66,7 @@ class Kinesis(SinkType[KinesisSink]):
 
     def collector_policy(self, stack: IngestionStack) -> Policy:
         """Collectors may only put records to the pipeline's stream."""
-        return function_policy.document(
+        return document(
             Statement(
                 Sid="PutEvents",
                 Effect=Allow,
@@ -81,13 +81,11 @@ class Kinesis(SinkType[KinesisSink]):
         stream_arn = stack.storage_output("StreamArn")
         queue_arn = GetAtt(stack.dead_letter_queue, "Arn")
         log_group = stack.function_log_group("Sink", "sink")
-        document = _sink_function_policy(
-            GetAtt(log_group, "Arn"), stream_arn, stack.bucket_arn, stack.key_arn, queue_arn
-        )
+        grants = _sink_function_policy(GetAtt(log_group, "Arn"), stream_arn, stack.bucket_arn, stack.key_arn, queue_arn)
         function = stack.function(
             "Sink",
             "sink",
-            stack.function_role("Sink", document),
+            stack.function_role("Sink", grants),
             log_group,
             "Writes each batch of the event stream to raw/ as gzip newline-delimited JSON",
             {"BUCKET": stack.bucket_name, "RAW_PREFIX": RAW_PREFIX},
@@ -197,8 +195,8 @@ def _sink_function(stack: MonitoringStack) -> Any:
 
 def _sink_function_policy(log_group_arn: Any, stream_arn: Any, bucket_arn: Any, key_arn: Any, queue_arn: Any) -> Policy:
     """The sink reads the stream (as its event source mapping) and writes raw objects, nothing more."""
-    return function_policy.document(
-        function_policy.write_own_logs(log_group_arn),
+    return document(
+        write_own_logs(log_group_arn),
         Statement(
             Sid="ReadEventStream",
             Effect=Allow,
@@ -215,11 +213,11 @@ def _sink_function_policy(log_group_arn: Any, stream_arn: Any, bucket_arn: Any, 
             Sid="WriteRawObjects",
             Effect=Allow,
             Action=[s3.PutObject],
-            Resource=[function_policy.objects(bucket_arn, RAW_PREFIX)],
+            Resource=[objects(bucket_arn, RAW_PREFIX)],
         ),
-        function_policy.key_for_data(key_arn),
-        function_policy.send_to_dead_letters(queue_arn),
-        function_policy.tracing(),
+        key_for_data(key_arn),
+        send_to_dead_letters(queue_arn),
+        tracing(),
     )
 
 

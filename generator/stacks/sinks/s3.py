@@ -11,8 +11,8 @@ from awacs import kms, s3
 from awacs.aws import Allow, Policy, Statement
 from troposphere import Sub
 
-from generator.policy import processing as function_policy
 from generator.policy.ingestion import key_via
+from generator.policy.processing import document
 from generator.spec.loader import Pipeline
 from generator.spec.sinks import S3Sink
 from generator.stacks.sinks.base import RAW_PREFIX, SinkType, Widget
@@ -38,7 +38,7 @@ class S3(SinkType[S3Sink]):
 
     def collector_policy(self, stack: IngestionStack) -> Policy:
         """Collectors may only put objects under raw/ of the data bucket."""
-        return function_policy.document(
+        return document(
             Statement(
                 Sid="PutRawEvents",
                 Effect=Allow,
