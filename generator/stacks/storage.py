@@ -71,7 +71,7 @@ class StorageStack:
 
     @cached_property
     def key(self) -> Key:
-        return _key(self.template, self.pipeline, self.name)
+        return _key(self)
 
     @cached_property
     def key_arn(self) -> GetAtt:
@@ -79,11 +79,11 @@ class StorageStack:
 
     @cached_property
     def logs_bucket(self) -> Bucket:
-        return _logs_bucket(self.template, self.pipeline, self.name)
+        return _logs_bucket(self)
 
     @cached_property
     def data_bucket(self) -> Bucket:
-        return _data_bucket(self.template, self.pipeline, self.name, self.key, self.logs_bucket)
+        return _data_bucket(self)
 
     @cached_property
     def data_bucket_arn(self) -> GetAtt:
@@ -91,7 +91,7 @@ class StorageStack:
 
     @cached_property
     def logs_bucket_policy(self) -> BucketPolicy:
-        return _logs_bucket_policy(self.template, self.pipeline, self.logs_bucket, self.data_bucket)
+        return _logs_bucket_policy(self)
 
 
 def alias_name(pipeline: Pipeline) -> str:
@@ -103,8 +103,9 @@ def alb_log_prefix(pipeline: Pipeline) -> str:
     return f"alb/{pipeline.name}/{pipeline.env}"
 
 
-def _key(template: Template, pipeline: Pipeline, stack: str) -> Key:
+def _key(stack: StorageStack) -> Key:
     """One customer-managed key per pipeline and environment, rotated yearly by KMS."""
+    template, pipeline = stack.template, stack.pipeline
     key = template.add_resource(
         common.keep(
             Key(
@@ -118,7 +119,7 @@ def _key(template: Template, pipeline: Pipeline, stack: str) -> Key:
         )
     )
     template.add_resource(Alias("DataKeyAlias", AliasName=alias_name(pipeline), TargetKeyId=Ref(key)))
-    common.add_output(template, stack, "KeyArn", GetAtt(key, "Arn"), "ARN of the pipeline's KMS key")
+    stack.output("KeyArn", GetAtt(key, "Arn"), "ARN of the pipeline's KMS key")
     return key
 
 
@@ -148,9 +149,10 @@ def _lifecycle(rule_id: str, expiration_days: int) -> LifecycleConfiguration:
     )
 
 
-def _logs_bucket(template: Template, pipeline: Pipeline, stack: str) -> Bucket:
+def _logs_bucket(stack: StorageStack) -> Bucket:
     """Server access logs of the data bucket and access logs of the load balancer, kept as long as the
     pipeline's CloudWatch logs (monitoring.log_retention_days)."""
+    template, pipeline = stack.template, stack.pipeline
     bucket = _private(
         Bucket(
             "LogsBucket",
@@ -166,13 +168,13 @@ def _logs_bucket(template: Template, pipeline: Pipeline, stack: str) -> Bucket:
         )
     )
     template.add_resource(common.keep(bucket, pipeline.spec.retain))
-    common.add_output(template, stack, "LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
+    stack.output("LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
     return bucket
 
 
-def _logs_bucket_policy(
-    template: Template, pipeline: Pipeline, logs_bucket: Bucket, data_bucket: Bucket
-) -> BucketPolicy:
+def _logs_bucket_policy(stack: StorageStack) -> BucketPolicy:
+    """TLS only; server access logs and load balancer logs may be written under their own prefixes."""
+    template, pipeline, logs_bucket, data_bucket = stack.template, stack.pipeline, stack.logs_bucket, stack.data_bucket
     return template.add_resource(
         BucketPolicy(
             "LogsBucketPolicy",
@@ -188,8 +190,9 @@ def _logs_bucket_policy(
     )
 
 
-def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, logs_bucket: Bucket) -> Bucket:
+def _data_bucket(stack: StorageStack) -> Bucket:
     """Raw and processed events, encrypted with the pipeline key, expired after retention_days."""
+    template, pipeline, key, logs_bucket = stack.template, stack.pipeline, stack.key, stack.logs_bucket
     bucket = _private(
         Bucket(
             "DataBucket",
@@ -219,6 +222,6 @@ def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, l
             PolicyDocument=policy.data_bucket_policy(GetAtt(bucket, "Arn")),
         )
     )
-    common.add_output(template, stack, "DataBucketName", Ref(bucket), "Bucket holding the pipeline's events")
-    common.add_output(template, stack, "DataBucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
+    stack.output("DataBucketName", Ref(bucket), "Bucket holding the pipeline's events")
+    stack.output("DataBucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
     return bucket
