@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,7 +26,14 @@ from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import WaitTimeout
 from generator.deploy.manifest import Manifest, StackSpec
 
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+class CheckOutcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the target cannot answer this check (the local one serves no HTTP behind an ALB)
+
+
+OK, FAILED, SKIPPED = CheckOutcome.OK, CheckOutcome.FAILED, CheckOutcome.SKIPPED
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 SMOKE_HEADER = "X-Pipectl-Smoke"
 # An HTTP POST: (url, body, headers, timeout) -> (status, first bytes of the answer). Raises OSError.
@@ -46,7 +54,7 @@ class Check:
     pipeline: str
     env: str
     name: str
-    result: str
+    result: CheckOutcome
     detail: str
 
 
@@ -58,7 +66,7 @@ class SmokeResult:
     def ok(self) -> bool:
         return all(c.result != FAILED for c in self.checks)
 
-    def count(self, result: str) -> int:
+    def count(self, result: CheckOutcome) -> int:
         return sum(1 for c in self.checks if c.result == result)
 
     def summary(self) -> str:
