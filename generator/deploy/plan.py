@@ -19,9 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
+from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.changes import PlanAction, from_change_set
 from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
-from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
