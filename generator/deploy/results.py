@@ -8,6 +8,7 @@ import circle: a consumer never has to import the producer (and its AWS calls) t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
@@ -149,7 +150,13 @@ class ApplyResult:
         return sum(1 for r in self.stacks.values() if r.result == result)
 
     def summary(self) -> str:
-        return ", ".join(f"{self.count(outcome)} {outcome}" for outcome in ApplyOutcome)
+        return apply_summary(self.stacks.values())
+
+
+def apply_summary(stacks: Iterable[StackResult]) -> str:
+    """`2 done, 3 unchanged, 0 failed, 0 skipped`: every outcome, in that order."""
+    results = [s.result for s in stacks]
+    return ", ".join(f"{results.count(outcome)} {outcome}" for outcome in ApplyOutcome)
 
 
 class DriftStatus(StrEnum):
