@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -123,7 +123,22 @@ def _waits_for(manifest: Manifest, deps: dict[str, StackPlan | None], deployed: 
     return waits
 
 
-def _base(spec: StackSpec, action: PlanAction, **values: Any) -> StackPlan:
+class _Found(TypedDict, total=False):
+    """What planning found out about a stack, beyond what the manifest says."""
+
+    change_set: str | None
+    change_set_name: str | None
+    stack_id: str | None
+    changes: list[ResourceChange]
+    status: str | None
+    fingerprint: str | None
+    recovery: Recovery | None
+    reason: str
+    after: list[str]
+    template_sha256: str | None
+
+
+def _base(spec: StackSpec, action: PlanAction, **values: Unpack[_Found]) -> StackPlan:
     return StackPlan(
         name=spec.name,
         action=action,

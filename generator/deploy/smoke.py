@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -169,7 +170,15 @@ def check_collector(pipeline: str, env: str, endpoint: str, app_id: str, opts: S
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A check reports a redirect; following it would judge the sign-in page instead of the collector."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -253,7 +262,7 @@ def _dashboard(
     if not name:
         return Check(pipeline, env, "dashboard", FAILED, "the monitoring stack has no DashboardName output")
     try:
-        body: Any = aws.client("cloudwatch", stacks["monitoring"].region).get_dashboard(DashboardName=name)
+        body: dict[str, Any] = aws.client("cloudwatch", stacks["monitoring"].region).get_dashboard(DashboardName=name)
     except (ClientError, BotoCoreError) as exc:
         return Check(pipeline, env, "dashboard", FAILED, f"dashboard {name}: {error_message(exc)}")
     widgets = len(json.loads(body.get("DashboardBody") or "{}").get("widgets", []))

@@ -161,3 +161,28 @@ def test_local_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         stopped = run_json(capsys, "local", "stop")
     assert stopped == {"running": False, "stopped": True}
     assert run_json(capsys, "local", "stop") == {"running": False, "stopped": False}
+
+
+def test_up_prints_one_document_with_each_steps_result(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the local target, as a new user runs it; up leaves the embedded AWS running, so it is stopped here."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = run_json(capsys, "up", "--pipelines", str(shop), "--revision", "r1")
+    finally:
+        main(["local", "stop"])
+    assert set(result) == {"validate", "plan", "apply", "status"}
+    assert result["validate"]["findings"] == []
+    planned = json.loads((tmp_path / "plan.json").read_text())
+    # plan.json is written before apply, which then records the plan in the (newly created) state table
+    assert {k: v for k, v in result["plan"].items() if k != "recorded"} == {
+        k: v for k, v in planned.items() if k != "recorded"
+    }
+    assert (planned["recorded"], result["plan"]["recorded"]) == (False, True)
+    assert set(result["apply"]) == {"revision", "run_id", "ok", "stacks"} and result["apply"]["ok"] is True
+    assert set(result["apply"]["stacks"]) == {s["name"] for s in planned["stacks"]}
+    assert {r["result"] for r in result["apply"]["stacks"].values()} == {"done"}
+    headline = [n for n in result["apply"]["stacks"] if n.endswith(("-ingestion", "-monitoring", "-console"))]
+    assert [(r["stack"], r["in_sync"]) for r in result["status"]] == [(n, True) for n in headline]
+    assert len(headline) == 3
