@@ -13,7 +13,6 @@ from generator.cli.output import TEXT_ONLY, Output, short
 from generator.cli.plan import render_plan
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.apply import ApplyOptions
     from generator.deploy.results import ApplyResult, Plan, StackResult
 
@@ -34,8 +33,8 @@ class ApplyReport:
         return cls(result.revision, result.run_id, result.ok, result.stacks, plan, plan_dir)
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(sub, "apply", "execute a reviewed plan's change sets along the dependency graph")
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
     p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
     options.planning(p)

@@ -15,7 +15,6 @@ from generator.cli.plan import render_plan
 from generator.cli.status import StatusRow, rows
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.results import Plan, StackResult
     from generator.policy.lint import LintFinding
     from generator.stacks.bootstrap import BootstrapBuild
@@ -52,13 +51,8 @@ class BootstrapReport:
 BootstrapResult = BootstrapFindings | BootstrapDryRun | BootstrapReport
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub,
-        "bootstrap",
-        "create or update the control plane: the pipectl-bootstrap (template and asset bucket, per region), "
-        "pipectl-console and pipectl-delivery (CodePipeline) stacks",
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     options.pipelines(p)
     p.add_argument("--codecommit", metavar="NAME", help="create a CodeCommit repository NAME as the source")
     p.add_argument("--connection-arn", metavar="ARN", help="a CodeStar connection to GitHub, GitLab or Bitbucket")

@@ -10,14 +10,11 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.teardown import RemovalResult
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "destroy", "list (and with --yes delete) the stacks of one pipeline; retained data stays"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     p.add_argument("pipeline", help="the pipeline to destroy")
     p.add_argument("--env", help="only this environment")
     removal.add_options(p)

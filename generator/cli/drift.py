@@ -10,14 +10,11 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.results import StackDrift
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "drift", "compare deployed stacks with their templates (CloudFormation drift detection)"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     p.add_argument("pipeline", nargs="?", help="only this pipeline")
     p.set_defaults(func=run)
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from generator.cli import options
 from generator.cli.errors import ExitCode
 from generator.cli.output import Output
-
-if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
 
 LocalAction = Literal["start", "status", "stop"]
 
@@ -43,13 +39,7 @@ class LocalStatus:
 LocalResult = LocalStarted | LocalStopped | LocalStatus
 
 
-def register(sub: Subcommands) -> None:
-    p = options.command(
-        sub,
-        "local",
-        "the embedded local AWS: start, status, stop",
-        "Run the embedded local AWS (moto's server on a loopback port) in the background.",
-    )
+def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("start", "status", "stop"))
     p.add_argument(
         "--resource-delay",

@@ -6,36 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from typing import TYPE_CHECKING
-
-from generator.cli.output import FORMATS
-
-if TYPE_CHECKING:
-    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
-
-
-def command(sub: Subcommands, name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help_text, description=description)
-
-
-def deploy_command(sub: Subcommands, name: str, help_text: str) -> argparse.ArgumentParser:
-    """A command that talks to a target: the target options come with it."""
-    parser = sub.add_parser(name, help=help_text, description=help_text)
-    target(parser)
-    return parser
-
-
-def output(parser: argparse.ArgumentParser, default: str | None = argparse.SUPPRESS) -> None:
-    """`pipectl plan --output json` as well as `pipectl --output json plan`."""
-    parser.add_argument(
-        "--output",
-        "-o",
-        choices=FORMATS,
-        default=default,
-        help="output format (text, or json for scripts)",
-    )
 
 
 def pipelines(parser: argparse.ArgumentParser, what: str = "pipeline files") -> None:

@@ -7,8 +7,6 @@ rich is imported on first use: `pipectl --help` and `pipectl schema` never load 
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -66,6 +64,8 @@ class Output:
         self.error(f"pipectl: note: {text}")
 
     def json(self, data: JsonValue) -> None:
+        import json
+
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def result(self, result: R, text: Callable[[R, Output], None]) -> None:
@@ -82,6 +82,8 @@ def to_json(value: object) -> JsonValue:
     A field marked `metadata=TEXT_ONLY` serves the text rendering alone; one marked `FLATTEN` (a result
     that wraps another, like plan's) has its keys merged into the enclosing object.
     """
+    import dataclasses  # here, not at the top: `pipectl --help` loads this module, and needs no dataclass
+
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, Enum):

@@ -12,7 +12,6 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import FLATTEN, TEXT_ONLY, Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.results import Plan
 
 
@@ -32,10 +31,8 @@ class PlanResult:
         return not self.plan.count(PlanAction.ERROR)
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "plan", "synthesize, then create change sets for the stacks that changed; write plan.json/.md"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     options.pipelines(p)
     p.add_argument("--no-synth", action="store_true", help="plan build/ as it is (a CI artifact)")
     options.planning(p)

@@ -10,14 +10,11 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.teardown import RemovalResult
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "prune", "list (and with --yes delete) stacks of pipelines whose file is gone; retained data stays"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     options.pipelines(p, "pipeline files; stacks of pipelines not in it are pruned")
     removal.add_options(p)
     p.set_defaults(func=run)

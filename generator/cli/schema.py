@@ -5,21 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from generator.cli.errors import ExitCode
-from generator.cli.options import command
 from generator.cli.output import Output
-
-if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
 
 # The committed schema is the models' export (a test keeps them equal): printing it skips pydantic.
 SHIPPED = Path(__file__).resolve().parents[1] / "spec" / "pipeline.schema.json"
 
 
-def register(sub: Subcommands) -> None:
-    p = command(sub, "schema", "print the JSON Schema of pipeline files")
+def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write", metavar="FILE", help="write it to FILE instead of standard output")
     p.set_defaults(func=run)
 

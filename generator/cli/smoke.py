@@ -11,7 +11,6 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import TEXT_ONLY, Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.smoke import Check
 
 
@@ -22,10 +21,8 @@ class SmokeReport:
     summary: str = field(default="", metadata=TEXT_ONLY)
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "smoke", "check deployed pipelines: collector answers, state machine runs, dashboard exists"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     p.add_argument("pipeline", nargs="?", help="only this pipeline")
     p.add_argument("--env", help="only this environment (the nightly run checks test)")
     p.add_argument(

@@ -11,7 +11,6 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import TEXT_ONLY, Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.aws import Aws
     from generator.deploy.manifest import Manifest
     from generator.deploy.status import StackStatus
@@ -41,8 +40,8 @@ class StatusRow:
         )
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(sub, "status", "what is deployed, in sync or not, with endpoints and dashboards")
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     p.add_argument("pipeline", nargs="?", help="only this pipeline")
     p.set_defaults(func=run)
 

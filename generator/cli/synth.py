@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from generator.cli import context, options
 from generator.cli.errors import ExitCode
 from generator.cli.output import JsonValue, Output
-
-if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
 
 
 @dataclass
@@ -22,8 +18,7 @@ class SynthResult:
     stacks: list[dict[str, JsonValue]]
 
 
-def register(sub: Subcommands) -> None:
-    p = options.command(sub, "synth", "write build/ templates and manifest.json from pipelines.d/")
+def configure(p: argparse.ArgumentParser) -> None:
     options.source(p)
     options.jobs(p, "synth")
     p.add_argument(

@@ -22,7 +22,6 @@ from generator.cli.validate import ValidateResult, validate
 from generator.cli.validate import render as render_validate
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.deploy.results import Plan
 
 HEADLINE_KINDS = ("ingestion", "monitoring", "console")  # the stacks whose endpoints a person wants next
@@ -42,10 +41,8 @@ class UpResult:
         return self.validate.ok and self.apply is not None and self.apply.ok
 
 
-def register(sub: Subcommands) -> None:
-    p = options.deploy_command(
-        sub, "up", "validate, plan, apply and show status (starts the local AWS when --target local)"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
     options.pipelines(p)
     options.jobs(p, "lint")
     options.planning(p)

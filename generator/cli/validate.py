@@ -12,7 +12,6 @@ from generator.cli.errors import ExitCode
 from generator.cli.output import TEXT_ONLY, Output
 
 if TYPE_CHECKING:
-    from generator.cli.options import Subcommands
     from generator.policy.lint import LintFinding
 
 
@@ -27,8 +26,7 @@ class ValidateResult:
         return not self.findings
 
 
-def register(sub: Subcommands) -> None:
-    p = options.command(sub, "validate", "check pipeline files, synthesize, and lint every template")
+def configure(p: argparse.ArgumentParser) -> None:
     options.source(p)
     options.jobs(p, "synth and lint")
     p.add_argument(
