@@ -6,6 +6,7 @@ the file asks. One module per part of the architecture, each building the resour
 | module             | builds                                                                      |
 | ------------------ | --------------------------------------------------------------------------- |
 | `context.py`       | `IngestionStack`: the table of contents; every shared resource named once    |
+| `parts.py`         | `IngestionParts`: what the other modules may use of the stack, by name       |
 | `network.py`       | the VPC, subnets, routes and flow logs, or the existing network's ids        |
 | `collectors.py`    | cluster, log group, roles, task definition (the sink gives settings, policy) |
 | `load_balancer.py` | security groups, load balancer, target group, DNS record, endpoint           |

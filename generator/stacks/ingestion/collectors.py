@@ -10,7 +10,7 @@ the collector's log group with a CloudWatch Logs Insights query on `trace_id`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from troposphere import GetAtt, Ref, Region, Sub
 from troposphere.ecs import (
@@ -33,10 +33,8 @@ from troposphere.logs import LogGroup
 from generator.policy import ingestion as policy
 from generator.stacks import common
 from generator.stacks.ingestion import capacity
+from generator.stacks.ingestion.parts import IngestionParts
 from generator.stacks.sinks import sink_of
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
 
 CONTAINER = "collector"
 HEALTH_PATH = "/health"
@@ -47,7 +45,7 @@ ECR_IMAGE = re.compile(
 )
 
 
-def cluster(stack: IngestionStack) -> Cluster:
+def cluster(stack: IngestionParts) -> Cluster:
     """One cluster per pipeline and environment, with Container Insights for the dashboard.
 
     The cluster has a fixed name so that the template, not Container Insights, creates (and encrypts)
@@ -79,7 +77,7 @@ def cluster(stack: IngestionStack) -> Cluster:
     return added
 
 
-def log_group(stack: IngestionStack) -> LogGroup:
+def log_group(stack: IngestionParts) -> LogGroup:
     pipeline = stack.pipeline
     return common.log_group(
         stack.template,
@@ -99,7 +97,7 @@ def _repository_arn(image: str) -> Sub | None:
     return Sub(f"arn:${{AWS::Partition}}:ecr:{match['region']}:{match['account']}:repository/{match['repository']}")
 
 
-def _execution_role(stack: IngestionStack) -> Role:
+def _execution_role(stack: IngestionParts) -> Role:
     """ECS starts the task with this role: write the collector's logs, pull its image."""
     return stack.template.add_resource(
         Role(
@@ -118,7 +116,7 @@ def _execution_role(stack: IngestionStack) -> Role:
     )
 
 
-def _task_role(stack: IngestionStack) -> Role:
+def _task_role(stack: IngestionParts) -> Role:
     """All the collector code itself may do: write to the pipeline's sink, as its sink module says."""
     return stack.template.add_resource(
         Role(
@@ -132,7 +130,7 @@ def _task_role(stack: IngestionStack) -> Role:
     )
 
 
-def _environment(stack: IngestionStack) -> list[Environment]:
+def _environment(stack: IngestionParts) -> list[Environment]:
     """What the collector reads at start-up; names are the collector image's contract (TRACE_HEADER and
     LOG_FORMAT: see the module docstring; the sink's own settings: its sink module)."""
     pipeline = stack.pipeline
@@ -151,7 +149,7 @@ def _environment(stack: IngestionStack) -> list[Environment]:
     return [Environment(Name=name, Value=values[name]) for name in sorted(values)]
 
 
-def task_definition(stack: IngestionStack) -> TaskDefinition:
+def task_definition(stack: IngestionParts) -> TaskDefinition:
     """One collector container, read-only root filesystem with a scratch /tmp, health-checked on /health."""
     pipeline = stack.pipeline
     ingestion = pipeline.spec.ingestion

@@ -20,8 +20,8 @@ from generator.stacks.ingestion import capacity, collectors
 from generator.stacks.ingestion import listener as listeners
 from generator.stacks.ingestion import load_balancer as balancing
 from generator.stacks.ingestion import service as services
-from generator.stacks.ingestion.load_balancer import SecurityGroups
 from generator.stacks.ingestion.network import Network, network
+from generator.stacks.ingestion.parts import SecurityGroups
 
 KIND = "ingestion"
 

@@ -6,8 +6,6 @@ list of actions, assembled here in `collector_rule`; `signin.py` contributes the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from troposphere import Parameter, Ref
 from troposphere.elasticloadbalancingv2 import (
     Action,
@@ -22,14 +20,12 @@ from troposphere.elasticloadbalancingv2 import (
 
 from generator.stacks.ingestion import signin
 from generator.stacks.ingestion.collectors import HEALTH_PATH
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
+from generator.stacks.ingestion.parts import IngestionParts
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def _certificate(stack: IngestionStack) -> Parameter:
+def _certificate(stack: IngestionParts) -> Parameter:
     """The ACM certificate the file names, as a parameter: a new certificate is a visible parameter change."""
     domain = stack.pipeline.spec.ingestion.domain
     return stack.template.add_parameter(
@@ -43,7 +39,7 @@ def _certificate(stack: IngestionStack) -> Parameter:
     )
 
 
-def https_listener(stack: IngestionStack) -> Listener:
+def https_listener(stack: IngestionParts) -> Listener:
     """HTTPS only, TLS 1.2 or newer; anything but the collector paths gets a 404."""
     return stack.template.add_resource(
         Listener(
@@ -65,7 +61,7 @@ def https_listener(stack: IngestionStack) -> Listener:
     )
 
 
-def collector_rule(stack: IngestionStack) -> ListenerRule:
+def collector_rule(stack: IngestionParts) -> ListenerRule:
     """The endpoint path and /health go to the collectors, after sign-in when the file asks for it."""
     authentication = signin.listener_actions(stack.template, stack.pipeline)
     forward = ListenerRuleAction(Type="forward", Order=len(authentication) + 1, TargetGroupArn=Ref(stack.target_group))

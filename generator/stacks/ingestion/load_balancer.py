@@ -3,9 +3,6 @@ the DNS record of the collector domain and the endpoint apps send to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from troposphere import GetAtt
 from troposphere.ec2 import SecurityGroup, SecurityGroupIngress, SecurityGroupRule
 from troposphere.elasticloadbalancingv2 import (
@@ -18,28 +15,18 @@ from troposphere.elasticloadbalancingv2 import (
 from troposphere.route53 import AliasTarget, RecordSetType
 
 from generator.stacks.ingestion.collectors import HEALTH_PATH
+from generator.stacks.ingestion.parts import IngestionParts, SecurityGroups
 from generator.stacks.storage import alb_log_prefix
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
 
 
-@dataclass(frozen=True)
-class SecurityGroups:
-    """The load balancer's group and the collectors' group, which admits the load balancer only."""
-
-    load_balancer: SecurityGroup
-    collectors: SecurityGroup
-
-
-def _authenticates(stack: IngestionStack) -> bool:
+def _authenticates(stack: IngestionParts) -> bool:
     return stack.pipeline.spec.ingestion.auth.type != "none"
 
 
-def security_groups(stack: IngestionStack) -> SecurityGroups:
+def security_groups(stack: IngestionParts) -> SecurityGroups:
     """The load balancer takes HTTPS from anywhere; collectors take the container port from it only."""
     template, net = stack.template, stack.network
     port = stack.pipeline.spec.ingestion.container_port
@@ -109,7 +96,7 @@ def security_groups(stack: IngestionStack) -> SecurityGroups:
     return SecurityGroups(load_balancer=load_balancer, collectors=collectors)
 
 
-def load_balancer(stack: IngestionStack) -> LoadBalancer:
+def load_balancer(stack: IngestionParts) -> LoadBalancer:
     """Internet-facing, in the public subnets, access-logged to the logs bucket."""
     net = stack.network
     attributes = {
@@ -142,7 +129,7 @@ def load_balancer(stack: IngestionStack) -> LoadBalancer:
     return added
 
 
-def target_group(stack: IngestionStack) -> TargetGroup:
+def target_group(stack: IngestionParts) -> TargetGroup:
     """Collector tasks register by IP (awsvpc); the load balancer checks /health."""
     added = stack.template.add_resource(
         TargetGroup(
@@ -165,7 +152,7 @@ def target_group(stack: IngestionStack) -> TargetGroup:
     return added
 
 
-def dns_record(stack: IngestionStack) -> None:
+def dns_record(stack: IngestionParts) -> None:
     """An alias record for the collector domain, when the file names the hosted zone."""
     domain = stack.pipeline.spec.ingestion.domain
     if domain.hosted_zone_id is None:
@@ -185,7 +172,7 @@ def dns_record(stack: IngestionStack) -> None:
     )
 
 
-def endpoint_output(stack: IngestionStack) -> None:
+def endpoint_output(stack: IngestionParts) -> None:
     ingestion = stack.pipeline.spec.ingestion
     stack.output(
         "CollectorEndpoint", f"https://{ingestion.domain.name}{ingestion.endpoint_path}", "Where apps send their events"

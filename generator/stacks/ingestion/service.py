@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from troposphere import GetAtt, Ref, Sub
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
@@ -22,12 +20,10 @@ from troposphere.ecs import (
 from troposphere.ecs import LoadBalancer as ServiceLoadBalancer
 
 from generator.stacks.ingestion.collectors import CONTAINER
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
+from generator.stacks.ingestion.parts import IngestionParts
 
 
-def collector_service(stack: IngestionStack) -> Service:
+def collector_service(stack: IngestionParts) -> Service:
     """capacity.min collectors in the private subnets, rolled back automatically if a deployment fails."""
     ingestion = stack.pipeline.spec.ingestion
     net = stack.network
@@ -77,7 +73,7 @@ def collector_service(stack: IngestionStack) -> Service:
     return service
 
 
-def autoscaling(stack: IngestionStack) -> None:
+def autoscaling(stack: IngestionParts) -> None:
     """Between capacity.min and capacity.max tasks, tracking capacity.target_cpu average CPU."""
     pipeline = stack.pipeline
     capacity = pipeline.spec.ingestion.capacity

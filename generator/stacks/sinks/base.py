@@ -1,6 +1,7 @@
 """What a sink type contributes to each stack of a pipeline: the one place a sink's behaviour lives.
 
-A sink type is a strategy. Every stack builder asks the pipeline's sink for its part: the storage
+A sink type is a strategy. Every stack builder asks the pipeline's sink for its part, handing it the
+stack's context; the `...View` protocols below say what a sink may use of each: the storage
 stack for the resources events land in, the ingestion stack for the collector's settings and IAM
 policy, the processing stack for what moves events into `raw/`, the monitoring stack for alarms and
 dashboard widgets. The defaults are "nothing to add"; a sink overrides what it needs.
@@ -10,18 +11,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from awacs.aws import Policy
+from troposphere import ImportValue, Template
+from troposphere.awslambda import Function
+from troposphere.iam import Role
+from troposphere.logs import LogGroup
+from troposphere.sqs import Queue
 
 from generator.spec.loader import Pipeline
 from generator.spec.sinks import SinkSettings, tag_of
-
-if TYPE_CHECKING:
-    from awacs.aws import Policy
-
-    from generator.stacks.ingestion.context import IngestionStack
-    from generator.stacks.monitoring import MonitoringStack
-    from generator.stacks.processing import ProcessingStack
-    from generator.stacks.storage import StorageStack
+from generator.stacks.alarms import Alarms
 
 Settings = TypeVar("Settings", bound=SinkSettings)
 
@@ -47,6 +48,68 @@ class Arrivals:
 
     where: str
     metric: dict[str, Any] = field(default_factory=dict)
+
+
+class StorageView(Protocol):
+    """What a sink uses of the storage stack (`storage.StorageStack`)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def template(self) -> Template: ...
+    @property
+    def retain(self) -> bool: ...
+    @property
+    def key_arn(self) -> Any: ...
+    @property
+    def data_bucket_arn(self) -> Any: ...
+    def output(self, name: str, value: Any, description: str) -> None: ...
+
+
+class IngestionView(Protocol):
+    """What a sink uses of the ingestion stack (`ingestion.context.IngestionStack`)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def key_arn(self) -> ImportValue: ...
+    def storage_output(self, name: str) -> ImportValue: ...
+
+
+class ProcessingView(Protocol):
+    """What a sink uses of the processing stack (`processing.ProcessingStack`)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def template(self) -> Template: ...
+    @property
+    def key_arn(self) -> ImportValue: ...
+    @property
+    def bucket_name(self) -> ImportValue: ...
+    @property
+    def bucket_arn(self) -> ImportValue: ...
+    @property
+    def dead_letter_queue(self) -> Queue: ...
+    def storage_output(self, name: str) -> ImportValue: ...
+    def output(self, name: str, value: Any, description: str) -> None: ...
+    def function_log_group(self, prefix: str, function: str) -> LogGroup: ...
+    def function_role(self, prefix: str, document: Policy) -> Role: ...
+    def function(
+        self, prefix: str, source: str, role: Role, log_group: LogGroup, description: str, variables: dict[str, Any]
+    ) -> Function: ...
+
+
+class MonitoringView(Protocol):
+    """What a sink uses of the monitoring stack (`monitoring.MonitoringStack`)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def bucket(self) -> ImportValue: ...
+    @property
+    def alarms(self) -> Alarms: ...
+    def imported(self, kind: str, output: str) -> ImportValue: ...
 
 
 class SinkType(ABC, Generic[Settings]):
@@ -75,24 +138,24 @@ class SinkType(ABC, Generic[Settings]):
         return settings
 
     # The storage stack.
-    def add_storage(self, stack: StorageStack) -> None:
+    def add_storage(self, stack: StorageView) -> None:
         """Resources events land in, besides the data bucket, with their outputs."""
 
     # The ingestion stack.
     @abstractmethod
-    def collector_environment(self, stack: IngestionStack) -> dict[str, Any]:
+    def collector_environment(self, stack: IngestionView) -> dict[str, Any]:
         """The collector's settings for this sink (environment variables besides SINK_TYPE)."""
 
     @abstractmethod
-    def collector_policy(self, stack: IngestionStack) -> Policy:
+    def collector_policy(self, stack: IngestionView) -> Policy:
         """Everything the collector's task role may do: write to this sink, nothing else."""
 
     # The processing stack.
-    def add_processing(self, stack: ProcessingStack) -> None:
+    def add_processing(self, stack: ProcessingView) -> None:
         """What moves events from the sink into raw/, when the sink does not write there itself."""
 
     # The monitoring stack.
-    def dashboard_names(self, stack: MonitoringStack) -> dict[str, Any]:
+    def dashboard_names(self, stack: MonitoringView) -> dict[str, Any]:
         """Values for the ${Name} placeholders of this sink's widgets."""
         return {}
 
@@ -104,9 +167,9 @@ class SinkType(ABC, Generic[Settings]):
         """Functions of this sink that get the dashboard's per-function row (title, placeholder)."""
         return []
 
-    def arrivals(self, stack: MonitoringStack) -> Arrivals | None:
+    def arrivals(self, stack: MonitoringView) -> Arrivals | None:
         """The metric that counts events reaching the sink; None: count requests at the collectors."""
         return None
 
-    def add_alarms(self, stack: MonitoringStack) -> None:
+    def add_alarms(self, stack: MonitoringView) -> None:
         """Alarms for the ways this sink fails or falls behind."""

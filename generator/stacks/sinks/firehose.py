@@ -8,7 +8,7 @@ how late delivery is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from awacs import firehose, kms, logs, s3
 from awacs.aws import Allow, Condition, Policy, Statement, StringEquals
@@ -31,12 +31,15 @@ from generator.spec.loader import Pipeline
 from generator.spec.sinks import FirehoseSink
 from generator.stacks import common
 from generator.stacks.alarms import metric
-from generator.stacks.sinks.base import RAW_PREFIX, Arrivals, SinkType, Widget
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
-    from generator.stacks.monitoring import MonitoringStack
-    from generator.stacks.storage import StorageStack
+from generator.stacks.sinks.base import (
+    RAW_PREFIX,
+    Arrivals,
+    IngestionView,
+    MonitoringView,
+    SinkType,
+    StorageView,
+    Widget,
+)
 
 # raw/YYYY/MM/DD/HH/ in UTC, the layout the Kinesis sink function writes and enrichment lists.
 DELIVERY_PREFIX = f"{RAW_PREFIX}!{{timestamp:yyyy/MM/dd/HH}}/"
@@ -58,7 +61,7 @@ class Firehose(SinkType[FirehoseSink]):
     )
     sample: ClassVar[dict[str, Any]] = {"type": "firehose"}
 
-    def add_storage(self, stack: StorageStack) -> None:
+    def add_storage(self, stack: StorageView) -> None:
         """The delivery stream, the role it writes to the data bucket with, and where it logs failures."""
         sink = self.settings(stack.pipeline)
         pipeline = stack.pipeline
@@ -100,10 +103,10 @@ class Firehose(SinkType[FirehoseSink]):
         stack.output("DeliveryStreamName", Ref(delivery), "Firehose delivery stream the collectors write to")
         stack.output("DeliveryStreamArn", GetAtt(delivery, "Arn"), "ARN of the Firehose delivery stream")
 
-    def collector_environment(self, stack: IngestionStack) -> dict[str, Any]:
+    def collector_environment(self, stack: IngestionView) -> dict[str, Any]:
         return {"DELIVERY_STREAM_NAME": stack.storage_output("DeliveryStreamName")}
 
-    def collector_policy(self, stack: IngestionStack) -> Policy:
+    def collector_policy(self, stack: IngestionView) -> Policy:
         """Collectors may only put records to the pipeline's delivery stream; Firehose encrypts them itself."""
         return document(
             Statement(
@@ -114,7 +117,7 @@ class Firehose(SinkType[FirehoseSink]):
             )
         )
 
-    def dashboard_names(self, stack: MonitoringStack) -> dict[str, Any]:
+    def dashboard_names(self, stack: MonitoringView) -> dict[str, Any]:
         return {"DeliveryStream": _delivery_stream(stack)}
 
     def widgets(self, pipeline: Pipeline) -> list[Widget]:
@@ -145,11 +148,11 @@ class Firehose(SinkType[FirehoseSink]):
             ),
         ]
 
-    def arrivals(self, stack: MonitoringStack) -> Arrivals:
+    def arrivals(self, stack: MonitoringView) -> Arrivals:
         counted = metric("AWS/Firehose", "IncomingRecords", DeliveryStreamName=_delivery_stream(stack))
         return Arrivals("the Firehose delivery stream", counted)
 
-    def add_alarms(self, stack: MonitoringStack) -> None:
+    def add_alarms(self, stack: MonitoringView) -> None:
         """Collectors are throttled, or delivery to S3 falls behind."""
         stream = _delivery_stream(stack)
         stack.alarms.add(
@@ -187,11 +190,11 @@ def _late_after_s(sink: FirehoseSink) -> int:
     return 2 * sink.interval_s + FRESHNESS_SLACK_S
 
 
-def _delivery_stream(stack: MonitoringStack) -> Any:
+def _delivery_stream(stack: MonitoringView) -> Any:
     return stack.imported("storage", "DeliveryStreamName")
 
 
-def _delivery_role(stack: StorageStack, log_group: LogGroup) -> Role:
+def _delivery_role(stack: StorageView, log_group: LogGroup) -> Role:
     """Firehose, for this account only, writes raw/ and its error prefix, and logs delivery failures."""
     bucket_arn = stack.data_bucket_arn
     grants = document(

@@ -6,7 +6,7 @@ stream's and the function's alarms and widgets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from awacs import kinesis, kms, s3
 from awacs.aws import Allow, Policy, Statement
@@ -20,13 +20,16 @@ from generator.spec.loader import Pipeline
 from generator.spec.sinks import KinesisSink
 from generator.stacks import common
 from generator.stacks.alarms import FAILURE_PERIOD_S, failed_more_than, metric
-from generator.stacks.sinks.base import RAW_PREFIX, Arrivals, SinkType, Widget
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
-    from generator.stacks.monitoring import MonitoringStack
-    from generator.stacks.processing import ProcessingStack
-    from generator.stacks.storage import StorageStack
+from generator.stacks.sinks.base import (
+    RAW_PREFIX,
+    Arrivals,
+    IngestionView,
+    MonitoringView,
+    ProcessingView,
+    SinkType,
+    StorageView,
+    Widget,
+)
 
 # The sink lands a batch when it is full or has waited this long, whichever comes first.
 SINK_BATCH_SIZE = 1000
@@ -44,7 +47,7 @@ class Kinesis(SinkType[KinesisSink]):
     )
     sample: ClassVar[dict[str, Any]] = {"type": "kinesis", "mode": "provisioned", "shards": 1}
 
-    def add_storage(self, stack: StorageStack) -> None:
+    def add_storage(self, stack: StorageView) -> None:
         """The stream collectors put records to and the sink function reads."""
         sink = self.settings(stack.pipeline)
         stream = Stream(
@@ -61,10 +64,10 @@ class Kinesis(SinkType[KinesisSink]):
         stack.output("StreamName", Ref(stream), "Kinesis stream the collectors write to")
         stack.output("StreamArn", GetAtt(stream, "Arn"), "ARN of the Kinesis stream")
 
-    def collector_environment(self, stack: IngestionStack) -> dict[str, Any]:
+    def collector_environment(self, stack: IngestionView) -> dict[str, Any]:
         return {"STREAM_NAME": stack.storage_output("StreamName")}
 
-    def collector_policy(self, stack: IngestionStack) -> Policy:
+    def collector_policy(self, stack: IngestionView) -> Policy:
         """Collectors may only put records to the pipeline's stream."""
         return document(
             Statement(
@@ -76,7 +79,7 @@ class Kinesis(SinkType[KinesisSink]):
             key_via("kinesis", stack.key_arn, [kms.GenerateDataKey]),
         )
 
-    def add_processing(self, stack: ProcessingStack) -> None:
+    def add_processing(self, stack: ProcessingView) -> None:
         """Kinesis -> raw/: an event source mapping hands batches to the sink function."""
         stream_arn = stack.storage_output("StreamArn")
         queue_arn = GetAtt(stack.dead_letter_queue, "Arn")
@@ -105,7 +108,7 @@ class Kinesis(SinkType[KinesisSink]):
         )
         stack.output("SinkFunctionName", Ref(function), "Function landing stream batches in S3")
 
-    def dashboard_names(self, stack: MonitoringStack) -> dict[str, Any]:
+    def dashboard_names(self, stack: MonitoringView) -> dict[str, Any]:
         return {"Stream": _stream(stack), "SinkFunction": _sink_function(stack)}
 
     def widgets(self, pipeline: Pipeline) -> list[Widget]:
@@ -148,10 +151,10 @@ class Kinesis(SinkType[KinesisSink]):
     def functions(self) -> list[dict[str, str]]:
         return [{"title": "Sink", "var": "SinkFunction"}]
 
-    def arrivals(self, stack: MonitoringStack) -> Arrivals:
+    def arrivals(self, stack: MonitoringView) -> Arrivals:
         return Arrivals("the Kinesis stream", metric("AWS/Kinesis", "IncomingRecords", StreamName=_stream(stack)))
 
-    def add_alarms(self, stack: MonitoringStack) -> None:
+    def add_alarms(self, stack: MonitoringView) -> None:
         """The sink function fails, or falls behind the stream."""
         errors = stack.pipeline.spec.monitoring.function_errors
         stack.alarms.add(
@@ -185,11 +188,11 @@ class Kinesis(SinkType[KinesisSink]):
         )
 
 
-def _stream(stack: MonitoringStack) -> Any:
+def _stream(stack: MonitoringView) -> Any:
     return stack.imported("storage", "StreamName")
 
 
-def _sink_function(stack: MonitoringStack) -> Any:
+def _sink_function(stack: MonitoringView) -> Any:
     return stack.imported("processing", "SinkFunctionName")
 
 

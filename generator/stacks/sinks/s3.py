@@ -5,7 +5,7 @@ No resources of its own: the data bucket is the storage stack's, and nothing mov
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from awacs import kms, s3
 from awacs.aws import Allow, Policy, Statement
@@ -15,11 +15,7 @@ from generator.policy.ingestion import key_via
 from generator.policy.processing import document
 from generator.spec.loader import Pipeline
 from generator.spec.sinks import S3Sink
-from generator.stacks.sinks.base import RAW_PREFIX, SinkType, Widget
-
-if TYPE_CHECKING:
-    from generator.stacks.ingestion.context import IngestionStack
-    from generator.stacks.monitoring import MonitoringStack
+from generator.stacks.sinks.base import RAW_PREFIX, IngestionView, MonitoringView, SinkType, Widget
 
 
 class S3(SinkType[S3Sink]):
@@ -27,7 +23,7 @@ class S3(SinkType[S3Sink]):
     landing = "the data bucket"
     sample: ClassVar[dict[str, Any]] = {"type": "s3"}
 
-    def collector_environment(self, stack: IngestionStack) -> dict[str, Any]:
+    def collector_environment(self, stack: IngestionView) -> dict[str, Any]:
         sink = self.settings(stack.pipeline)
         return {
             "BUCKET_NAME": stack.storage_output("DataBucketName"),
@@ -36,7 +32,7 @@ class S3(SinkType[S3Sink]):
             "INTERVAL_S": str(sink.interval_s),
         }
 
-    def collector_policy(self, stack: IngestionStack) -> Policy:
+    def collector_policy(self, stack: IngestionView) -> Policy:
         """Collectors may only put objects under raw/ of the data bucket."""
         return document(
             Statement(
@@ -49,7 +45,7 @@ class S3(SinkType[S3Sink]):
             key_via("s3", stack.key_arn, [kms.Decrypt, kms.GenerateDataKey]),
         )
 
-    def dashboard_names(self, stack: MonitoringStack) -> dict[str, Any]:
+    def dashboard_names(self, stack: MonitoringView) -> dict[str, Any]:
         return {"Bucket": stack.bucket}
 
     def widgets(self, pipeline: Pipeline) -> list[Widget]:
