@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
 from generator.spec.models import ConsoleSpec, PipelineSpec
+from generator.spec.sinks import TAGS as SINK_TAGS
 from generator.spec.yamlfile import Document, load_document
 
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -80,10 +81,11 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
 
     def read(path: FsPath) -> Document | None:
         doc, error = load_document(path, f"{prefix}/{path.name}")
-        if error:
+        if error is not None:
             errors.append(error)
             return None
-        assert doc is not None
+        if doc is None:
+            raise RuntimeError(f"{path}: read as neither a document nor an error")
         if not isinstance(doc.data, dict):
             errors.append(
                 SpecError(
@@ -296,7 +298,8 @@ def _strip_tags(loc: tuple[int | str, ...], data: Any) -> Path:
     return tuple(out)
 
 
-_TAGS = {"kinesis", "s3", "none", "cognito", "oidc", "existing", "created"}
+_TAGS = {*SINK_TAGS, "none", "cognito", "oidc", "existing", "created"}
+"""Union tags pydantic puts in error locations; the sink types' come from their one list."""
 
 
 def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type[BaseModel]) -> list[SpecError]:
