@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
 from generator.spec.models import ConsoleSpec, PipelineSpec
+from generator.spec.ownership import zone_findings
 from generator.spec.sinks import TAGS as SINK_TAGS
 from generator.spec.yamlfile import Document, load_document
 
@@ -213,26 +214,12 @@ def _load_pipeline(
         except ValidationError as exc:
             errors.extend(_from_pydantic(exc, merged, doc.file, PipelineSpec))
             continue
-        findings = [*rules.check(spec, merged.data), *_zone_findings(spec, owned_zones)]
+        findings = [*rules.check(spec, merged.data), *zone_findings(spec, owned_zones, CONSOLE_FILE)]
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:
             out.append(Pipeline(name=name, env=env, spec=spec, source=doc.file))
     return out
-
-
-def _zone_findings(spec: PipelineSpec, owned: tuple[str, ...]) -> list[tuple[Path, str]]:
-    """A record may go only into a zone the installation owns: the execution role may change no other."""
-    domain = spec.ingestion.domain
-    if domain is None or domain.hosted_zone_id is None or domain.hosted_zone_id in owned:
-        return []
-    listed = ", ".join(owned) if owned else "none"
-    return [
-        (
-            ("ingestion", "domain", "hosted_zone_id"),
-            f"expected a hosted zone listed in {CONSOLE_FILE} hosted_zones ({listed}), found {domain.hosted_zone_id!r}",
-        )
-    ]
 
 
 def _subtree(data: Any, root: Path) -> Any:
