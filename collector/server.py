@@ -83,6 +83,7 @@ async def serve(
         max_field_size=8190,
         max_line_size=8190,
         keepalive_timeout=75,  # longer than the load balancer's idle timeout (60 s)
+        lingering_time=1.0,  # after a refused body, read on at most this long so the client sees the answer
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True, backlog=1024)

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,15 +112,16 @@ class Running:
         return self.result.get("code", -1)
 
     def wait_delivered(self, count: int, timeout: float = 20.0) -> None:
-        """Until the sink has taken `count` records (the buffer is empty), or fail."""
-        import time
+        """Until the sink has taken `count` records and the buffer is empty, or fail."""
+        self.wait_for(lambda: self.state.pump.records >= count and self.state.buffer.pending_events == 0, timeout)
 
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.state.pump.records >= count and self.state.buffer.pending_events == 0:
+            if condition():
                 return
             time.sleep(0.02)
-        raise AssertionError(f"sink took {self.state.pump.records} of {count} records in {timeout}s")
+        raise AssertionError(f"not within {timeout}s: the sink took {self.state.pump.records} records")
 
 
 @contextlib.contextmanager
