@@ -81,7 +81,14 @@ def stream_events(endpoint: str, stream_name: str) -> list[dict[str, Any]]:
 
 
 def settings(**env: str) -> Settings:
-    base = {"SINK_TYPE": "discard", "APP_IDS": APP_IDS, "PORT": "0", "HOST": "127.0.0.1", "LINGER_MS": "5"}
+    base = {
+        "SINK_TYPE": "discard",
+        "APP_IDS": APP_IDS,
+        "PORT": "0",
+        "HOST": "127.0.0.1",
+        "LINGER_MS": "5",
+        "AWS_REGION": REGION,
+    }
     return load_settings(base | env)
 
 
@@ -169,5 +176,3 @@ def running(config: Settings, make_sink: Callable[[Settings], Sink] | None = Non
         yield run
     finally:
         run.stop()
-
-

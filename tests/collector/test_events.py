@@ -42,7 +42,9 @@ def test_every_accepted_shape_parses_to_its_events(body: bytes, content_type: st
 
 
 def test_an_envelope_lends_its_app_id_to_events_without_one() -> None:
-    parsed = events.parse(b'{"app_id": "shop_web", "events": [{"e": 1}, {"e": 2, "app_id": "shop_ios"}]}', "application/json")
+    parsed = events.parse(
+        b'{"app_id": "shop_web", "events": [{"e": 1}, {"e": 2, "app_id": "shop_ios"}]}', "application/json"
+    )
     assert [e["app_id"] for e in parsed] == ["shop_web", "shop_ios"]
 
 
@@ -107,7 +109,11 @@ def test_the_query_string_app_id_is_the_default() -> None:
 
 def test_partition_keys_follow_the_session_else_the_client() -> None:
     session, client, anonymous = records(
-        [{"app_id": "shop_web", "session_id": "s-1"}, {"app_id": "shop_web", "client_id": "c-9"}, {"app_id": "shop_web"}]
+        [
+            {"app_id": "shop_web", "session_id": "s-1"},
+            {"app_id": "shop_web", "client_id": "c-9"},
+            {"app_id": "shop_web"},
+        ]
     )
     assert (session.key, client.key, anonymous.key) == ("s-1", "c-9", "203.0.113.9")
     [by_client] = records([{"app_id": "shop_web", "session_id": "s-1"}], partition_by="client")

@@ -53,7 +53,12 @@ def raw(collector: Running, data: bytes, read_timeout: float = 5.0) -> bytes:
         (b'{"app_id": "shop_web"}', {"Content-Type": "multipart/form-data; boundary=x"}, 415, "bad_content_type"),
         (b'{"app_id": "shop_web"}', {"Content-Encoding": "deflate"}, 415, "bad_encoding"),
         (b"x" * 70_000, {}, 413, "too_large"),
-        (gzip.compress(b"[" + b'{"app_id":"shop_web"},' * 100_000 + b"{}]"), {"Content-Encoding": "gzip"}, 413, "too_large"),
+        (
+            gzip.compress(b"[" + b'{"app_id":"shop_web"},' * 100_000 + b"{}]"),
+            {"Content-Encoding": "gzip"},
+            413,
+            "too_large",
+        ),
         (b'{"app_id": "shop_web"}', {"Origin": "https://evil.example.com"}, 403, "origin_not_allowed"),
     ],
 )
@@ -90,8 +95,7 @@ def test_a_chunked_body_over_the_limit_is_refused(collector: Running) -> None:
 
 def test_a_slow_client_is_cut_off_with_408(collector: Running) -> None:
     head = (
-        b"POST /collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
-        b'{"app_id": '
+        b'POST /collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"app_id": '
     )
     started = time.monotonic()
     answer = raw(collector, head)
@@ -140,7 +144,11 @@ def test_cors_preflight_allows_only_the_pipelines_origins(collector: Running) ->
     for headers in (
         {"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"},
         {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "DELETE"},
-        {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "Authorization"},
+        {
+            "Origin": "https://shop.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization",
+        },
     ):
         refused = requests.options(collector.url, headers=headers, timeout=5)
         assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
