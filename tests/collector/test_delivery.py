@@ -142,7 +142,6 @@ def test_sigterm_delivers_everything_acknowledged_before_exiting(aws_env: dict[s
         "PORT": "0",
         "HOST": "127.0.0.1",
         "LINGER_MS": "400",  # events wait in the buffer: the drain has work to do
-        "MAX_IN_FLIGHT": "1",  # see kinesis_settings: moto's shards race under concurrent PutRecords
         **aws_env,
     }
     process, port = start_process(env)

@@ -117,7 +117,11 @@ def test_the_image_installs_every_third_party_module_the_collector_imports() -> 
         for line in (COLLECTOR / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert all("==" in line for line in (COLLECTOR / "requirements.txt").read_text().splitlines() if line and not line.startswith("#"))
+    assert all(
+        "==" in line
+        for line in (COLLECTOR / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     imported: set[str] = set()
     for path in COLLECTOR.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -134,8 +138,12 @@ def test_the_health_check_command_answers_for_a_running_collector() -> None:
     with running(settings()) as collector:
         port = collector.url.split(":")[2].split("/")[0]
         env = {**os.environ, "PORT": port, "HEALTH_PATH": "/health"}
-        healthy = subprocess.run([sys.executable, "-m", "collector.healthcheck"], env=env, capture_output=True, timeout=30)
+        healthy = subprocess.run(
+            [sys.executable, "-m", "collector.healthcheck"], env=env, capture_output=True, timeout=30
+        )
         assert healthy.returncode == 0
         collector.stop()
-        down = subprocess.run([sys.executable, "-m", "collector.healthcheck"], env=env, capture_output=True, text=True, timeout=30)
+        down = subprocess.run(
+            [sys.executable, "-m", "collector.healthcheck"], env=env, capture_output=True, text=True, timeout=30
+        )
     assert down.returncode == 1 and "health check failed" in down.stderr

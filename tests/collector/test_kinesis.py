@@ -57,9 +57,7 @@ class Throttling:
 
 
 def kinesis_settings(stream: str, **env: str) -> Settings:
-    """One PutRecords at a time: moto's Kinesis numbers a shard's records with max + 1 and no lock, so
-    concurrent calls to one shard can overwrite each other's records on the local target (AWS does not)."""
-    return settings(SINK_TYPE="kinesis", STREAM_NAME=stream, **({"MAX_IN_FLIGHT": "1"} | env))
+    return settings(SINK_TYPE="kinesis", STREAM_NAME=stream, **env)
 
 
 def sink_with(wrapper: dict[str, Throttling], **options: int) -> Any:
