@@ -98,10 +98,11 @@ async def collect(request: web.Request) -> web.Response:
         )
     except Refused as refused:
         return _refuse(state, refused, trace_id, cors)
-    if not state.buffer.offer(records):
-        return _busy(state, cors, "queue_full", trace_id, len(records))
-    state.metrics.accept(len(records))
-    return _answer(202, {"accepted": len(records)}, cors)
+    count = len(records)
+    if not state.buffer.offer(events.aggregate(records, settings.aggregate_bytes)):
+        return _busy(state, cors, "queue_full", trace_id, count)
+    state.metrics.accept(count)
+    return _answer(202, {"accepted": count}, cors)
 
 
 async def _read(request: web.Request, settings: Settings) -> bytes:
@@ -172,6 +173,7 @@ async def health(request: web.Request) -> web.Response:
             "consecutive_failures": sink.consecutive_failures,
             "last_error": sink.last_error,
             "batches": state.pump.batches,
+            "events": state.pump.events,
             "records": state.pump.records,
             "undelivered": state.pump.undelivered,
         },

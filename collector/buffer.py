@@ -43,11 +43,12 @@ class Buffer:
         if self.closed:
             return False
         size = sum(len(r.data) for r in records)
-        if self.pending_events + len(records) > self.max_events or self.pending_bytes + size > self.max_bytes:
+        count = sum(r.events for r in records)
+        if self.pending_events + count > self.max_events or self.pending_bytes + size > self.max_bytes:
             return False
         now = time.monotonic()
         self._queue.extend((r, now) for r in records)
-        self.pending_events += len(records)
+        self.pending_events += count
         self.pending_bytes += size
         self._queued_bytes += size
         self._arrived.set()
@@ -85,7 +86,7 @@ class Buffer:
 
     def done(self, records: list[Record]) -> None:
         """The sink holds `records` for good: their room is free again."""
-        self.pending_events -= len(records)
+        self.pending_events -= sum(r.events for r in records)
         self.pending_bytes -= sum(len(r.data) for r in records)
 
     def close(self) -> None:

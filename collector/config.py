@@ -43,6 +43,7 @@ class Settings:
     max_body_bytes: int = 1 * MB
     max_event_bytes: int = 1000 * 1024  # a Kinesis record is at most 1 MiB, partition key included
     max_events_per_request: int = 1000
+    aggregate_bytes: int = 25 * 1024  # one Kinesis PUT payload unit
     queue_events: int = 100_000
     queue_bytes: int = 64 * MB
     linger_s: float = 0.05
@@ -139,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "MAX_BODY_KB", 1024, 1, 10 * 1024) * 1024,
         max_event_bytes=_int(env, "MAX_EVENT_KB", 1000, 1, 1000) * 1024,
         max_events_per_request=_int(env, "MAX_EVENTS_PER_REQUEST", 1000, 1, 100_000),
+        aggregate_bytes=_int(env, "AGGREGATE_KB", 25, 0, 1000) * 1024,
         queue_events=_int(env, "QUEUE_EVENTS", 100_000, 1, 10_000_000),
         queue_bytes=_int(env, "QUEUE_MB", 64, 1, 4096) * MB,
         linger_s=_float(env, "LINGER_MS", 50.0, 0.0, 10_000.0) / 1000,

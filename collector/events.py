@@ -58,11 +58,11 @@ class Refused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One event as the sink writes it: its JSON line, the key that places it, and its id."""
+    """What the sink writes as one unit: JSON lines of `events` events, and the key that places them."""
 
     data: bytes
     key: str
-    event_id: str
+    events: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,30 @@ def records(
         data = _encoder.encode(enriched).encode("utf-8")
         if len(data) > max_event_bytes:
             raise Refused("event_too_large", f"event {index} is {len(data)} bytes; at most {max_event_bytes}")
-        out.append(Record(data, partition_key(enriched, context, partition_by), event_id))
+        out.append(Record(data, partition_key(enriched, context, partition_by)))
+    return out
+
+
+def aggregate(records: list[Record], max_bytes: int) -> list[Record]:
+    """Events of one request that share a partition key, packed into records of up to `max_bytes` as
+    newline-delimited JSON (the sink function splits lines): one Kinesis PUT payload unit carries many
+    small events, and a shard's 1,000 records/s go ten times as far. Order within a key is kept."""
+    if max_bytes <= 0 or len(records) < 2:
+        return records
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.key, []).append(record)
+    out = []
+    for key, group in groups.items():
+        lines: list[bytes] = []
+        size = 0
+        for record in group:
+            if lines and size + 1 + len(record.data) > max_bytes:
+                out.append(Record(b"\n".join(lines), key, len(lines)))
+                lines, size = [], 0
+            lines.append(record.data)
+            size += len(record.data) + (1 if len(lines) > 1 else 0)
+        out.append(Record(b"\n".join(lines), key, len(lines)))
     return out
 
 

@@ -28,7 +28,8 @@ class Pump:
         self._task: asyncio.Task[None] | None = None
         # Totals since start: the health endpoint and the benchmark read them.
         self.batches = 0
-        self.records = 0
+        self.events = 0  # delivered
+        self.records = 0  # delivered sink records (Kinesis records hold one or more events)
         self.undelivered = 0
 
     def start(self) -> None:
@@ -57,6 +58,7 @@ class Pump:
         self.metrics.batch_fill.append(round(self.fill(batch), 1))
         self.metrics.retried, self.retry.retried_records = self.metrics.retried + self.retry.retried_records, 0
         self.batches += 1
+        self.events += sum(r.events for r in batch.records) - sum(r.events for r in undelivered)
         self.records += len(batch.records) - len(undelivered)
         if undelivered:
             self._give_up(undelivered, "the drain deadline passed while the sink kept failing")
@@ -85,8 +87,10 @@ class Pump:
 
     def _give_up(self, records: list[Record], why: str) -> None:
         """The last resort: each event goes to the log group, whole, so it can be replayed from there."""
-        self.undelivered += len(records)
-        self.metrics.undelivered += len(records)
-        self.log("error", "events not delivered to the sink", count=len(records), reason=why)
+        count = sum(r.events for r in records)
+        self.undelivered += count
+        self.metrics.undelivered += count
+        self.log("error", "events not delivered to the sink", count=count, reason=why)
         for record in records:
-            self.log.emit_raw('{"undelivered":' + record.data.decode("utf-8") + "}")
+            for line in record.data.split(b"\n"):
+                self.log.emit_raw('{"undelivered":' + line.decode("utf-8") + "}")

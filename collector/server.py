@@ -117,7 +117,7 @@ async def serve(
     log(
         "info",
         "collector stopped",
-        delivered=pump.records,
+        delivered=pump.events,
         undelivered=pump.undelivered,
         accepted=metrics.total_accepted,
     )

@@ -64,7 +64,7 @@ def bucket(local_aws: str) -> str:
 
 
 def stream_events(endpoint: str, stream_name: str) -> list[dict[str, Any]]:
-    """Every record of every shard, from the start, decoded: what the sink function will be handed."""
+    """Every event of every record of every shard, from the start: the lines the sink function splits."""
     kinesis = client("kinesis", endpoint)
     out = []
     for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
@@ -73,7 +73,7 @@ def stream_events(endpoint: str, stream_name: str) -> list[dict[str, Any]]:
         )["ShardIterator"]
         while iterator:
             page = kinesis.get_records(ShardIterator=iterator, Limit=10000)
-            out += [json.loads(r["Data"]) for r in page["Records"]]
+            out += [json.loads(line) for r in page["Records"] for line in r["Data"].splitlines()]
             if not page["Records"]:
                 break
             iterator = page.get("NextShardIterator")
@@ -120,7 +120,7 @@ class Running:
 
     def wait_delivered(self, count: int, timeout: float = 20.0) -> None:
         """Until the sink has taken `count` records and the buffer is empty, or fail."""
-        self.wait_for(lambda: self.state.pump.records >= count and self.state.buffer.pending_events == 0, timeout)
+        self.wait_for(lambda: self.state.pump.events >= count and self.state.buffer.pending_events == 0, timeout)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -128,7 +128,7 @@ class Running:
             if condition():
                 return
             time.sleep(0.02)
-        raise AssertionError(f"not within {timeout}s: the sink took {self.state.pump.records} records")
+        raise AssertionError(f"not within {timeout}s: the sink took {self.state.pump.events} records")
 
 
 @contextlib.contextmanager

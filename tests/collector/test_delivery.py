@@ -86,11 +86,11 @@ def test_every_accepted_batch_comes_out_whole_once_per_event_id(
     }
     body, content_type = body_of(list(sent.values()), shape)
     headers = {"Content-Type": content_type} | ({"Content-Encoding": "gzip"} if gzipped else {})
-    before = collector.state.pump.records
+    before = collector.state.pump.events
     answer = requests.post(collector.url, data=gzip.compress(body) if gzipped else body, headers=headers, timeout=10)
     assert answer.status_code == 202, answer.text
     assert answer.json() == {"accepted": len(sent)}
-    collector.wait_for(lambda: collector.state.pump.records >= before + len(sent), timeout=10)
+    collector.wait_for(lambda: collector.state.pump.events >= before + len(sent), timeout=10)
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     out = [e for e in stream_events(endpoint, name) if str(e.get("event_id", "")).startswith(tag)]
     assert Counter(e["event_id"] for e in out) == Counter(list(sent))

@@ -78,7 +78,7 @@ def test_batches_fill_toward_500_records_when_events_arrive_faster_than_the_ling
     aws_env: dict[str, str], stream: str
 ) -> None:
     wrapper: dict[str, Throttling] = {}
-    config = kinesis_settings(stream, LINGER_MS="2000")
+    config = kinesis_settings(stream, LINGER_MS="2000", AGGREGATE_KB="0")  # one event per record
     with running(config, sink_with(wrapper)) as collector:
         for start in range(0, 1200, 100):
             assert collector.post(batch(start, 100)).status_code == 202
@@ -145,4 +145,4 @@ def test_health_reports_a_full_queue_and_recovers(aws_env: dict[str, str], strea
         wrapper["client"].gate.set()
         collector.wait_delivered(10)
         healthy = requests.get(collector.health_url, timeout=5).json()
-        assert healthy["status"] == "ok" and healthy["sink"]["records"] == 10
+        assert healthy["status"] == "ok" and healthy["sink"]["events"] == 10
