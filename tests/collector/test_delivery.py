@@ -49,13 +49,12 @@ shapes = st.sampled_from(["array", "ndjson", "envelope", "single"])
 def stream_collector(local_aws: str) -> Iterator[tuple[Running, str]]:
     name = f"property-{uuid.uuid4().hex[:8]}"
     client("kinesis", local_aws).create_stream(StreamName=name, ShardCount=3)
-    os.environ.update({"AWS_ENDPOINT_URL": local_aws, "AWS_REGION": REGION})
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", local_aws)
+        patch.setenv("AWS_REGION", REGION)
         wrapper: dict[str, Throttling] = {}
         with running(kinesis_settings(name, LINGER_MS="1"), sink_with(wrapper, fail_every=4)) as collector:
             yield collector, name
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def body_of(batch: list[dict[str, Any]], shape: str) -> tuple[bytes, str]:
