@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-SinkType = Literal["kinesis", "s3", "discard"]
+SinkType = Literal["kinesis", "firehose", "s3", "discard"]
 PartitionBy = Literal["session", "client"]
-SINK_TYPES: tuple[SinkType, ...] = ("kinesis", "s3", "discard")
+SINK_TYPES: tuple[SinkType, ...] = ("kinesis", "firehose", "s3", "discard")
 MB = 1024 * 1024
 
 
@@ -36,6 +36,7 @@ class Settings:
     log_format: Literal["json", "text"] = "json"
     region: str | None = None
     stream_name: str | None = None
+    delivery_stream_name: str | None = None
     bucket_name: str | None = None
     bucket_prefix: str = "raw/"
     buffer_bytes: int = 10 * MB
@@ -118,6 +119,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     stream, bucket = _text(env, "STREAM_NAME"), _text(env, "BUCKET_NAME")
     if sink == "kinesis" and stream is None:
         raise ConfigError("STREAM_NAME: expected the Kinesis stream's name (SINK_TYPE=kinesis), found nothing")
+    delivery = _text(env, "DELIVERY_STREAM_NAME")
+    if sink == "firehose" and delivery is None:
+        raise ConfigError(
+            "DELIVERY_STREAM_NAME: expected the Firehose delivery stream (SINK_TYPE=firehose), found nothing"
+        )
     if sink == "s3" and bucket is None:
         raise ConfigError("BUCKET_NAME: expected the data bucket's name (SINK_TYPE=s3), found nothing")
     prefix = _text(env, "BUCKET_PREFIX", "raw/") or "raw/"
@@ -133,6 +139,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=cast(Literal["json", "text"], _choice(env, "LOG_FORMAT", ("json", "text"), "json")),
         region=_text(env, "AWS_REGION") or _text(env, "AWS_DEFAULT_REGION"),
         stream_name=stream,
+        delivery_stream_name=delivery,
         bucket_name=bucket,
         bucket_prefix=prefix if prefix.endswith("/") else prefix + "/",
         buffer_bytes=_int(env, "BUFFER_MB", 10, 1, 128) * MB,

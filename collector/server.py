@@ -23,6 +23,7 @@ from collector.config import Settings
 from collector.pump import Pump
 from collector.sinks import Sink
 from collector.sinks.discard import DiscardSink
+from collector.sinks.firehose import FirehoseSink
 from collector.sinks.kinesis import KinesisSink
 from collector.sinks.s3 import S3Sink
 from collector.telemetry import Log, Metrics
@@ -47,6 +48,9 @@ def make_sink(settings: Settings) -> Sink:
     if settings.sink_type == "kinesis" and settings.stream_name:
         client = aws_client("kinesis", settings)
         return KinesisSink(client, settings.stream_name, settings.linger_s, settings.max_in_flight)
+    if settings.sink_type == "firehose" and settings.delivery_stream_name:
+        client = aws_client("firehose", settings)
+        return FirehoseSink(client, settings.delivery_stream_name, settings.linger_s, settings.max_in_flight)
     if settings.sink_type == "s3" and settings.bucket_name:
         client = aws_client("s3", settings)
         return S3Sink(
