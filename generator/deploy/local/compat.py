@@ -278,3 +278,31 @@ def wsgi_app(wrap_service_app: Callable[[Any], Any] | None = None) -> Any:
         return wrap_service_app(create_backend_app(service))  # type: ignore[arg-type]
 
     return DomainDispatcherApplication(create)
+
+
+def make_kinesis_shards_safe() -> None:
+    """moto numbers a shard's next record `list(keys)[-1] + 1`, unlocked: each record costs O(records
+    in the shard), so a stream slows down quadratically as it fills, and concurrent PutRecords to one
+    shard can give two records one number, losing one. Kinesis does neither, so neither may the local
+    target: number from the last key in O(1), under a lock."""
+    from moto.kinesis.models import Record, Shard
+
+    lock = threading.Lock()
+
+    def last_number(records: Any) -> int:
+        return int(next(reversed(records))) if records else 0
+
+    def put_record(original: Any) -> Any:
+        def put(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+            with lock:
+                number = last_number(self.records) + 1
+                self.records[number] = Record(partition_key, data, number, explicit_hash_key)
+            return str(number)
+
+        return put
+
+    def max_number(original: Any) -> Any:
+        return lambda self: last_number(self.records)
+
+    patch_once(Shard, "put_record", put_record, key="kinesis-shard-put-record")
+    patch_once(Shard, "get_max_sequence_number", max_number, key="kinesis-shard-max-sequence")
