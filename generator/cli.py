@@ -109,12 +109,12 @@ def _synth(args: argparse.Namespace, out: Output) -> list[Any]:
 def cmd_synth(args: argparse.Namespace, out: Output) -> int:
     builds = _synth(args, out)
     if out.format == "json":
-        out.json({"build_dir": args.build_dir, "stacks": [b.entry for b in builds]})
+        out.json({"build_dir": args.build_dir, "stacks": [b.entry.model_dump(mode="json") for b in builds]})
         return EXIT_OK
-    pipelines = {b.entry["pipeline"] for b in builds if b.entry["pipeline"]}
+    pipelines = {b.entry.pipeline for b in builds if b.entry.pipeline}
     out.line(f"synthesized {len(builds)} stacks for {len(pipelines)} pipelines into {args.build_dir}/")
     for build in builds:
-        out.line(f"  {build.entry['name']:<48} {args.build_dir}/{build.entry['template']}")
+        out.line(f"  {build.entry.name:<48} {args.build_dir}/{build.entry.template}")
     return EXIT_OK
 
 
@@ -125,11 +125,11 @@ def cmd_validate(args: argparse.Namespace, out: Output) -> int:
     use_cache = not getattr(args, "no_cache", False)
     with LintService() as service:  # cfn-lint's rules load in another process while synth runs
         builds = _synth(args, out)
-        jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+        jobs = [LintJob(b.entry.template, b.entry.region) for b in builds]
         if builds:
             from generator.stacks.synth import BOOTSTRAP_TEMPLATE
 
-            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
+            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry.region))
         findings = lint_templates(Path(args.build_dir), jobs, args.jobs, use_cache, notes, service)
     for note in notes:
         out.error(f"pipectl: note: {note}")
@@ -533,8 +533,8 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
         raise UserError(str(exc)) from None
     for note in built.notes:
         out.line(note)
-    jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in built.builds]
-    jobs.insert(0, LintJob(built.bucket.entry["template"], built.bucket.entry["regions"][0]))
+    jobs = [LintJob(b.entry.template, b.entry.region) for b in built.builds]
+    jobs.insert(0, LintJob(built.bucket.entry.template, built.bucket.entry.regions[0]))
     findings = lint_templates(built.directory, jobs)
     for finding in findings:
         out.line(f"{built.directory}/{finding}")
@@ -543,9 +543,11 @@ def cmd_bootstrap(args: argparse.Namespace, out: Output) -> int:
         return EXIT_FINDINGS
     if args.dry_run:
         if out.format == "json":
-            out.json({"build_dir": str(built.directory), "stacks": [b.entry for b in built.builds]})
-        for build in (built.bucket, *built.builds):
-            out.line(f"  {build.entry['name']:<20} {built.directory / build.entry['template']}")
+            out.json(
+                {"build_dir": str(built.directory), "stacks": [b.entry.model_dump(mode="json") for b in built.builds]}
+            )
+        for entry in (built.bucket.entry, *(b.entry for b in built.builds)):
+            out.line(f"  {entry.name:<20} {built.directory / entry.template}")
         out.line(f"wrote {built.directory}/ (lint: no findings); nothing was deployed (--dry-run)")
         return EXIT_OK
     manifest = load_manifest(built.directory)

@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import CONTROL_PIPELINE
 from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import (
@@ -26,7 +27,6 @@ from generator.deploy.changes import (
     ResourceChange,
     from_change_set,
 )
-from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
@@ -177,7 +177,8 @@ def make_plan(
     if record and table is not None:
         run.actor = aws.actor()
         run.pipelines = {
-            s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or "_console") for s in planned
+            s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or CONTROL_PIPELINE)
+            for s in planned
         }
         run.stacks = {s.name: s.action for s in planned}
         run.ended_at, run.result = now_iso(), "planned"

@@ -11,17 +11,17 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws, Target, error_code
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 
-STAND_IN_TAG = "pipectl:stands-in-for"
+STAND_IN_TAG = Tag.STANDS_IN_FOR
 
 
 class UnsupportedLocally(DeployError):
@@ -114,7 +114,7 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[str]
             continue
         for name in sorted(different):
             notes.append(f"{stack.name}: {name} {params[name]} is stood in by {changed[name]} on the local target")
-        stacks.append(replace(stack, parameters={**stack.parameters, **different}))
+        stacks.append(stack.model_copy(update={"parameters": {**stack.parameters, **different}}))
     return manifest.with_stacks(tuple(stacks)), notes
 
 

@@ -32,17 +32,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import CONTROL_PIPELINE as CONTROL
+from generator.contract import TELEMETRY_NAMESPACE
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import CHANGING, WITH_CHANGE_SET
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
-from generator.deploy.progress import CONTROL, NullProgress, Progress
+from generator.deploy.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from generator.deploy.apply import ApplyResult
     from generator.deploy.drift import StackDrift
     from generator.deploy.plan import Plan
 
-NAMESPACE = "pipectl"
+NAMESPACE = TELEMETRY_NAMESPACE
 BATCH = 20  # metric data per PutMetricData call: the long-standing limit every endpoint accepts
 PENDING = WITH_CHANGE_SET  # plan actions that leave a change set to approve (deferred ones get it at apply)
 

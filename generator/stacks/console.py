@@ -98,11 +98,13 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
+from generator import contract
+from generator.contract import TELEMETRY_NAMESPACE
 from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
 from generator.stacks import assets, common
 from generator.stacks.common import CONSOLE_STACK, add_output, keep, render, render_json
-from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S, TELEMETRY_NAMESPACE
+from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S
 
 STACK = CONSOLE_STACK
 TABLE_NAME = "pipectl-console-state"
@@ -115,12 +117,12 @@ RATE_LIMIT_PER_5_MIN = 1000
 
 # Key prefixes of the table layout above, injected into the resolvers when they are rendered.
 KEYS = {
-    "pipeline_prefix": "PIPELINE#",
-    "meta": "META",
-    "stack_prefix": "STACK#",
-    "run_prefix": "RUN#",
-    "separator": "#",
-    "by_sort_key_index": "BySortKey",
+    "pipeline_prefix": contract.PIPELINE_PK_PREFIX,
+    "meta": contract.META_SK,
+    "stack_prefix": contract.STACK_SK_PREFIX,
+    "run_prefix": contract.RUN_PREFIX,
+    "separator": contract.KEY_SEPARATOR,
+    "by_sort_key_index": contract.BY_SORT_KEY_INDEX,
 }
 LIMITS = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
 # Query field -> logical id of its resolver; the code is templates/appsync/resolvers/<field>.js.j2.
@@ -207,7 +209,9 @@ def _state_table(template: Template, key: Key) -> Table:
             True,
         )
     )
-    add_output(template, STACK, "StateTableName", Ref(table), "The state table of pipelines, runs and stacks")
+    add_output(
+        template, STACK, contract.STATE_TABLE_OUTPUT, Ref(table), "The state table of pipelines, runs and stacks"
+    )
     add_output(template, STACK, "StateTableArn", GetAtt(table, "Arn"), "ARN of the state table")
     return table
 

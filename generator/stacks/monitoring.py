@@ -17,6 +17,7 @@ from troposphere import ImportValue, Ref, Sub, Template
 from troposphere.cloudwatch import Alarm, Dashboard, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.sns import SubscriptionResource, Topic
 
+from generator.contract import TELEMETRY_NAMESPACE
 from generator.spec.loader import Pipeline
 from generator.spec.models import KinesisSink
 from generator.stacks import common
@@ -30,7 +31,6 @@ ERROR_RATE_BREACHING = 3
 COLLECTORS_PERIOD_S = 60
 FAILURE_PERIOD_S = 300
 DEPLOYMENT_PERIOD_S = 3600  # pipectl publishes once per plan or apply: hours, not minutes, apart
-TELEMETRY_NAMESPACE = "pipectl"  # generator/deploy/telemetry.py publishes here
 ITERATOR_AGE_PERIOD_S = 60
 ITERATOR_AGE_PERIODS = 5
 
