@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.contract import CONTROL_PIPELINE
+from generator.contract import CONTROL_PIPELINE, Tag
 from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import (
@@ -346,8 +346,8 @@ def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[Sta
                     stack_id=live.stack_id,
                     region=live.region,
                     pipeline=live.pipeline,
-                    env=live.tags.get("pipectl:env"),
-                    kind=live.tags.get("pipectl:kind"),
+                    env=live.tags.get(Tag.ENV),
+                    kind=live.tags.get(Tag.KIND),
                     status=live.status,
                     hash=live.spec_hash,
                     reason="its pipeline is no longer in the manifest" if gone else "no longer in the manifest",
