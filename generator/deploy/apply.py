@@ -8,7 +8,7 @@ state table and lock, so on a first install it is deployed first and the run rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError, StalePlanError
 from generator.deploy.graph import subgraph, walk
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
-from generator.deploy.plan import CONTINUE_ROLLBACK, DELETE_AND_CREATE, Plan, StackPlan, make_plan, write_plan
+from generator.deploy.plan import make_plan, write_plan
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.results import ApplyOutcome, ApplyResult, Plan, Recovery, StackPlan, StackResult
 from generator.deploy.safety import lift_policy_for, protect, refuse_data_loss
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
@@ -37,43 +38,6 @@ class ApplyOptions:
     lock_poll: float = 2.0
     template_bucket: str | None = None
     allow_replace: frozenset[str] = frozenset()
-
-
-@dataclass
-class StackResult:
-    """done, unchanged, failed or skipped; `events` are the FAILED stack events that explain a failure.
-
-    `change_set` is the ARN of the change set executed (for a deferred stack, the one apply created).
-    """
-
-    name: str
-    action: str
-    result: str
-    detail: str = ""
-    events: list[str] = field(default_factory=list)
-    change_set: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.result in ("done", "unchanged")
-
-
-@dataclass
-class ApplyResult:
-    revision: str
-    run_id: str
-    stacks: dict[str, StackResult]
-    recorded: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.stacks.values())
-
-    def count(self, result: str) -> int:
-        return sum(1 for r in self.stacks.values() if r.result == result)
-
-    def summary(self) -> str:
-        return ", ".join(f"{self.count(r)} {r}" for r in ("done", "unchanged", "failed", "skipped"))
 
 
 def apply_now(
@@ -154,7 +118,7 @@ def _check_matches(manifest: Manifest, plan: Plan, aws: Aws) -> None:
         planned = plan.get(spec.name)
         if planned is None or planned.hash != spec.hash:
             problems.append(f"{spec.name}: build/ changed since the plan")
-        elif planned.action == "error":
+        elif planned.action == PlanAction.ERROR:
             problems.append(f"{spec.name}: could not be planned ({planned.reason})")
     if problems:
         raise PlanError("the plan does not match build/manifest.json; run plan again:\n  " + "\n  ".join(problems))
@@ -191,7 +155,7 @@ def _staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:
         return f"change set {stack.change_set_name} is no longer available ({state})"
     if live is None or live.stack_id != stack.stack_id:
         return "the stack was deleted or replaced since the plan"
-    if stack.action == "create":
+    if stack.action == PlanAction.CREATE:
         return "" if live.status == "REVIEW_IN_PROGRESS" else f"the stack was created meanwhile ({live.status})"
     return (
         ""
@@ -225,14 +189,14 @@ def _run_all(
 
     def work(name: str) -> StackResult:
         result = _run_stack(aws, manifest, plan.get(name) or StackPlan(name, PlanAction.NONE), run, opts, out)
-        if store is not None and result.action != "none":
+        if store is not None and result.action != PlanAction.NONE:
             spec = manifest[name]
             store.record_stack(spec, result.result, result.detail, plan.revision)
         return result
 
     def skipped(name: str, cause: str) -> None:
-        results[name] = StackResult(name, _action(plan, name), "skipped", f"{cause} failed")
-        out.finish(name, "skipped", f"{cause} failed")
+        results[name] = StackResult(name, _action(plan, name), ApplyOutcome.SKIPPED, f"{cause} failed")
+        out.finish(name, ApplyOutcome.SKIPPED, f"{cause} failed")
 
     walked = walk(graph, work, lambda r: r.ok, opts.concurrency, skipped)
     results.update(walked.results)
@@ -254,14 +218,16 @@ def _finish_without_state(
 ) -> ApplyResult:
     for spec in manifest.stacks:
         if spec.name not in results:
-            results[spec.name] = StackResult(spec.name, _action(plan, spec.name), "skipped", f"{CONSOLE_STACK} failed")
-            out.finish(spec.name, "skipped", f"{CONSOLE_STACK} failed")
+            results[spec.name] = StackResult(
+                spec.name, _action(plan, spec.name), ApplyOutcome.SKIPPED, f"{CONSOLE_STACK} failed"
+            )
+            out.finish(spec.name, ApplyOutcome.SKIPPED, f"{CONSOLE_STACK} failed")
     return ApplyResult(plan.revision, run.run_id, results)
 
 
-def _action(plan: Plan, name: str) -> str:
+def _action(plan: Plan, name: str) -> PlanAction:
     stack = plan.get(name)
-    return stack.action if stack else "none"
+    return stack.action if stack else PlanAction.NONE
 
 
 def _record_plan(store: StateStore, manifest: Manifest, plan: Plan, actor: str) -> None:
@@ -280,23 +246,23 @@ def _run_stack(
     """One stack: recover leftovers if the plan said so, or make a deferred stack's change set now that its
     dependencies succeeded; then execute the change set, wait, explain failures."""
     if not stack.action.changes_stack:
-        return StackResult(stack.name, stack.action, "unchanged")
+        return StackResult(stack.name, stack.action, ApplyOutcome.UNCHANGED)
     out.start(stack.name, stack.action)
     started = datetime.now(UTC) - timedelta(seconds=5)
     try:
         if stack.recovery:
             change_set, stack_id = _recover(aws, manifest, stack, run.revision, opts, out)
             if change_set is None:
-                out.finish(stack.name, "done", "recovered; nothing left to change")
-                return StackResult(stack.name, stack.action, "done", "recovered; nothing left to change")
+                out.finish(stack.name, ApplyOutcome.DONE, "recovered; nothing left to change")
+                return StackResult(stack.name, stack.action, ApplyOutcome.DONE, "recovered; nothing left to change")
             stack = replace(stack, change_set=change_set, stack_id=stack_id)
         elif stack.action.deferred:
             made = deferred.create_at_apply(
                 aws, manifest, stack, run.revision, opts.template_bucket, opts.allow_replace, out
             )
             if made is None:
-                out.finish(stack.name, "done", "its change set found no changes")
-                return StackResult(stack.name, stack.action, "done", "its change set found no changes")
+                out.finish(stack.name, ApplyOutcome.DONE, "its change set found no changes")
+                return StackResult(stack.name, stack.action, ApplyOutcome.DONE, "its change set found no changes")
             stack = made
         if stack.change_set is None or stack.stack_id is None:
             raise DeployError("the plan holds no change set for it; run plan again")
@@ -320,12 +286,12 @@ def _recover(
     deferred.approved_template(manifest, stack)  # before anything is deleted or rolled back
     live = cfn.describe_by_id(aws, stack.region, stack.stack_id or stack.name)
     create = True
-    if live is not None and stack.recovery == DELETE_AND_CREATE:
+    if live is not None and stack.recovery == Recovery.DELETE_AND_CREATE:
         out.note(stack.name, f"deleting the {live.status} stack left by an earlier run, then creating it again")
         gone = cfn.delete_and_wait(aws, live)
         if gone is not None and gone.status != "DELETE_COMPLETE":
             raise DeployError(f"could not delete the leftover stack ({gone.status}: {gone.reason})")
-    elif live is not None and stack.recovery == CONTINUE_ROLLBACK:
+    elif live is not None and stack.recovery == Recovery.CONTINUE_ROLLBACK:
         out.note(stack.name, "continuing the failed rollback of an earlier update")
         aws.cfn(stack.region).continue_update_rollback(StackName=live.stack_id)
         settled = cfn.wait_settled(aws, stack.region, live.stack_id, f"rollback of {stack.name}")
@@ -356,8 +322,8 @@ def _execute(
     if final is None or final.status not in DONE_STATUSES:
         status = final.status if final else "deleted"
         return _failed(aws, stack, stack_id, started, f"{status}: {final.reason if final else ''}".strip(": "), out)
-    out.finish(stack.name, "done", final.status)
-    return StackResult(stack.name, stack.action, "done", final.status)
+    out.finish(stack.name, ApplyOutcome.DONE, final.status)
+    return StackResult(stack.name, stack.action, ApplyOutcome.DONE, final.status)
 
 
 def _failed(
@@ -369,7 +335,7 @@ def _failed(
         events = cfn.failure_events(aws, live, stack.region, stack.name, started)
     except (ClientError, BotoCoreError) as exc:
         events = [f"(stack events unavailable: {error_message(exc)})"]
-    out.finish(stack.name, "failed", detail)
+    out.finish(stack.name, ApplyOutcome.FAILED, detail)
     for line in events:
         out.note(stack.name, line)
-    return StackResult(stack.name, stack.action, "failed", detail, events)
+    return StackResult(stack.name, stack.action, ApplyOutcome.FAILED, detail, events)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import boto3
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -176,7 +177,9 @@ def is_transient(exc: BaseException) -> bool:
 class Client:
     """A boto3 client whose every method is counted and retried by the controller's policy."""
 
-    def __init__(self, service: str, read: Any, write: Any, counter: CallCounter, policy: RetryPolicy) -> None:
+    def __init__(
+        self, service: str, read: BaseClient, write: BaseClient, counter: CallCounter, policy: RetryPolicy
+    ) -> None:
         self.service = service
         self.read = read
         self.write = write
@@ -241,7 +244,7 @@ class Aws:
         self._clients: dict[tuple[str, str], Client] = {}
         self._lock = threading.Lock()
 
-    def _new_session(self) -> Any:
+    def _new_session(self) -> boto3.session.Session:
         if self.target.is_local:
             return boto3.session.Session(
                 aws_access_key_id=LOCAL_CREDENTIALS,

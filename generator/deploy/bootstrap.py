@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from generator.deploy import cfn
-from generator.deploy.apply import ApplyOptions, ApplyResult, apply_plan
+from generator.deploy.apply import ApplyOptions, apply_plan
 from generator.deploy.aws import Aws
 from generator.deploy.deployed import DeployedStack, read_one
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import BootstrapSpec, Manifest
-from generator.deploy.plan import Plan, make_plan, write_plan
+from generator.deploy.plan import make_plan, write_plan
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.results import ApplyResult, Plan
 from generator.deploy.uploads import compact
 
 DONE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})

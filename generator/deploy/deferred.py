@@ -33,7 +33,7 @@ from generator.deploy.progress import Progress
 from generator.resource_schemas import UnknownResourceType, create_only_properties
 
 if TYPE_CHECKING:
-    from generator.deploy.plan import StackPlan
+    from generator.deploy.results import StackPlan
 
 
 def template_sha256(body: str) -> str:

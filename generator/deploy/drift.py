@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -17,25 +16,10 @@ from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
+from generator.deploy.results import DriftStatus, ResourceDrift, ResourceDriftStatus
+from generator.deploy.results import StackDrift as StackDrift
 
-NOT_AVAILABLE = "NOT_AVAILABLE"
-
-
-@dataclass
-class ResourceDrift:
-    resource: str
-    type: str
-    status: str  # MODIFIED | DELETED
-    differences: list[str] = field(default_factory=list)
-
-
-@dataclass
-class StackDrift:
-    name: str
-    status: str  # IN_SYNC | DRIFTED | UNKNOWN | NOT_DEPLOYED | NOT_AVAILABLE | FAILED
-    resources: list[ResourceDrift] = field(default_factory=list)
-    detail: str = ""
-
+NOT_AVAILABLE = DriftStatus.NOT_AVAILABLE  # re-exported with the result types: what drift returns
 
 LocalCheck = Callable[[Aws, StackSpec, DeployedStack], StackDrift]
 
@@ -55,7 +39,7 @@ def drift(
     def one(spec: StackSpec) -> StackDrift:
         live = deployed.get(spec.name)
         if live is None:
-            return StackDrift(spec.name, "NOT_DEPLOYED")
+            return StackDrift(spec.name, DriftStatus.NOT_DEPLOYED)
         if aws.target.is_local:
             if local_check is None:
                 return StackDrift(spec.name, NOT_AVAILABLE, detail="drift detection is not available offline")
@@ -63,7 +47,7 @@ def drift(
         try:
             return _detect(aws, live)
         except (DeployError, ClientError, BotoCoreError) as exc:
-            return StackDrift(spec.name, "FAILED", detail=error_message(exc))
+            return StackDrift(spec.name, DriftStatus.FAILED, detail=error_message(exc))
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-drift") as pool:
         results = list(pool.map(one, specs))
@@ -81,18 +65,18 @@ def _detect(aws: Aws, live: DeployedStack) -> StackDrift:
         f"drift detection of {live.name}",
     )
     if done["DetectionStatus"] == "DETECTION_FAILED" and not done.get("StackDriftStatus"):
-        return StackDrift(live.name, "FAILED", detail=done.get("DetectionStatusReason", ""))
+        return StackDrift(live.name, DriftStatus.FAILED, detail=done.get("DetectionStatusReason", ""))
     drifts = client.paginate(
         "describe_stack_resource_drifts",
         "StackResourceDrifts",
         StackName=live.stack_id,
-        StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+        StackResourceDriftStatusFilters=[str(s) for s in ResourceDriftStatus],
     )
     resources = [
         ResourceDrift(
             d["LogicalResourceId"],
             d["ResourceType"],
-            d["StackResourceDriftStatus"],
+            ResourceDriftStatus(d["StackResourceDriftStatus"]),
             [
                 f"{p['PropertyPath']}: {p['DifferenceType']} (expected {p.get('ExpectedValue')}, "
                 f"actual {p.get('ActualValue')})"
@@ -103,7 +87,7 @@ def _detect(aws: Aws, live: DeployedStack) -> StackDrift:
     ]
     return StackDrift(
         live.name,
-        str(done.get("StackDriftStatus") or "UNKNOWN"),
+        DriftStatus(done.get("StackDriftStatus") or DriftStatus.UNKNOWN),
         resources,
         done.get("DetectionStatusReason", "") if done["DetectionStatus"] == "DETECTION_FAILED" else "",
     )

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.contract import CONTROL_PIPELINE, Tag
 from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
-from generator.deploy.changes import (
-    CHANGING,
-    PlanAction,
-    ResourceChange,
-    from_change_set,
-)
+from generator.deploy.changes import PlanAction, from_change_set
+from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
@@ -34,91 +29,11 @@ from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.replacement import between_templates
 from generator.deploy.report import render_plan
+from generator.deploy.results import Plan as Plan  # re-exported: what plan makes
+from generator.deploy.results import Recovery, StackPlan
 from generator.deploy.state import RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
 PLAN_FILE = "plan.json"
-# Recoveries apply performs before creating a fresh change set for the stack.
-DELETE_AND_CREATE = "delete-and-create"
-CONTINUE_ROLLBACK = "continue-rollback"
-
-
-@dataclass
-class StackPlan:
-    """What apply will do to one stack, and what it must still find there to do it.
-
-    `hash` is the manifest's spec-hash; `template_sha256` the hash of the template file in build/,
-    recorded for stacks with changes: a deferred stack's change set is made from exactly that file.
-    `after` names the dependencies a deferred stack waits for.
-    """
-
-    name: str
-    action: PlanAction
-    change_set: str | None = None
-    change_set_name: str | None = None
-    stack_id: str | None = None
-    hash: str | None = None
-    changes: list[ResourceChange] = field(default_factory=list)
-    region: str = ""
-    pipeline: str | None = None
-    env: str | None = None
-    kind: str | None = None
-    status: str | None = None  # deployed status at plan time
-    fingerprint: str | None = None
-    recovery: str | None = None
-    reason: str = ""
-    after: list[str] = field(default_factory=list)
-    template_sha256: str | None = None
-
-    def __post_init__(self) -> None:
-        self.action = PlanAction(self.action)
-
-
-@dataclass
-class Plan:
-    revision: str
-    created_at: str
-    target: str
-    region: str
-    stacks: list[StackPlan]
-    run_id: str = ""
-    recorded: bool = False
-    env: str | None = None  # when set, the plan covers this environment (and the console) only
-
-    def get(self, name: str) -> StackPlan | None:
-        return next((s for s in self.stacks if s.name == name), None)
-
-    def count(self, action: str) -> int:
-        return sum(1 for s in self.stacks if s.action == action)
-
-    def summary(self) -> str:
-        """Counts per base action; stacks whose change set apply makes are counted in, and said so."""
-
-        def of(base: PlanAction, verb: str) -> str:
-            later = self.count(base.after())
-            return f"{self.count(base) + later} {verb}" + (f" ({later} after their dependencies)" if later else "")
-
-        text = (
-            f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
-            f"{self.count('none')} unchanged, {self.count('delete')} to delete"
-        )
-        errors = self.count("error")
-        return text + (f", {errors} could not be planned" if errors else "")
-
-    @property
-    def has_changes(self) -> bool:
-        return any(s.action in CHANGING for s in self.stacks)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        data = json.loads(text)
-        stacks = [
-            StackPlan(**{**s, "changes": [ResourceChange(**c) for c in s.get("changes", [])]})
-            for s in data.pop("stacks")
-        ]
-        return cls(**data, stacks=stacks)
 
 
 def make_plan(
@@ -209,7 +124,22 @@ def _waits_for(manifest: Manifest, deps: dict[str, StackPlan | None], deployed: 
     return waits
 
 
-def _base(spec: StackSpec, action: PlanAction, **values: Any) -> StackPlan:
+class _Found(TypedDict, total=False):
+    """What planning found out about a stack, beyond what the manifest says."""
+
+    change_set: str | None
+    change_set_name: str | None
+    stack_id: str | None
+    changes: list[ResourceChange]
+    status: str | None
+    fingerprint: str | None
+    recovery: Recovery | None
+    reason: str
+    after: list[str]
+    template_sha256: str | None
+
+
+def _base(spec: StackSpec, action: PlanAction, **values: Unpack[_Found]) -> StackPlan:
     return StackPlan(
         name=spec.name,
         action=action,
@@ -236,7 +166,7 @@ def _plan_stack(
     if live is not None and live.status.endswith("_IN_PROGRESS") and live.status != "REVIEW_IN_PROGRESS":
         if aws.target.is_local and live.status == "CREATE_IN_PROGRESS":
             out.note(spec.name, "stuck in CREATE_IN_PROGRESS from an earlier run: apply deletes and re-creates it")
-            return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
+            return _recovery(aws, manifest, spec, live, PlanAction.CREATE, Recovery.DELETE_AND_CREATE)
         out.note(spec.name, f"{live.status}: waiting for it to settle before planning")
         live = cfn.wait_settled(aws, spec.region, live.stack_id, f"{spec.name} to leave {live.status}")
     if live is not None and live.status == "REVIEW_IN_PROGRESS":
@@ -247,10 +177,10 @@ def _plan_stack(
         live = None
     if live is not None and live.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         out.note(spec.name, f"{live.status} (a failed create, holds nothing): apply deletes and re-creates it")
-        return _recovery(aws, manifest, spec, live, PlanAction.CREATE, DELETE_AND_CREATE)
+        return _recovery(aws, manifest, spec, live, PlanAction.CREATE, Recovery.DELETE_AND_CREATE)
     if live is not None and live.status == "UPDATE_ROLLBACK_FAILED":
         out.note(spec.name, "UPDATE_ROLLBACK_FAILED: apply continues the rollback, then updates it")
-        return _recovery(aws, manifest, spec, live, PlanAction.UPDATE, CONTINUE_ROLLBACK)
+        return _recovery(aws, manifest, spec, live, PlanAction.UPDATE, Recovery.CONTINUE_ROLLBACK)
     if live is not None and live.in_sync(spec.hash):
         return _base(spec, PlanAction.NONE, stack_id=live.stack_id, status=live.status)
     body = manifest.template_body(spec)
@@ -300,7 +230,7 @@ def _plan_stack(
 
 
 def _recovery(
-    aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: str
+    aws: Aws, manifest: Manifest, spec: StackSpec, live: DeployedStack, action: PlanAction, recovery: Recovery
 ) -> StackPlan:
     """Apply makes this stack's change set after the recovery, from the template whose hash is recorded here."""
     return _base(

@@ -7,14 +7,11 @@ with a link to its change set in the console.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from generator.deploy.changes import TO_CONFIRM
+from generator.deploy.changes import TO_CONFIRM, PlanAction
 from generator.deploy.manifest import Manifest
-
-if TYPE_CHECKING:
-    from generator.deploy.plan import Plan, StackPlan
+from generator.deploy.results import Plan, StackPlan
 
 
 def console_link(region: str, stack_id: str, change_set_id: str) -> str:
@@ -35,9 +32,9 @@ def render_plan(plan: Plan, manifest: Manifest) -> str:
     lines += _dangers(plan)
     lines += _widening(plan)
     for stack in plan.stacks:
-        if stack.action != "none":
+        if stack.action != PlanAction.NONE:
             lines += _stack_section(stack, manifest)
-    unchanged = [s.name for s in plan.stacks if s.action == "none"]
+    unchanged = [s.name for s in plan.stacks if s.action == PlanAction.NONE]
     if unchanged:
         lines += ["## Unchanged", "", *[f"- {name}" for name in unchanged], ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -50,7 +47,7 @@ def _dangers(plan: Plan) -> list[str]:
             if change.data_at_risk:
                 verb = "removed" if change.action == "Remove" else f"replaced (replacement: {change.replacement})"
                 out.append(f"- **{stack.name}: stateful resource {change.resource} ({change.type}) is {verb}**")
-        if stack.action == "delete":
+        if stack.action == PlanAction.DELETE:
             out.append(
                 f"- **{stack.name} would be deleted by `pipectl prune` ({stack.reason}); "
                 "resources with a Retain policy keep their data**"

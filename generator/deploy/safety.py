@@ -7,7 +7,6 @@ Shared by the change sets plan made and those apply makes for deferred stacks
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from generator.deploy.aws import Aws
 from generator.deploy.changes import PlanAction
@@ -15,9 +14,7 @@ from generator.deploy.deferred import at_risk
 from generator.deploy.errors import RefusedError
 from generator.deploy.manifest import StackSpec
 from generator.deploy.progress import Progress
-
-if TYPE_CHECKING:
-    from generator.deploy.plan import Plan, StackPlan
+from generator.deploy.results import Plan, StackPlan
 
 
 def refuse_data_loss(plan: Plan, allowed: frozenset[str]) -> None:

@@ -16,7 +16,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,7 +27,14 @@ from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import WaitTimeout
 from generator.deploy.manifest import Manifest, StackSpec
 
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+class CheckOutcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the target cannot answer this check (the local one serves no HTTP behind an ALB)
+
+
+OK, FAILED, SKIPPED = CheckOutcome.OK, CheckOutcome.FAILED, CheckOutcome.SKIPPED
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 SMOKE_HEADER = "X-Pipectl-Smoke"
 # An HTTP POST: (url, body, headers, timeout) -> (status, first bytes of the answer). Raises OSError.
@@ -46,7 +55,7 @@ class Check:
     pipeline: str
     env: str
     name: str
-    result: str
+    result: CheckOutcome
     detail: str
 
 
@@ -58,7 +67,7 @@ class SmokeResult:
     def ok(self) -> bool:
         return all(c.result != FAILED for c in self.checks)
 
-    def count(self, result: str) -> int:
+    def count(self, result: CheckOutcome) -> int:
         return sum(1 for c in self.checks if c.result == result)
 
     def summary(self) -> str:
@@ -161,7 +170,15 @@ def check_collector(pipeline: str, env: str, endpoint: str, app_id: str, opts: S
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A check reports a redirect; following it would judge the sign-in page instead of the collector."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -245,7 +262,7 @@ def _dashboard(
     if not name:
         return Check(pipeline, env, "dashboard", FAILED, "the monitoring stack has no DashboardName output")
     try:
-        body: Any = aws.client("cloudwatch", stacks["monitoring"].region).get_dashboard(DashboardName=name)
+        body: dict[str, Any] = aws.client("cloudwatch", stacks["monitoring"].region).get_dashboard(DashboardName=name)
     except (ClientError, BotoCoreError) as exc:
         return Check(pipeline, env, "dashboard", FAILED, f"dashboard {name}: {error_message(exc)}")
     widgets = len(json.loads(body.get("DashboardBody") or "{}").get("widgets", []))

@@ -11,13 +11,13 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from generator.contract import Tag
-from generator.deploy.aws import Aws, Target, error_code
+from generator.deploy.aws import Aws, Client, Target, error_code
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 
@@ -77,15 +77,28 @@ def check_materialisable(manifest: Manifest) -> None:
         )
 
 
-def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[str]]:
+@dataclass(frozen=True)
+class StandIn:
+    """A parameter value of a real account (or of AWS) replaced by one made in the embedded AWS."""
+
+    stack: str
+    parameter: str
+    real: str
+    local: str
+
+    def __str__(self) -> str:
+        return f"{self.stack}: {self.parameter} {self.real} is stood in by {self.local} on the local target"
+
+
+def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[StandIn]]:
     """Replace parameters naming things of a real account with stand-ins made in the embedded AWS.
 
     An existing VPC and its subnets, an ACM certificate, and a public SSM parameter (the ECS AMI)
     belong to a real account or to AWS; the embedded one has none of them. Returns the manifest to
-    deploy and one note per stand-in. Hashes and tags are unchanged, so a later plan still compares
+    deploy and each stand-in. Hashes and tags are unchanged, so a later plan still compares
     what synth produced.
     """
-    notes: list[str] = []
+    stand_ins: list[StandIn] = []
     stacks: list[StackSpec] = []
     for stack in manifest.stacks:
         template = json.loads(manifest.template_body(stack))
@@ -113,9 +126,9 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[str]
             stacks.append(stack)
             continue
         for name in sorted(different):
-            notes.append(f"{stack.name}: {name} {params[name]} is stood in by {changed[name]} on the local target")
+            stand_ins.append(StandIn(stack.name, name, params[name], changed[name]))
         stacks.append(stack.model_copy(update={"parameters": {**stack.parameters, **different}}))
-    return manifest.with_stacks(tuple(stacks)), notes
+    return manifest.with_stacks(tuple(stacks)), stand_ins
 
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
@@ -150,7 +163,7 @@ def _stand_in_ssm(aws: Aws, region: str, name: str) -> str:
     return local_name
 
 
-def _tagged(ec2: Any, kind: str, real_id: str) -> str | None:
+def _tagged(ec2: Client, kind: str, real_id: str) -> str | None:
     found = ec2.describe_tags(
         Filters=[
             {"Name": "key", "Values": [STAND_IN_TAG]},
@@ -161,7 +174,7 @@ def _tagged(ec2: Any, kind: str, real_id: str) -> str | None:
     return str(found[0]["ResourceId"]) if found else None
 
 
-def _stand_in_vpc(ec2: Any, real_id: str) -> str:
+def _stand_in_vpc(ec2: Client, real_id: str) -> str:
     existing = _tagged(ec2, "vpc", real_id)
     if existing:
         return existing
@@ -170,7 +183,7 @@ def _stand_in_vpc(ec2: Any, real_id: str) -> str:
     return vpc_id
 
 
-def _stand_in_subnet(ec2: Any, vpc_id: str, real_id: str, index: int) -> str:
+def _stand_in_subnet(ec2: Client, vpc_id: str, real_id: str, index: int) -> str:
     existing = _tagged(ec2, "subnet", real_id)
     if existing:
         return existing

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,6 +33,16 @@ DELETE_DATA_FLAG = "--delete-data"
 DISABLE_PROTECTION_FLAG = "--disable-protection"
 
 
+class RemovalOutcome(StrEnum):
+    """What became of one stack prune or destroy looked at."""
+
+    LISTED = "listed"  # shown, not deleted: no --yes
+    DELETED = "deleted"
+    REFUSED = "refused"  # deleting it needs a flag (`needs`)
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another stack of the set was refused, or a dependent was not deleted
+
+
 @dataclass
 class Removal:
     """One stack to delete: what stays (retained data), what would go, and what happened."""
@@ -45,7 +56,7 @@ class Removal:
     retained: list[str] = field(default_factory=list)
     data_deleted: list[str] = field(default_factory=list)
     protected: bool = False
-    result: str = "listed"  # listed | deleted | refused | failed | skipped
+    result: RemovalOutcome = RemovalOutcome.LISTED
     detail: str = ""
     needs: list[str] = field(default_factory=list)  # the flags that would lift a refusal
     imports_from: tuple[str, ...] = ()  # stacks whose exports the deployed template imports: deleted after it
@@ -60,7 +71,7 @@ class RemovalResult:
 
     @property
     def ok(self) -> bool:
-        return all(r.result in ("listed", "deleted") for r in self.stacks)
+        return all(r.result in (RemovalOutcome.LISTED, RemovalOutcome.DELETED) for r in self.stacks)
 
     @property
     def needs(self) -> list[str]:
@@ -118,7 +129,7 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
         refusals.append("termination protection is on")
         removal.needs.append(DISABLE_PROTECTION_FLAG)
     if refusals:
-        removal.result, removal.detail = "refused", "; ".join(refusals)
+        removal.result, removal.detail = RemovalOutcome.REFUSED, "; ".join(refusals)
     return removal
 
 
@@ -150,11 +161,11 @@ def remove(
     removals = {s.name: inspect(aws, manifest, s, options) for s in stacks}
     if not options.yes or not removals:
         return RemovalResult(kind, list(removals.values()), executed=False)
-    refused = sorted(name for name, r in removals.items() if r.result == "refused")
+    refused = sorted(name for name, r in removals.items() if r.result == RemovalOutcome.REFUSED)
     if refused:
         for removal in removals.values():
-            if removal.result != "refused":
-                removal.result, removal.detail = "skipped", f"not deleted: {', '.join(refused)} refused"
+            if removal.result != RemovalOutcome.REFUSED:
+                removal.result, removal.detail = RemovalOutcome.SKIPPED, f"not deleted: {', '.join(refused)} refused"
         return RemovalResult(kind, list(removals.values()), executed=False, held=True)
     live = {s.name: s for s in stacks}
     deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
@@ -178,12 +189,12 @@ def remove(
             return _delete(aws, live[name], removals[name], out)
 
         def skipped(name: str, cause: str) -> None:
-            removals[name].result, removals[name].detail = "skipped", f"{cause} was not deleted"
+            removals[name].result, removals[name].detail = RemovalOutcome.SKIPPED, f"{cause} was not deleted"
 
-        walk(graph, work, lambda r: r.result == "deleted", options.concurrency, skipped)
+        walk(graph, work, lambda r: r.result == RemovalOutcome.DELETED, options.concurrency, skipped)
         if store is not None:
             run.stacks = {name: r.result for name, r in removals.items()}
-            run.result = "succeeded" if all(r.result == "deleted" for r in removals.values()) else "failed"
+            run.result = "succeeded" if all(r.result == RemovalOutcome.DELETED for r in removals.values()) else "failed"
             run.ended_at = now_iso()
             store.record_run(run)
     finally:
@@ -193,8 +204,8 @@ def remove(
 
 
 def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> Removal:
-    if removal.result == "refused":
-        out.finish(live.name, "refused", removal.detail)
+    if removal.result == RemovalOutcome.REFUSED:
+        out.finish(live.name, RemovalOutcome.REFUSED, removal.detail)
         return removal
     out.start(live.name, "delete")
     try:
@@ -207,13 +218,13 @@ def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> R
             _empty_buckets(aws, live, out)
         final = cfn.delete_and_wait(aws, live)
     except (DeployError, ClientError, BotoCoreError) as exc:
-        removal.result, removal.detail = "failed", error_message(exc)
-        out.finish(live.name, "failed", removal.detail)
+        removal.result, removal.detail = RemovalOutcome.FAILED, error_message(exc)
+        out.finish(live.name, RemovalOutcome.FAILED, removal.detail)
         return removal
     if final is not None and final.status != "DELETE_COMPLETE":
-        removal.result, removal.detail = "failed", f"{final.status}: {final.reason}"
+        removal.result, removal.detail = RemovalOutcome.FAILED, f"{final.status}: {final.reason}"
     else:
-        removal.result = "deleted"
+        removal.result = RemovalOutcome.DELETED
         removal.detail = f"kept: {', '.join(removal.retained)}" if removal.retained else ""
     out.finish(live.name, removal.result, removal.detail)
     return removal

@@ -28,21 +28,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.contract import CONTROL_PIPELINE as CONTROL
 from generator.contract import TELEMETRY_NAMESPACE
 from generator.deploy.aws import Aws, error_message
-from generator.deploy.changes import CHANGING, WITH_CHANGE_SET
+from generator.deploy.changes import CHANGING, WITH_CHANGE_SET, PlanAction
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
 from generator.deploy.progress import NullProgress, Progress
-
-if TYPE_CHECKING:
-    from generator.deploy.apply import ApplyResult
-    from generator.deploy.drift import StackDrift
-    from generator.deploy.plan import Plan
+from generator.deploy.results import ApplyOutcome, ApplyResult, DriftStatus, Plan, StackDrift
 
 NAMESPACE = TELEMETRY_NAMESPACE
 BATCH = 20  # metric data per PutMetricData call: the long-standing limit every endpoint accepts
@@ -124,13 +120,13 @@ def _groups_of(manifest: Manifest, names: Iterable[str]) -> dict[Group, list[str
 
 def plan_metrics(plan: Plan) -> list[Datum]:
     """Per pipeline and environment: change sets waiting for approval, stacks that could not be planned."""
-    by_group: dict[Group, list[str]] = defaultdict(list)
+    by_group: dict[Group, list[PlanAction]] = defaultdict(list)
     for stack in plan.stacks:
         by_group[_group(stack.pipeline, stack.env)].append(stack.action)
     data = []
     for (pipeline, env), actions in sorted(by_group.items()):
         data.append(Datum(pipeline, env, "ChangeSetsAwaitingApproval", sum(a in PENDING for a in actions)))
-        data.append(Datum(pipeline, env, "StacksFailed", actions.count("error")))
+        data.append(Datum(pipeline, env, "StacksFailed", actions.count(PlanAction.ERROR)))
     return data
 
 
@@ -140,9 +136,9 @@ def apply_metrics(manifest: Manifest, result: ApplyResult, timer: StackTimer) ->
     data = []
     for (pipeline, env), names in sorted(_groups_of(manifest, result.stacks).items()):
         results = [result.stacks[name] for name in names]
-        changed = sum(r.result == "done" and r.action in CHANGING for r in results)
+        changed = sum(r.result == ApplyOutcome.DONE and r.action in CHANGING for r in results)
         data.append(Datum(pipeline, env, "StacksChanged", changed))
-        data.append(Datum(pipeline, env, "StacksFailed", sum(r.result == "failed" for r in results)))
+        data.append(Datum(pipeline, env, "StacksFailed", sum(r.result == ApplyOutcome.FAILED for r in results)))
         data.append(Datum(pipeline, env, "ChangeSetsAwaitingApproval", 0))
         duration = timer.span(names)
         if duration is not None:
@@ -157,8 +153,8 @@ def drift_metrics(manifest: Manifest, results: Sequence[StackDrift]) -> list[Dat
     data = []
     for (pipeline, env), names in sorted(_groups_of(manifest, by_name).items()):
         statuses = [by_name[name].status for name in names]
-        if any(s in ("IN_SYNC", "DRIFTED") for s in statuses):
-            data.append(Datum(pipeline, env, "DriftedStacks", statuses.count("DRIFTED")))
+        if any(s.detected for s in statuses):
+            data.append(Datum(pipeline, env, "DriftedStacks", statuses.count(DriftStatus.DRIFTED)))
     return data
 
 

@@ -80,10 +80,11 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
 
     def read(path: FsPath) -> Document | None:
         doc, error = load_document(path, f"{prefix}/{path.name}")
-        if error:
+        if error is not None:
             errors.append(error)
             return None
-        assert doc is not None
+        if doc is None:
+            raise RuntimeError(f"{path}: read as neither a document nor an error")
         if not isinstance(doc.data, dict):
             errors.append(
                 SpecError(

@@ -116,7 +116,8 @@ def _dead_letter_queue(template: Template, pipeline: Pipeline, stack: str, stora
 
 def _sink(template: Template, pipeline: Pipeline, stack: str, storage: _Storage, queue: Queue) -> Function:
     """Kinesis -> raw/: an event source mapping hands batches to the sink function."""
-    assert storage.stream_arn is not None
+    if storage.stream_arn is None:
+        raise ValueError(f"{stack}: the sink function reads a Kinesis stream, and this pipeline's sink has none")
     log_group = _function_log_group(template, pipeline, storage, "Sink", "sink")
     role = _function_role(
         template,

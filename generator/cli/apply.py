@@ -1,0 +1,111 @@
+"""`pipectl apply`: execute a reviewed plan's change sets along the dependency graph (or plan and apply)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.cli import context, options
+from generator.cli.errors import ExitCode, UserError
+from generator.cli.output import TEXT_ONLY, Output, short
+from generator.cli.plan import render_plan
+
+if TYPE_CHECKING:
+    from generator.deploy.apply import ApplyOptions
+    from generator.deploy.results import ApplyResult, Plan, StackResult
+
+
+@dataclass
+class ApplyReport:
+    """What apply did per stack; with --auto-approve, the plan it made is shown as text before it."""
+
+    revision: str
+    run_id: str
+    ok: bool
+    stacks: dict[str, StackResult]
+    plan: Plan | None = field(default=None, metadata=TEXT_ONLY)
+    plan_dir: Path | None = field(default=None, metadata=TEXT_ONLY)
+
+    @classmethod
+    def of(cls, result: ApplyResult, plan: Plan | None = None, plan_dir: Path | None = None) -> ApplyReport:
+        return cls(result.revision, result.run_id, result.ok, result.stacks, plan, plan_dir)
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
+    p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
+    p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
+    options.planning(p)
+    options.replacing(p)
+    options.locking(p)
+    p.set_defaults(func=run)
+
+
+def apply_options(args: argparse.Namespace) -> ApplyOptions:
+    from generator.deploy.apply import ApplyOptions
+
+    return ApplyOptions(
+        concurrency=args.concurrency,
+        lock_timeout=args.lock_timeout,
+        allow_replace=frozenset(args.allow_replace),
+        template_bucket=args.template_bucket,
+    )
+
+
+def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
+    from generator.deploy.apply import apply_now, apply_plan
+    from generator.deploy.plan import read_plan
+    from generator.deploy.revision import resolve_revision
+
+    if args.auto_approve == bool(args.plan):
+        raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
+    manifest = context.load_manifest(args)
+    reviewed = None
+    if args.plan:
+        plan_path = Path(args.plan)
+        if not plan_path.is_file():
+            raise UserError(f"{plan_path}: no such plan file; run `pipectl plan` first")
+        reviewed = read_plan(plan_path)
+    with context.target(args, manifest) as aws:
+        prepared = context.for_target(aws, manifest, out)
+        context.local_bootstrap(aws, prepared.manifest, args, out)
+        progress = context.progress(out, args)
+        if reviewed is not None:
+            return ApplyReport.of(apply_plan(aws, prepared.manifest, reviewed, progress, apply_options(args)))
+        plan_dir = Path(args.out)
+        made, result = apply_now(
+            aws,
+            prepared.manifest,
+            resolve_revision(args.revision),
+            progress,
+            apply_options(args),
+            plan_dir=plan_dir,
+            env=args.env,
+        )
+    return ApplyReport.of(result, made, plan_dir)
+
+
+def render(report: ApplyReport, out: Output) -> None:
+    if report.plan is not None:
+        render_plan(report.plan, out, report.plan_dir)
+    render_stacks(report.stacks, out)
+
+
+def render_stacks(stacks: dict[str, StackResult], out: Output) -> None:
+    """The failed and skipped stacks, with the events that explain each failure, then the counts."""
+    from generator.deploy.results import apply_summary
+
+    for stack in stacks.values():
+        if not stack.ok:
+            out.line(f"  {stack.result:<7} {stack.name}: {short(stack.detail)}")
+            for event in stack.events:
+                out.line(f"           {event}")
+    out.line(f"apply: {apply_summary(stacks.values())}")
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitCode:
+    report = apply(args, out)
+    out.result(report, render)
+    return ExitCode.OK if report.ok else ExitCode.FINDINGS

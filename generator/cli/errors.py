@@ -1,0 +1,93 @@
+"""Exit codes, and the one place that maps an error pipectl explains to its exit code.
+
+0 success; 1 findings or a failed deployment; 2 invalid input (a pipeline file, a flag, a plan file);
+3 the environment is not usable (no credentials, endpoint unreachable, lock held, no writable template
+bucket); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from generator.cli.output import Output
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FINDINGS = 1
+    INPUT = 2
+    ENV = 3
+    INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, exit code 2."""
+
+
+def exit_code(exc: Exception, out: Output) -> ExitCode | None:
+    """Explain `exc` on standard error and return its exit code; None for a bug, which is re-raised.
+
+    Error classes are looked up only among modules the command imported: a command that never loaded
+    botocore or the controller cannot have raised their errors, and `--help` loads neither.
+    """
+    from generator.spec.errors import SpecErrors
+
+    if isinstance(exc, SpecErrors):
+        for error in exc.errors:
+            out.error(str(error))
+        out.error(f"{len(exc.errors)} error(s) in pipeline files; nothing was written or deployed")
+        return ExitCode.INPUT
+    if isinstance(exc, UserError):
+        out.error(f"pipectl: {exc}")
+        return ExitCode.INPUT
+    assets = sys.modules.get("generator.stacks.assets")
+    if assets is not None and isinstance(exc, assets.AssetError):
+        out.error(str(exc))
+        out.error("an asset could not be built; nothing was written, uploaded or deployed")
+        return ExitCode.INPUT
+    if "generator.deploy.errors" in sys.modules:
+        code = _deploy_error(exc, out)
+        if code is not None:
+            return code
+    if "botocore.exceptions" in sys.modules:
+        from botocore import exceptions
+
+        environment = (
+            exceptions.NoCredentialsError,
+            exceptions.NoRegionError,
+            exceptions.EndpointConnectionError,
+            exceptions.ProfileNotFound,
+        )
+        if isinstance(exc, environment):
+            out.error(f"pipectl: {exc}")
+            return ExitCode.ENV
+    return None
+
+
+def _deploy_error(exc: Exception, out: Output) -> ExitCode | None:
+    from generator.deploy import errors
+
+    if not isinstance(exc, errors.DeployError):
+        return None
+    out.error(f"pipectl: {exc}")
+    unusable = (
+        ("generator.deploy.targets", "UnsupportedLocally"),
+        ("generator.deploy.uploads", "TemplateBucketError"),
+    )
+    if isinstance(exc, errors.LockTimeout) or _raised_by(exc, *unusable):
+        return ExitCode.ENV
+    if isinstance(exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError)):
+        return ExitCode.INPUT
+    return ExitCode.FINDINGS
+
+
+def _raised_by(exc: Exception, *classes: tuple[str, str]) -> bool:
+    """Whether `exc` is one of the named classes, looked at only in modules already imported."""
+    for module_name, class_name in classes:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False

@@ -1,0 +1,102 @@
+"""`pipectl up`: validate, plan, apply and show status; on the local target the embedded AWS keeps running.
+
+Composed of the other commands' functions (validate, the apply options, status rows) and their text
+renderers; with --output json it prints one document holding each step's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.cli import context, options
+from generator.cli.apply import ApplyReport, apply_options
+from generator.cli.apply import render as render_apply
+from generator.cli.errors import ExitCode
+from generator.cli.output import Output
+from generator.cli.status import StatusRow, rows
+from generator.cli.status import render as render_status
+from generator.cli.validate import ValidateResult, validate
+from generator.cli.validate import render as render_validate
+
+if TYPE_CHECKING:
+    from generator.deploy.results import Plan
+
+HEADLINE_KINDS = ("ingestion", "monitoring", "console")  # the stacks whose endpoints a person wants next
+
+
+@dataclass
+class UpResult:
+    """Each step's result; the steps after a failed validation are absent (nothing was deployed)."""
+
+    validate: ValidateResult
+    plan: Plan | None = None
+    apply: ApplyReport | None = None
+    status: list[StatusRow] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.validate.ok and self.apply is not None and self.apply.ok
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    options.target(p)
+    options.pipelines(p)
+    options.jobs(p, "lint")
+    options.planning(p)
+    options.replacing(p)
+    options.locking(p)
+    p.set_defaults(func=run)
+
+
+def up(args: argparse.Namespace, out: Output) -> UpResult:
+    """Validation is shown as soon as it is done, before the (long) deployment starts."""
+    from generator.deploy.apply import apply_now
+    from generator.deploy.revision import resolve_revision
+
+    checked = validate(args, out)
+    render_validate(checked, out)
+    if not checked.ok:
+        return UpResult(checked)
+    manifest = context.load_manifest(args)
+    with context.target(args, manifest, keep_running=True) as aws:
+        out.line(f"target: {aws.target.describe()}")
+        prepared = context.for_target(aws, manifest, out, announce=True)
+        context.local_bootstrap(aws, prepared.manifest, args, out)
+        plan_dir = Path(args.out)
+        plan, result = apply_now(
+            aws,
+            prepared.manifest,
+            resolve_revision(args.revision),
+            context.progress(out, args),
+            apply_options(args),
+            plan_dir=plan_dir,
+            env=args.env,
+        )
+        stacks = rows(aws, prepared.manifest)
+    headline = [s for s in stacks if s.kind in HEADLINE_KINDS]
+    return UpResult(checked, plan, ApplyReport.of(result, plan, plan_dir), headline)
+
+
+def render(result: UpResult, out: Output) -> None:
+    """What followed validation (which `up` showed already)."""
+    if result.plan is None or result.apply is None:
+        return
+    if not result.plan.has_changes:
+        from generator.deploy.changes import PlanAction
+
+        out.line(f"no changes: all {result.plan.count(PlanAction.NONE)} stacks are up to date")
+    else:
+        render_apply(result.apply, out)
+    render_status(result.status, out)
+
+
+def run(args: argparse.Namespace, out: Output) -> ExitCode:
+    result = up(args, out)
+    out.result(result, render)
+    if not result.validate.ok:
+        out.error("validation found problems: nothing was deployed")
+        return ExitCode.FINDINGS
+    return ExitCode.OK if result.ok else ExitCode.FINDINGS
