@@ -92,6 +92,17 @@ flagged in plan.md when replaced or removed, and listed before a stack is delete
 TELEMETRY_NAMESPACE: Final = "pipectl"
 """CloudWatch namespace of pipectl's own metrics: the controller publishes, the dashboards read."""
 
+
+class TelemetryMetric(StrEnum):
+    """pipectl's own metrics (generator/deploy/telemetry.py), with dimensions Pipeline and Environment."""
+
+    STACKS_CHANGED = "StacksChanged"
+    STACKS_FAILED = "StacksFailed"
+    APPLY_DURATION = "ApplyDuration"
+    CHANGE_SETS_AWAITING_APPROVAL = "ChangeSetsAwaitingApproval"
+    DRIFTED_STACKS = "DriftedStacks"
+
+
 # The state table (layout: generator/stacks/console.py), written by the controller and the recorder.
 STATE_TABLE_OUTPUT: Final = "StateTableName"
 """The console stack's output naming the state table."""

@@ -9,6 +9,7 @@ that derived dependencies replaced (tests/stacks/test_dependencies.py).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from generator import contract
@@ -19,6 +20,7 @@ from generator.manifest_model import StackEntry
 PACKAGE = Path(contract.__file__).resolve().parent
 # Values only the contract may spell out: every other module imports them.
 CONTRACT_VALUES = {str(tag) for tag in Tag} | {contract.CONTROL_PIPELINE, contract.CONTROL_ENV, "_console"}
+CONTRACT_VALUES |= {str(metric) for metric in contract.TelemetryMetric}
 # Names that held drifted copies of contract facts.
 RETYPED_NAMES = {
     "STATEFUL_TYPES",
@@ -149,3 +151,12 @@ def test_the_control_plane_is_filed_under_one_key() -> None:
         == (contract.CONTROL_PIPELINE, contract.CONTROL_ENV)
         == ("_control", "_control")
     )
+
+
+def test_the_dashboards_read_only_the_metrics_the_controller_publishes() -> None:
+    templates = PACKAGE.parent / "templates"
+    read = set()
+    for name in ("dashboard.json.j2", "console_dashboard.json.j2"):
+        text = (templates / name).read_text(encoding="utf-8")
+        read |= set(re.findall(r'telemetry_namespace, "(\w+)"', text)) | set(re.findall(r'search\("(\w+)"', text))
+    assert read and read <= {str(metric) for metric in contract.TelemetryMetric}
