@@ -59,7 +59,6 @@ class Removal:
     result: RemovalOutcome = RemovalOutcome.LISTED
     detail: str = ""
     needs: list[str] = field(default_factory=list)  # the flags that would lift a refusal
-    imports_from: tuple[str, ...] = ()  # stacks whose exports the deployed template imports: deleted after it
 
 
 @dataclass
@@ -94,8 +93,11 @@ def is_telemetry(resource: dict[str, Any]) -> bool:
     return isinstance(metadata, dict) and bool((metadata.get("pipectl") or {}).get("telemetry"))
 
 
-def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions) -> Removal:
-    """Read the deployed template: which stateful resources its deletion keeps, and which it destroys."""
+def inspect(
+    aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions
+) -> tuple[Removal, tuple[str, ...]]:
+    """Read the deployed template: which stateful resources its deletion keeps, which it destroys, and the
+    stacks whose exports it imports (they are deleted after it)."""
     spec = manifest.get(live.name)
     removal = Removal(
         live.name,
@@ -108,7 +110,7 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
     )
     template = _template(aws, live)
     try:
-        removal.imports_from = tuple(sorted(set(template_imports(live.name, template).values())))
+        imports_from = tuple(sorted(set(template_imports(live.name, template).values())))
     except DependencyError as exc:
         raise DeployError(f"deployed template of {exc}; cannot tell what to delete first") from None
     stateful_ids = set(spec.stateful) if spec else set()
@@ -130,7 +132,7 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
         removal.needs.append(DISABLE_PROTECTION_FLAG)
     if refusals:
         removal.result, removal.detail = RemovalOutcome.REFUSED, "; ".join(refusals)
-    return removal
+    return removal, imports_from
 
 
 def _template(aws: Aws, live: DeployedStack) -> dict[str, Any]:
@@ -158,7 +160,9 @@ def remove(
     pipeline never loses its alarms while its collectors keep running.
     """
     out = progress or NullProgress()
-    removals = {s.name: inspect(aws, manifest, s, options) for s in stacks}
+    inspected = {s.name: inspect(aws, manifest, s, options) for s in stacks}
+    removals = {name: removal for name, (removal, _) in inspected.items()}
+    imports_from = {name: imported for name, (_, imported) in inspected.items()}
     if not options.yes or not removals:
         return RemovalResult(kind, list(removals.values()), executed=False)
     refused = sorted(name for name, r in removals.items() if r.result == RemovalOutcome.REFUSED)
@@ -183,7 +187,7 @@ def remove(
     if lock is not None:
         lock.acquire(options.lock_timeout)
     try:
-        graph = reversed_graph(subgraph({name: r.imports_from for name, r in removals.items()}, set(live)))
+        graph = reversed_graph(subgraph(imports_from, set(live)))
 
         def work(name: str) -> Removal:
             return _delete(aws, live[name], removals[name], out)

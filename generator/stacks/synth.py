@@ -14,9 +14,9 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from generator.contract import (
     BOOTSTRAP_STACK,
@@ -37,6 +37,9 @@ from generator.manifest_model import (
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks import cache, sources
 from generator.stacks.asset_data import Asset
+from generator.stacks.built import BucketBuild as BucketBuild
+from generator.stacks.built import Built, EntryT
+from generator.stacks.built import StackBuild as StackBuild
 from generator.stacks.writing import MANIFEST as MANIFEST
 from generator.stacks.writing import manifest_text as manifest_text
 from generator.stacks.writing import write_assets as write_assets
@@ -48,22 +51,6 @@ if TYPE_CHECKING:
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 BOOTSTRAP_UNIT = "bootstrap"
 """The synth cache entry of the bootstrap template (pipeline units are `<pipeline>/<env>`)."""
-
-
-EntryT = TypeVar("EntryT", StackEntry, BootstrapEntry)
-
-
-@dataclass(frozen=True)
-class Built(Generic[EntryT]):
-    """One synthesized stack: its manifest entry, the JSON text of its template and the assets it uses."""
-
-    entry: EntryT
-    text: str
-    assets: tuple[Asset, ...] = field(default=())
-
-
-StackBuild = Built[StackEntry]
-BucketBuild = Built[BootstrapEntry]
 
 
 def to_record(build: Built[Any]) -> dict[str, Any]:

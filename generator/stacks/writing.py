@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from generator.contract import ASSETS_DIR
 from generator.manifest_model import MANIFEST_FILE, ManifestFile, manifest_json
 from generator.stacks import cache
-
-if TYPE_CHECKING:
-    from generator.stacks.synth import BucketBuild, StackBuild
+from generator.stacks.built import BucketBuild, StackBuild
 
 MANIFEST = MANIFEST_FILE
 KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
