@@ -13,6 +13,7 @@ tries newer ones.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from collections.abc import Callable
@@ -49,6 +50,7 @@ __all__ = [
     "cfn_backend",
     "generate_stack_id",
     "get_partition",
+    "model_list",
     "model_map",
     "null_models",
     "parsing",
@@ -230,8 +232,26 @@ def null_models() -> frozenset[str]:
     return frozenset(parsing.NULL_MODELS)
 
 
+def model_list() -> list[type[CloudFormationModel]]:
+    """moto's models (the direct subclasses of CloudFormationModel), with each abstract base replaced
+    by the concrete models below it, so pipectl's models can share one base class."""
+    found: list[type[CloudFormationModel]] = []
+    pending = list(CloudFormationModel.__subclasses__())
+    while pending:
+        model = pending.pop(0)
+        if model.__dict__.get("ABSTRACT_MODEL", False):
+            pending[:0] = model.__subclasses__()
+        else:
+            found.append(model)
+    return found
+
+
 def refresh_model_registry() -> None:
-    """moto caches its model list; clear it after defining models so the engine sees them."""
+    """moto caches its model list; clear it after defining models so the engine sees them.
+
+    moto lists direct subclasses only; its list is replaced, once, by `model_list()`.
+    """
+    patch_once(parsing, "get_model_list", lambda _original: functools.lru_cache(model_list))
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

@@ -1,9 +1,9 @@
 """Records CloudFormation stack-status and CodePipeline execution events in the state table.
 
 Code of the console's RecorderFunction, deployed as index.py in a content-addressed asset: stdlib and boto3.
-Item layout: generator/stacks/console.py. The names imported from `generator.contract` are rendered into
-the deployed code as literals when the asset is built, so the recorder files stacks under the same keys
-as the controller, and a change to the contract changes the asset.
+Item layout: generator/stacks/console/__init__.py. The names imported from `generator.contract` are
+rendered into the deployed code as literals when the asset is built, so the recorder files stacks under
+the same keys as the controller, and a change to the contract changes the asset.
 """
 
 from __future__ import annotations
