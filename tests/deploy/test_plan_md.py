@@ -20,13 +20,17 @@ from typing import Any
 
 import pytest
 
+from generator.deploy.apply import apply_now
+from generator.deploy.aws import Aws
 from generator.deploy.changes import PlanAction
 from generator.deploy.manifest import Manifest, load_manifest
+from generator.deploy.plan import make_plan, write_plan
 from generator.deploy.report import render_plan
 from generator.deploy.results import Plan, StackPlan
 from generator.deploy.review import annotate, rows_between
 from generator.spec.loader import load_directory
 from generator.stacks.synth import synthesize
+from tests.deploy.conftest import Build
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden_plans"
@@ -193,3 +197,20 @@ def test_stateful_replacement_is_data_at_risk(shop: tuple[Manifest, Templates]) 
     assert "stateful EventStream (AWS::Kinesis::Stream) is replaced (replacement: True), because Name changed" in text
     assert "| `Name` | `(none)` | `shop-prod-events` | **yes** |" in text
     assert "console.aws.amazon.com" in text, "the AWS target links each change set"
+
+
+def test_a_local_plan_diffs_the_deployed_template(aws: Aws, build: Build, tmp_path: Path) -> None:
+    """The whole path on the local target: its change sets carry no property values, so plan reads
+    the deployed template back (GetTemplate) and plan.md shows each changed property."""
+    build.pipeline("shop", kinds=("storage",))
+    assert apply_now(aws, build.write(), "one")[1].ok
+    storage = build.stacks["pipectl-shop-test-storage"]["template"]["Resources"]
+    storage["Queue"]["Properties"]["VisibilityTimeout"] = 120
+    manifest = build.write()
+    plan = make_plan(aws, manifest, "two")
+    _, md = write_plan(plan, manifest, tmp_path)
+    text = md.read_text()
+    stack = plan.get("pipectl-shop-test-storage")
+    assert stack is not None and [(c.resource, c.replacement) for c in stack.changes] == [("Queue", "False")]
+    assert "| `VisibilityTimeout` | `(none)` | `120` |  |" in text
+    assert "console.aws.amazon.com" not in text and "on the local target" in text
