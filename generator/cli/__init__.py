@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("print the JSON Schema of pipeline files"),
     "synth": Command("write build/ templates and manifest.json from pipelines.d/"),
     "validate": Command("check pipeline files, synthesize, and lint every template"),
+    "graph": Command("print the stack dependency graph as Mermaid or DOT (--format dot), all or one --pipeline"),
     "plan": _deploy("synthesize, then create change sets for the stacks that changed; write plan.json/.md"),
     "apply": _deploy("execute a reviewed plan's change sets along the dependency graph"),
     "up": _deploy("validate, plan, apply and show status (starts the local AWS when --target local)"),

@@ -12,7 +12,8 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.cli.output import Output
+    from generator.cli.output import JsonValue, Output
+    from generator.spec.errors import SpecError
 
 
 class ExitCode(IntEnum):
@@ -36,6 +37,8 @@ def exit_code(exc: Exception, out: Output) -> ExitCode | None:
     from generator.spec.errors import SpecErrors
 
     if isinstance(exc, SpecErrors):
+        if out.is_json:  # a script reads the findings where it reads every result: one document on stdout
+            out.json({"errors": [_located(error) for error in exc.errors]})
         for error in exc.errors:
             out.error(str(error))
         out.error(f"{len(exc.errors)} error(s) in pipeline files; nothing was written or deployed")
@@ -65,6 +68,11 @@ def exit_code(exc: Exception, out: Output) -> ExitCode | None:
             out.error(f"pipectl: {exc}")
             return ExitCode.ENV
     return None
+
+
+def _located(error: SpecError) -> JsonValue:
+    loc = error.location
+    return {"file": str(loc.file), "line": loc.line, "col": loc.col, "path": error.path, "message": error.message}
 
 
 def _deploy_error(exc: Exception, out: Output) -> ExitCode | None:
