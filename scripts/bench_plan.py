@@ -87,9 +87,8 @@ def main() -> int:
         ratio = rendered / planned
         print(f"pipelines:     {args.pipelines} ({len(plan.stacks)} stacks, {modified} changed: {plan.summary()})")
         print(f"plan:          {planned:.2f} s wall")
-        print(
-            f"plan.md:       {rendered * 1000:.1f} ms ({len(text.splitlines())} lines, {rows} property/statement/rule rows)"
-        )
+        lines = len(text.splitlines())
+        print(f"plan.md:       {rendered * 1000:.1f} ms ({lines} lines, {rows} property/statement/rule rows)")
         print(f"ratio:         {ratio:.3f} (target <= 0.10)")
         ok = ratio <= 0.10 and modified == len([s for s in changed.stacks if s.pipeline])
         print("result:        " + ("within target" if ok else "OUTSIDE TARGET"))
