@@ -59,6 +59,16 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def _version() -> str:
+    """The installed distribution's version: what bootstrap pins and what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pipectl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def command_module(name: str) -> ModuleType:
     return importlib.import_module(f"generator.cli.{name}")
 
@@ -72,6 +82,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "130 interrupted.",
     )
     parser.add_argument("--output", "-o", choices=FORMATS, default="text", help="output format")
+    parser.add_argument("--version", action="version", version=f"pipectl {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         command_parser = sub.add_parser(name, help=command.help, description=command.description)

@@ -36,7 +36,9 @@ class ApplyReport:
 def configure(p: argparse.ArgumentParser) -> None:
     options.target(p)
     p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
-    p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
+    p.add_argument("--auto-approve", action="store_true", help="synthesize, plan and apply in one go")
+    options.pipelines(p)
+    p.add_argument("--no-synth", action="store_true", help="with --auto-approve: plan build/ as it is")
     options.planning(p)
     options.replacing(p)
     options.locking(p)
@@ -61,6 +63,8 @@ def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
 
     if args.auto_approve == bool(args.plan):
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
+    if args.auto_approve and not args.no_synth:
+        context.synth_builds(args, out)  # what `plan` would have planned: the files as they are now
     manifest = context.load_manifest(args)
     reviewed = None
     if args.plan:

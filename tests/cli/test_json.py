@@ -142,7 +142,7 @@ def test_bootstrap_dry_run(shop: Path, tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_local_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    assert run_json(capsys, "local", "status") == {
+    assert run_json(capsys, "local", "status", code=1) == {
         "running": False,
         "endpoint": None,
         "pid": None,
