@@ -73,7 +73,8 @@ def main() -> int:
             ensure_bootstrap(aws, manifest, "bench", only_absent=True)
             _, result = apply_now(aws, manifest, "bench", options=ApplyOptions(concurrency=8))
             if not result.ok:
-                raise SystemExit("the first apply failed: " + result.summary())
+                failed = [f"{r.name}: {r.detail}" for r in result.stacks.values() if not r.ok]
+                raise SystemExit("the first apply failed:\n" + "\n".join(failed[:5]))
             changed: Manifest
             changed, _ = stand_in_networks(aws, load_manifest(edited))
             started = time.perf_counter()

@@ -40,9 +40,17 @@ def synth_builds(args: argparse.Namespace, out: Output) -> list[StackBuild]:
 
 
 def load_manifest(args: argparse.Namespace) -> Manifest:
+    """build/manifest.json; an `--env` it has no stack of is an error here, before any AWS call."""
     from generator.deploy.manifest import load_manifest
 
-    return load_manifest(Path(args.build_dir))
+    manifest = load_manifest(Path(args.build_dir))
+    env = getattr(args, "env", None)
+    envs = sorted({s.env for s in manifest.stacks if s.env})
+    if env is not None and env not in envs:
+        raise UserError(
+            f"--env: no environment named {env!r} in the pipeline files; expected one of: {', '.join(envs)}"
+        )
+    return manifest
 
 
 def region(args: argparse.Namespace, manifest: Manifest) -> str:

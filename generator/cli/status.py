@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from generator.cli import context, options
-from generator.cli.errors import ExitCode
+from generator.cli.errors import ExitCode, UserError
 from generator.cli.output import TEXT_ONLY, Output
 
 if TYPE_CHECKING:
@@ -55,7 +55,11 @@ def rows(aws: Aws, manifest: Manifest, pipeline: str | None = None) -> list[Stat
 def status(args: argparse.Namespace, out: Output) -> list[StatusRow]:
     manifest = context.load_manifest(args)
     with context.target(args, manifest) as aws:
-        return rows(aws, manifest, args.pipeline)
+        found = rows(aws, manifest, args.pipeline)
+    if args.pipeline is not None and not found:  # neither in the files nor deployed: a typo
+        known = ", ".join(sorted(manifest.pipelines)) or "none"
+        raise UserError(f"status: no pipeline named {args.pipeline!r}; expected one of: {known}")
+    return found
 
 
 def render(stacks: list[StatusRow], out: Output) -> None:

@@ -138,3 +138,10 @@ def from_change_set(
     row = resource_change(logical, str(rc.get("ResourceType", "")), action, replacement, stateful_ids)
     row.properties = from_details(rc.get("Details") or [])
     return row
+
+
+def allowed_in(allowed: frozenset[str], stack: str) -> frozenset[str]:
+    """The logical ids `--allow-replace` unlocks in one stack: `ID` in every stack, `STACK/ID` in that one."""
+    return frozenset(
+        {a for a in allowed if "/" not in a} | {a.split("/", 1)[1] for a in allowed if a.startswith(f"{stack}/")}
+    )
