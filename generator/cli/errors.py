@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from generator.spec.errors import SpecError
 
 
+NO_CREDENTIALS = (
+    "--target aws needs credentials: pass --profile NAME (a profile in ~/.aws/config), or set "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary ones), or for IAM "
+    "Identity Center run `aws sso login --profile NAME` and pass --profile NAME; --target local needs none"
+)
+
+
 class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1
@@ -64,6 +71,19 @@ def exit_code(exc: Exception, out: Output) -> ExitCode | None:
             exceptions.EndpointConnectionError,
             exceptions.ProfileNotFound,
         )
+        if isinstance(exc, exceptions.NoCredentialsError):
+            out.error(f"pipectl: {exc}. {NO_CREDENTIALS}")
+            return ExitCode.ENV
+        sso = tuple(
+            getattr(exceptions, name)
+            for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError")
+            if hasattr(exceptions, name)
+        )
+        if sso and isinstance(exc, sso):
+            out.error(
+                f"pipectl: {exc}. The SSO session has expired or never started: run `aws sso login --profile NAME`"
+            )
+            return ExitCode.ENV
         if isinstance(exc, environment):
             out.error(f"pipectl: {exc}")
             return ExitCode.ENV
