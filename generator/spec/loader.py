@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
 from generator.spec.models import ConsoleSpec, PipelineSpec
+from generator.spec.patterns import in_words
 from generator.spec.yamlfile import Document, load_document
 
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -328,7 +329,7 @@ def _describe(err: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, .
         limit = next(iter(ctx.values()))
         return f"expected a number {op} {limit}, found {found}"
     if kind == "string_pattern_mismatch":
-        return f"expected text matching {ctx.get('pattern')}, found {found}"
+        return f"expected {in_words(ctx.get('pattern'))}, found {found}"
     if kind in ("too_short", "too_long"):
         word = "at least" if kind == "too_short" else "at most"
         bound = ctx.get("min_length", ctx.get("max_length"))
