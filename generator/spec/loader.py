@@ -8,19 +8,16 @@ Mappings merge key by key; lists and scalars are replaced.
 from __future__ import annotations
 
 import re
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
+from generator.spec.messages import describe
 from generator.spec.models import ConsoleSpec, PipelineSpec
-from generator.spec.patterns import in_words
 from generator.spec.yamlfile import Document, load_document
 
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -253,13 +250,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _located(path: Path, message: str, merged: _Merged, file: str, prefer_key: bool) -> SpecError:
-    """Place a finding at `path`, or at its nearest written ancestor when the key is missing."""
+def _located(
+    path: Path, message: str, merged: _Merged, file: str, prefer_key: bool, missing: bool = False
+) -> SpecError:
+    """Place a finding at `path`, or at its nearest written ancestor when the key is missing.
+
+    A missing key is the pipeline file's to add, never _defaults.yaml's (which need not be complete):
+    it is placed in the pipeline file, at the nearest ancestor written there, else at its top.
+    """
     table = merged.keys if prefer_key else merged.values
     for cut in range(len(path), -1, -1):
         head = path[:cut]
         found = table.get(head) or merged.keys.get(head) or merged.values.get(head)
-        if found:
+        if found and not (missing and found[0].file != file):
             loc, written = found
             return SpecError(loc, format_path(written + path[cut:]), message)
     return SpecError(Location(file, 1, 1), format_path(path), message)
@@ -290,8 +293,9 @@ def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type
     errors = exc.errors(include_url=False)
     for err in errors[:MAX_ERRORS_PER_FILE]:
         path = _strip_tags(tuple(err["loc"]), merged.data)
-        message = _describe(err, model, tuple(err["loc"]))
-        out.append(_located(path, message, merged, file, prefer_key=err["type"] in ("extra_forbidden", "missing")))
+        message = describe(err, model, tuple(err["loc"]))
+        kind = err["type"]
+        out.append(_located(path, message, merged, file, kind in ("extra_forbidden", "missing"), kind == "missing"))
     if len(errors) > MAX_ERRORS_PER_FILE:
         hidden = len(errors) - MAX_ERRORS_PER_FILE
         out.append(
@@ -302,111 +306,3 @@ def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type
             )
         )
     return out
-
-
-def _describe(err: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    kind = err["type"]
-    found = shown(err.get("input"))
-    ctx = err.get("ctx") or {}
-    if kind == "missing":
-        return "expected a value (required), found nothing"
-    if kind == "extra_forbidden":
-        owner, siblings = _model_at(model, loc[:-1])
-        key = loc[-1]
-        allowed = ", ".join(sorted(owner.model_fields)) if owner else "known keys"
-        hint = ""
-        for other_tag, other in siblings.items():
-            if isinstance(key, str) and key in other.model_fields:
-                hint = f" (an option of {other_tag})"
-                break
-        return f"expected one of {allowed}; found unknown key {key!r}{hint}"
-    if kind == "union_tag_invalid":
-        return f"expected {ctx.get('expected_tags', 'a known type')}, found {shown(ctx.get('tag'))}"
-    if kind == "union_tag_not_found":
-        return f"expected a {ctx.get('discriminator', 'type')} key, found none"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
-        limit = next(iter(ctx.values()))
-        return f"expected a number {op} {limit}, found {found}"
-    if kind == "string_pattern_mismatch":
-        return f"expected {in_words(ctx.get('pattern'))}, found {found}"
-    if kind in ("too_short", "too_long"):
-        word = "at least" if kind == "too_short" else "at most"
-        bound = ctx.get("min_length", ctx.get("max_length"))
-        return f"expected {word} {bound} item(s), found {ctx.get('actual_length')}"
-    if kind in ("string_too_short", "string_too_long"):
-        word = "at least" if kind == "string_too_short" else "at most"
-        bound = ctx.get("min_length", ctx.get("max_length"))
-        return f"expected text of {word} {bound} characters, found {found}"
-    msg = err["msg"]
-    for lead in ("Input should be ", "Value error, "):
-        if msg.startswith(lead):
-            msg = msg[len(lead) :]
-    return f"expected {msg}, found {found}"
-
-
-def _model_at(
-    model: type[BaseModel], loc: tuple[int | str, ...]
-) -> tuple[type[BaseModel] | None, dict[str, type[BaseModel]]]:
-    """The model class a pydantic error location points into, and the other members of its union."""
-    current: Any = model
-    siblings: dict[str, type[BaseModel]] = {}
-    for part in loc:
-        members = _members(current)
-        if isinstance(part, str) and part in members and len(members) > 1:
-            siblings = {tag: m for tag, m in members.items() if tag != part}
-            current = members[part]
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
-            if field is None:
-                return None, {}
-            current = field.annotation
-            siblings = {}
-            continue
-        current = _item_type(current)
-    members = _members(current)
-    if len(members) == 1:
-        return next(iter(members.values())), siblings
-    return None, siblings
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for arg in typing.get_args(tp) for m in _unwrap(arg)]
-    return [tp]
-
-
-def _members(tp: Any) -> dict[str, type[BaseModel]]:
-    """Models a type may hold, keyed by the tag pydantic uses for them in error locations."""
-    out: dict[str, type[BaseModel]] = {}
-    for member in _unwrap(tp):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            type_field = member.model_fields.get("type")
-            tag = None
-            if type_field is not None:
-                args = typing.get_args(type_field.annotation)
-                tag = str(args[0]) if args else None
-            if tag is None:
-                tag = (
-                    "created"
-                    if "create" in member.model_fields
-                    else "existing"
-                    if "vpc_id" in member.model_fields
-                    else member.__name__
-                )
-            out[tag] = member
-    return out
-
-
-def _item_type(tp: Any) -> Any:
-    for member in _unwrap(tp):
-        args = typing.get_args(member)
-        if typing.get_origin(member) in (list, tuple) and args:
-            return args[0]
-        if typing.get_origin(member) is dict and len(args) == 2:
-            return args[1]
-    return None
