@@ -96,6 +96,7 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
     console = _load_console(directory / CONSOLE_FILE, f"{prefix}/{CONSOLE_FILE}", errors, read)
     pipelines: list[Pipeline] = []
     sources: list[str] = []
+    claimed: dict[str, tuple[str, Location]] = {}  # collector domain -> the pipeline using it, and where
     files = pipeline_files(directory)
     for path in files:
         shown_file = f"{prefix}/{path.name}"
@@ -114,7 +115,7 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         doc = read(path)
         if doc is None:
             continue
-        pipelines.extend(_load_pipeline(name, doc, defaults, errors))
+        pipelines.extend(_load_pipeline(name, doc, defaults, errors, claimed))
     if not files and not errors:
         errors.append(
             SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none")
@@ -183,7 +184,13 @@ def _environment_names(name: str, doc: Document, defaults: Document | None, erro
     return sorted(declared) if declared is not None else list(DEFAULT_ENVIRONMENTS)
 
 
-def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: list[SpecError]) -> list[Pipeline]:
+def _load_pipeline(
+    name: str,
+    doc: Document,
+    defaults: Document | None,
+    errors: list[SpecError],
+    claimed: dict[str, tuple[str, Location]],
+) -> list[Pipeline]:
     before = len(errors)
     envs = _environment_names(name, doc, defaults, errors)
     if len(errors) > before:
@@ -211,8 +218,38 @@ def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: 
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:
+            _claim_domain(name, spec, merged, doc.file, claimed, errors)
             out.append(Pipeline(name=name, env=env, spec=spec, source=doc.file))
     return out
+
+
+def _claim_domain(
+    name: str,
+    spec: PipelineSpec,
+    merged: _Merged,
+    file: str,
+    claimed: dict[str, tuple[str, Location]],
+    errors: list[SpecError],
+) -> None:
+    """One DNS name points at one load balancer: a second pipeline claiming it is an error where it is written.
+
+    The environments of one pipeline may still share it (the shipped examples do); two pipelines never may.
+    """
+    domain = spec.ingestion.domain.name.lower()
+    where = _located(("ingestion", "domain", "name"), "", merged, file, prefer_key=False)
+    first = claimed.get(domain)
+    if first is None:
+        claimed[domain] = (name, where.location)
+    elif first[0] != name:
+        loc = first[1]
+        errors.append(
+            SpecError(
+                where.location,
+                where.path,
+                f"expected a collector domain no other pipeline uses, found {domain!r}, which pipeline "
+                f"{first[0]} uses ({loc.file}:{loc.line}:{loc.col})",
+            )
+        )
 
 
 def _subtree(data: Any, root: Path) -> Any:
