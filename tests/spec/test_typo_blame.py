@@ -38,5 +38,6 @@ def test_two_pipelines_sharing_a_collector_domain_is_a_located_error(tmp_path: P
         load_directory(folder, "pipelines.d")
     errors = [str(e) for e in raised.value.errors]
     assert len(errors) == 1, errors
-    assert errors[0].startswith("pipelines.d/mobile.yaml:13:11: ingestion.domain.name: expected a collector domain")
-    assert "'collect.shop.example.com', which pipeline shop uses (pipelines.d/shop.yaml:15:11)" in errors[0]
+    # files are read in name order: the later one is told where the earlier one claims the name
+    assert errors[0].startswith("pipelines.d/shop.yaml:15:11: ingestion.domain.name: expected a collector domain")
+    assert "'collect.shop.example.com', which pipeline mobile uses (pipelines.d/mobile.yaml:13:11)" in errors[0]
