@@ -53,3 +53,23 @@ def test_missing_aws_credentials_say_what_to_do(
     err = capsys.readouterr().err
     assert "Unable to locate credentials" in err
     assert "--profile NAME" in err and "AWS_ACCESS_KEY_ID" in err and "aws sso login" in err
+
+
+def test_status_shows_collector_dns_target_dashboard_and_outputs(
+    aws: Aws, build: Build, tiny: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator.deploy.apply import apply_now
+
+    outputs = build.stacks["pipectl-tiny-test-storage"]["template"]["Outputs"]
+    outputs["CollectorEndpoint"] = {"Value": "https://c.example.com/collect"}
+    outputs["LoadBalancerDnsName"] = {"Value": "pipectl-lb-1.eu-west-1.elb.amazonaws.com"}
+    outputs["DashboardName"] = {"Value": "pipectl-tiny-test"}
+    assert apply_now(aws, build.write(), "one")[1].ok
+    capsys.readouterr()
+    assert main(["status", "tiny", "--outputs", *tiny]) == 0
+    out = capsys.readouterr().out
+    assert "collector: https://c.example.com/collect" in out
+    assert "point DNS at: pipectl-lb-1.eu-west-1.elb.amazonaws.com" in out
+    url = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/pipectl-tiny-test"
+    assert f"dashboard: {url}" in out
+    assert "outputs of tiny" in out and "    DataBucketName = tiny-test-data" in out

@@ -16,7 +16,9 @@ from tests.deploy.conftest import REGION, Build
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_RESULT = {"name", "action", "result", "detail", "events", "change_set"}
-STATUS_ROW = {"stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs"}
+STATUS_ROW = {
+    "stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs", "dashboard_url",
+}  # fmt: skip
 REMOVAL = {
     "name", "pipeline", "env", "kind", "region", "status", "retained", "data_deleted", "protected", "result",
     "detail", "needs",
