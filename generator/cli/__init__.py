@@ -118,11 +118,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: ExitCode = args.func(args, out)
     except KeyboardInterrupt:
-        out.error("pipectl: interrupted")
+        _interrupted(out)
         return ExitCode.INTERRUPTED
     except Exception as exc:
+        _close_progress()
         handled = exit_code(exc, out)
         if handled is None:
             raise
         return handled
+    _close_progress()
     return code
+
+
+def _close_progress() -> list[str]:
+    context = sys.modules.get("generator.cli.context")
+    return context.end_progress() if context is not None else []
+
+
+def _interrupted(out: Output) -> None:
+    """Ctrl-C answers at once: what is still in flight, and that the next run resumes it.
+
+    Stack operations already sent go on in CloudFormation whatever pipectl does; waiting for their
+    threads would only keep the user waiting, so once the lock is released (the exception has
+    unwound through it) the process ends without joining them.
+    """
+    import os
+    import threading
+
+    flying = _close_progress()
+    out.error("pipectl: interrupted")
+    if flying:
+        out.error(
+            f"pipectl: still in flight, and CloudFormation carries on with them: {', '.join(flying)}. "
+            "The next `pipectl apply --auto-approve` or `pipectl up` waits for them to settle and resumes; "
+            "`pipectl status` shows where they are"
+        )
+    if threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)

@@ -14,6 +14,9 @@ from generator.cli.plan import render_plan
 
 if TYPE_CHECKING:
     from generator.deploy.apply import ApplyOptions
+    from generator.deploy.aws import Aws
+    from generator.deploy.manifest import Manifest
+    from generator.deploy.progress import Progress
     from generator.deploy.results import ApplyResult, Plan, StackResult
 
 
@@ -57,9 +60,8 @@ def apply_options(args: argparse.Namespace) -> ApplyOptions:
 
 
 def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
-    from generator.deploy.apply import apply_now, apply_plan
+    from generator.deploy.apply import apply_plan
     from generator.deploy.plan import read_plan
-    from generator.deploy.revision import resolve_revision
 
     if args.auto_approve == bool(args.plan):
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
@@ -78,17 +80,25 @@ def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
         progress = context.progress(out, args)
         if reviewed is not None:
             return ApplyReport.of(apply_plan(aws, prepared.manifest, reviewed, progress, apply_options(args)))
-        plan_dir = Path(args.out)
-        made, result = apply_now(
-            aws,
-            prepared.manifest,
-            resolve_revision(args.revision),
-            progress,
-            apply_options(args),
-            plan_dir=plan_dir,
-            env=args.env,
-        )
-    return ApplyReport.of(result, made, plan_dir)
+        _, result = plan_then_apply(aws, prepared.manifest, args, out, progress)
+    return ApplyReport.of(result)
+
+
+def plan_then_apply(
+    aws: Aws, manifest: Manifest, args: argparse.Namespace, out: Output, progress: Progress
+) -> tuple[Plan, ApplyResult]:
+    """`--auto-approve` and `up`: the plan is written and shown before the apply starts, not after it ends."""
+    from generator.deploy.apply import apply_plan
+    from generator.deploy.plan import make_plan, write_plan
+    from generator.deploy.revision import resolve_revision
+
+    opts = apply_options(args)
+    revision = resolve_revision(args.revision)
+    made = make_plan(aws, manifest, revision, progress, opts.concurrency, opts.template_bucket, env=args.env)
+    plan_dir = Path(args.out)
+    write_plan(made, manifest, plan_dir)
+    render_plan(made, out, plan_dir)  # text output only: with --output json the document says it
+    return made, apply_plan(aws, manifest, made, progress, opts)
 
 
 def render(report: ApplyReport, out: Output) -> None:

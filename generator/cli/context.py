@@ -110,8 +110,33 @@ def progress(out: Output, args: argparse.Namespace | None = None) -> Progress:
     from generator.deploy.progress import NullProgress, make_progress
 
     if args is not None and getattr(args, "log_format", "text") == "json":
-        return make_progress(sys.stderr, log_format="json")
-    return NullProgress() if out.is_json else make_progress(sys.stderr)
+        made = make_progress(sys.stderr, log_format="json")
+    else:
+        made = NullProgress() if out.is_json else make_progress(sys.stderr)
+    close_progress()  # one live display at a time: an earlier one (bootstrap's) ends here
+    _OPEN.append(made)
+    out.pause = close_progress
+    return made
+
+
+_OPEN: list[Progress] = []  # closed by `pipectl`'s main when the command ends, however it ends
+
+
+def close_progress() -> list[str]:
+    """Stop every live display (the terminal gets its last complete table and a fresh line); the
+    stacks still in flight, for an interrupted run to name."""
+    flying: set[str] = set()
+    for shown in _OPEN:  # closing is idempotent, and a display closed for output starts again on its next row
+        flying.update(getattr(shown, "in_flight", list)())
+        shown.close()
+    return sorted(flying)
+
+
+def end_progress() -> list[str]:
+    """The command is over: close every display and forget them (main calls this once per command)."""
+    flying = close_progress()
+    _OPEN.clear()
+    return flying
 
 
 def local_bootstrap(aws: Aws, manifest: Manifest, args: argparse.Namespace, out: Output) -> None:

@@ -209,8 +209,7 @@ def _run_all(
         for pipeline in sorted(manifest.pipelines):
             envs = sorted({s.env for s in manifest.stacks if s.pipeline == pipeline and s.env})
             store.record_pipeline(pipeline, envs, plan.revision, run.run_id)
-    out.note(None, f"apply {plan.revision}: {result.summary()}")
-    return result
+    return result  # the caller shows the summary once (the CLI's result), not the progress stream too
 
 
 def _finish_without_state(
