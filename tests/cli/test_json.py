@@ -210,3 +210,8 @@ def test_graph(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert set(drawn) == {"format", "text", "stacks", "edges"} and drawn["format"] == "dot"
     assert ["pipectl-shop-test-storage", "pipectl-shop-test-ingestion"] in drawn["edges"]
     assert '"pipectl-shop-test-storage" -> "pipectl-shop-test-ingestion";' in drawn["text"]
+
+
+def test_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    schema = run_json(capsys, "schema")
+    assert schema["type"] == "object" and "ingestion" in schema["properties"]
