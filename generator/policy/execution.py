@@ -38,6 +38,7 @@ NAMED: dict[str, tuple[str, ...]] = {
     "InstanceProfileNameWithPath": (f"{STACK_PREFIX}*",),
     "FunctionName": (f"{STACK_PREFIX}*",),
     "StreamName": (f"{STACK_PREFIX}*",),
+    "DeliveryStreamName": (f"{STACK_PREFIX}*",),
     "QueueName": (f"{STACK_PREFIX}*",),
     "TopicName": (f"{STACK_PREFIX}*",),
     "TableName": (f"{STACK_PREFIX}*",),

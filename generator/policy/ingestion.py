@@ -1,4 +1,6 @@
-"""IAM for the ingestion stack, built with awacs: collector task roles, EC2 instances, VPC flow logs.
+"""IAM for the ingestion stack, built with awacs: collector roles, EC2 instances, VPC flow logs.
+
+What a collector may do with its sink is its sink module's (`generator/stacks/sinks/`), using `key_via`.
 
 Each function returns one document for one role, so a reviewer reads a role's whole power in one place.
 """
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import ecr, ecs, kinesis, kms, logs, s3
+from awacs import ecr, ecs, kms, logs
 from awacs.aws import (
     Allow,
     ArnLike,
@@ -20,8 +22,6 @@ from awacs.aws import (
 )
 from awacs.sts import AssumeRole
 from troposphere import AccountId, Sub
-
-RAW_PREFIX = "raw/"
 
 
 def _trust(service: str, source_arn: Any | None = None) -> Policy:
@@ -84,7 +84,7 @@ def execution_policy(log_group_arn: Any, repository_arn: Any | None) -> Policy:
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
-def _key_via(service: str, key_arn: Any, actions: list[kms.Action]) -> Statement:
+def key_via(service: str, key_arn: Any, actions: list[kms.Action]) -> Statement:
     """Use the pipeline key only through `service`, never directly."""
     return Statement(
         Sid="UseKeyThroughSink",
@@ -92,39 +92,6 @@ def _key_via(service: str, key_arn: Any, actions: list[kms.Action]) -> Statement
         Action=actions,
         Resource=[key_arn],
         Condition=Condition(StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))),
-    )
-
-
-def kinesis_sink_policy(stream_arn: Any, key_arn: Any) -> Policy:
-    """Collectors may only put records to the pipeline's stream."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="PutEvents",
-                Effect=Allow,
-                Action=[kinesis.PutRecord, kinesis.PutRecords],
-                Resource=[stream_arn],
-            ),
-            _key_via("kinesis", key_arn, [kms.GenerateDataKey]),
-        ],
-    )
-
-
-def s3_sink_policy(bucket_arn: Any, key_arn: Any) -> Policy:
-    """Collectors may only put objects under raw/ of the data bucket."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="PutRawEvents",
-                Effect=Allow,
-                Action=[s3.PutObject],
-                Resource=[Sub(f"${{Arn}}/{RAW_PREFIX}*", Arn=bucket_arn)],
-            ),
-            # Decrypt is needed by multipart uploads to SSE-KMS buckets (S3 reads the data key back).
-            _key_via("s3", key_arn, [kms.Decrypt, kms.GenerateDataKey]),
-        ],
     )
 
 

@@ -2,7 +2,8 @@
 
 Every role gets exactly what its code or service does: a function writes its own log group, reads and
 writes only its prefixes of the data bucket, uses the pipeline key only to read and write that data,
-and sends only to the dead-letter queue.
+and sends only to the dead-letter queue. The statement helpers are public: the sink modules
+(`generator/stacks/sinks/`) build their functions' and services' roles with them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from awacs import awslambda as lambda_
-from awacs import kinesis, kms, logs, s3, sqs, states, sts, xray
+from awacs import kms, logs, s3, sqs, states, sts, xray
 from awacs.aws import (
     Allow,
     Condition,
@@ -30,7 +31,7 @@ XRAY_ANYWHERE = "*"
 LOG_DELIVERY_ANYWHERE = "*"
 
 
-def _document(*statements: Statement) -> Policy:
+def document(*statements: Statement) -> Policy:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
 
 
@@ -40,10 +41,10 @@ def service_trust(service: str, same_account: bool = True) -> Policy:
     if same_account:
         # Confused-deputy guard: the service may act for this account only.
         statement.Condition = Condition(StringEquals("aws:SourceAccount", AccountId))
-    return _document(statement)
+    return document(statement)
 
 
-def _write_own_logs(log_group_arn: Any) -> Statement:
+def write_own_logs(log_group_arn: Any) -> Statement:
     """The log group's ARN ends in ':*', which covers its log streams."""
     return Statement(
         Sid="WriteOwnLogGroup",
@@ -53,7 +54,7 @@ def _write_own_logs(log_group_arn: Any) -> Statement:
     )
 
 
-def _tracing() -> Statement:
+def tracing() -> Statement:
     return Statement(
         Sid="SendTraces",
         Effect=Allow,
@@ -62,11 +63,11 @@ def _tracing() -> Statement:
     )
 
 
-def _send_to_dead_letters(queue_arn: Any) -> Statement:
+def send_to_dead_letters(queue_arn: Any) -> Statement:
     return Statement(Sid="SendToDeadLetterQueue", Effect=Allow, Action=[sqs.SendMessage], Resource=[queue_arn])
 
 
-def _key_for_data(key_arn: Any) -> Statement:
+def key_for_data(key_arn: Any) -> Statement:
     """Decrypt what it reads, generate data keys for what it writes; nothing else with the key."""
     return Statement(
         Sid="UsePipelineKeyForData",
@@ -76,46 +77,16 @@ def _key_for_data(key_arn: Any) -> Statement:
     )
 
 
-def _objects(bucket_arn: Any, prefix: str) -> Sub:
+def objects(bucket_arn: Any, prefix: str) -> Sub:
     return Sub(f"${{Bucket}}/{prefix}*", Bucket=bucket_arn)
-
-
-def sink_function_policy(
-    log_group_arn: Any, stream_arn: Any, bucket_arn: Any, raw_prefix: str, key_arn: Any, queue_arn: Any
-) -> Policy:
-    """The sink reads the stream (as its event source mapping) and writes raw objects, nothing more."""
-    return _document(
-        _write_own_logs(log_group_arn),
-        Statement(
-            Sid="ReadEventStream",
-            Effect=Allow,
-            Action=[
-                kinesis.DescribeStream,
-                kinesis.DescribeStreamSummary,
-                kinesis.GetRecords,
-                kinesis.GetShardIterator,
-                kinesis.ListShards,
-            ],
-            Resource=[stream_arn],
-        ),
-        Statement(
-            Sid="WriteRawObjects",
-            Effect=Allow,
-            Action=[s3.PutObject],
-            Resource=[_objects(bucket_arn, raw_prefix)],
-        ),
-        _key_for_data(key_arn),
-        _send_to_dead_letters(queue_arn),
-        _tracing(),
-    )
 
 
 def enrich_function_policy(
     log_group_arn: Any, bucket_arn: Any, raw_prefix: str, enriched_prefix: str, key_arn: Any, queue_arn: Any
 ) -> Policy:
     """The enricher lists and reads raw objects and writes enriched ones; it cannot touch anything else."""
-    return _document(
-        _write_own_logs(log_group_arn),
+    return document(
+        write_own_logs(log_group_arn),
         Statement(
             Sid="ListRawObjects",
             Effect=Allow,
@@ -127,30 +98,30 @@ def enrich_function_policy(
             Sid="ReadRawObjects",
             Effect=Allow,
             Action=[s3.GetObject],
-            Resource=[_objects(bucket_arn, raw_prefix)],
+            Resource=[objects(bucket_arn, raw_prefix)],
         ),
         Statement(
             Sid="WriteEnrichedObjects",
             Effect=Allow,
             Action=[s3.PutObject],
-            Resource=[_objects(bucket_arn, enriched_prefix)],
+            Resource=[objects(bucket_arn, enriched_prefix)],
         ),
-        _key_for_data(key_arn),
-        _send_to_dead_letters(queue_arn),
-        _tracing(),
+        key_for_data(key_arn),
+        send_to_dead_letters(queue_arn),
+        tracing(),
     )
 
 
 def state_machine_policy(function_arn: Any, queue_arn: Any, key_arn: Any) -> Policy:
     """Run the enricher, report failures to the encrypted dead-letter queue, deliver logs and traces."""
-    return _document(
+    return document(
         Statement(
             Sid="InvokeEnrichFunction",
             Effect=Allow,
             Action=[lambda_.InvokeFunction],
             Resource=[function_arn],
         ),
-        _send_to_dead_letters(queue_arn),
+        send_to_dead_letters(queue_arn),
         Statement(
             # Sending to a KMS-encrypted queue needs a data key from the pipeline key.
             Sid="EncryptDeadLetters",
@@ -190,14 +161,14 @@ def state_machine_policy(function_arn: Any, queue_arn: Any, key_arn: Any) -> Pol
 
 def schedule_policy(state_machine_arn: Any, queue_arn: Any, key_arn: Any) -> Policy:
     """Start this one state machine; dead-letter undeliverable runs; decrypt the schedule's input."""
-    return _document(
+    return document(
         Statement(
             Sid="StartStateMachine",
             Effect=Allow,
             Action=[states.StartExecution],
             Resource=[state_machine_arn],
         ),
-        _send_to_dead_letters(queue_arn),
+        send_to_dead_letters(queue_arn),
         Statement(
             Sid="UsePipelineKey",
             Effect=Allow,

@@ -18,6 +18,7 @@ from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
 from generator.spec.messages import describe
 from generator.spec.models import ConsoleSpec, PipelineSpec
+from generator.spec.sinks import TAGS as SINK_TAGS
 from generator.spec.yamlfile import Document, load_document
 
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -321,7 +322,8 @@ def _strip_tags(loc: tuple[int | str, ...], data: Any) -> Path:
     return tuple(out)
 
 
-_TAGS = {"kinesis", "s3", "none", "cognito", "oidc", "existing", "created"}
+_TAGS = {*SINK_TAGS, "none", "cognito", "oidc", "existing", "created"}
+"""Union tags pydantic puts in error locations; the sink types' come from their one list."""
 
 
 def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type[BaseModel]) -> list[SpecError]:

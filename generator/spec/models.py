@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import Discriminator, Field, StringConstraints, Tag
+
+from generator.spec.base import Strict
+from generator.spec.sinks import KinesisSink, Sink
 
 Email = Annotated[
     str,
@@ -38,12 +41,6 @@ SecretArn = Annotated[
     str,
     StringConstraints(pattern=r"^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$"),
 ]
-
-
-class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, values are not coerced silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class App(Strict):
@@ -82,22 +79,6 @@ class Domain(Strict):
     hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[0-9A-Z]{4,32}$")] | None = Field(
         default=None, description="when set, an alias record for the name is created in this zone"
     )
-
-
-class KinesisSink(Strict):
-    type: Literal["kinesis"]
-    mode: Literal["on-demand", "provisioned"] = "on-demand"
-    shards: int | None = Field(default=None, ge=1, le=500, description="only with mode: provisioned")
-    retention_hours: int = Field(default=24, ge=24, le=8760)
-
-
-class S3Sink(Strict):
-    type: Literal["s3"]
-    buffer_mb: int = Field(default=10, ge=1, le=128)
-    interval_s: int = Field(default=60, ge=10, le=900)
-
-
-Sink = Annotated[KinesisSink | S3Sink, Field(discriminator="type")]
 
 
 def _network_kind(value: object) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from generator.spec.errors import Path, shown
-from generator.spec.models import KinesisSink, OidcAuth, PipelineSpec
+from generator.spec.models import OidcAuth, PipelineSpec
 
 Finding = tuple[Path, str]
 Rule = Callable[[PipelineSpec, dict[str, Any]], Iterator[Finding]]
@@ -67,13 +67,11 @@ def unique_app_ids(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]
 
 
 def sink_options(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
-    sink = spec.ingestion.sink
-    if not isinstance(sink, KinesisSink):
-        return
-    if sink.mode == "provisioned" and sink.shards is None:
-        yield ("ingestion", "sink", "shards"), "expected a shard count with mode: provisioned, found nothing"
-    if sink.mode == "on-demand" and sink.shards is not None:
-        yield ("ingestion", "sink", "shards"), f"expected no shard count with mode: on-demand, found {sink.shards}"
+    """Each sink type checks its own keys (`SinkSettings.findings`); paths are made absolute here."""
+    ingestion = raw.get("ingestion")
+    written = ingestion.get("sink") if isinstance(ingestion, dict) else None
+    for path, message in spec.ingestion.sink.findings(written if isinstance(written, dict) else {}):
+        yield ("ingestion", "sink", *path), message
 
 
 def launch_type_options(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:

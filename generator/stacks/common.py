@@ -5,7 +5,8 @@ the console's Exports page sees which stack owns a value:
 
 | stack      | outputs                                                                            |
 | ---------- | ---------------------------------------------------------------------------------- |
-| storage    | KeyArn, DataBucketName, DataBucketArn, LogsBucketName, StreamName*, StreamArn*     |
+| storage    | KeyArn, DataBucketName, DataBucketArn, LogsBucketName, StreamName*, StreamArn*,    |
+|            | DeliveryStreamName*, DeliveryStreamArn*                                            |
 | ingestion  | CollectorEndpoint, LoadBalancerDnsName, LoadBalancerFullName, TargetGroupFullName, |
 |            | ClusterName, ServiceName                                                           |
 | processing | StateMachineArn, StateMachineName, EnrichFunctionName, SinkFunctionName*,          |
@@ -13,7 +14,7 @@ the console's Exports page sees which stack owns a value:
 | monitoring | DashboardName, AlarmTopicArn                                                       |
 | console    | StateTableName, StateTableArn, GraphQLUrl, GraphQLApiId, UserPoolId*               |
 
-(* only when the pipeline or console uses that option)
+(* only when the pipeline or console uses that option; a sink's outputs are its sink module's)
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The resource types pipectl emits, found by synthesizing rather than listed by hand.
 
 The shipped examples and both bootstrap stacks are synthesized, each bootstrap source (CodeCommit,
-a CodeStar connection) and sign-in (Cognito, OpenID Connect), and every example once more with the
-options the examples leave off (an alias record in a hosted zone), so each branch of the stack
-builders is seen. The execution permissions table is generated for exactly these types.
+a CodeStar connection) and sign-in (Cognito, OpenID Connect), every example once more with the
+options the examples leave off (an alias record in a hosted zone), and the first example with each
+registered sink type (its `sample` settings), so each branch of the stack builders is seen. The
+execution permissions table is generated for exactly these types.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from generator.spec.loader import Pipeline, load_directory
 from generator.stacks.bootstrap import BootstrapRequest, synthesize_bootstrap
+from generator.stacks.sinks import REGISTRY
+from generator.stacks.sinks.base import SinkType
 from generator.stacks.synth import StackBuild, build_all
 
 # Bootstrap options that change which resources the control plane holds.
@@ -50,11 +54,22 @@ def _with_options(pipeline: Pipeline) -> Pipeline:
     return replace(pipeline, spec=spec.model_copy(update={"ingestion": ingestion}))
 
 
+def _with_sink(pipeline: Pipeline, sink: SinkType[Any]) -> Pipeline:
+    """The pipeline with its sink replaced by `sink`'s sample settings."""
+    spec = pipeline.spec
+    ingestion = spec.ingestion.model_copy(update={"sink": sink.model.model_validate(sink.sample)})
+    return replace(pipeline, spec=spec.model_copy(update={"ingestion": ingestion}))
+
+
 def synthesized(pipelines_dir: Path) -> list[StackBuild]:
-    """Every stack of the examples in `pipelines_dir` (as given and with options on) and of bootstrap."""
+    """Every stack of the examples in `pipelines_dir` (as given, with options on, with each sink type)
+    and of bootstrap."""
     installation = load_directory(pipelines_dir, str(pipelines_dir))
     optioned = replace(installation, pipelines=tuple(_with_options(p) for p in installation.pipelines))
     builds = [*build_all(installation), *build_all(optioned)]
+    for sink in REGISTRY.values():
+        first = tuple(_with_sink(p, sink) for p in installation.pipelines[:1])
+        builds.extend(build_all(replace(installation, pipelines=first)))
     with tempfile.TemporaryDirectory() as scratch:
         for request in BOOTSTRAP_VARIANTS:
             builds.extend(synthesize_bootstrap(pipelines_dir, Path(scratch), request).builds)

@@ -1,26 +1,24 @@
-"""The processing stack: land stream batches in S3, enrich them on a schedule, keep what fails.
+"""The processing stack: enrich raw events on a schedule, and keep what fails.
 
-Kinesis pipelines get a sink function fed by an event source mapping; every pipeline gets an enrich
-function run by a Step Functions state machine that an EventBridge Scheduler schedule starts. Anything
-that fails for good ends up in one dead-letter queue, which the monitoring stack watches.
+Every pipeline gets an enrich function run by a Step Functions state machine that an EventBridge
+Scheduler schedule starts; the pipeline's sink module adds what moves its events into raw/ (for Kinesis,
+a sink function fed by an event source mapping). Anything that fails for good ends up in one
+dead-letter queue, which the monitoring stack watches.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import awacs.aws
 from troposphere import GetAtt, ImportValue, Ref, Sub, Template
 from troposphere.awslambda import (
     DeadLetterConfig,
-    DestinationConfig,
     Environment,
-    EventSourceMapping,
     Function,
-    OnFailure,
     TracingConfig,
 )
 from troposphere.iam import Policy, Role
@@ -38,19 +36,15 @@ from troposphere.stepfunctions import (
 
 from generator.policy import processing as policy
 from generator.spec.loader import Pipeline
-from generator.spec.models import KinesisSink
 from generator.stacks import assets, common
+from generator.stacks.sinks import sink_of
+from generator.stacks.sinks.base import RAW_PREFIX
 
 KIND = "processing"
-RAW_PREFIX = "raw/"
 ENRICHED_PREFIX = "enriched/"
 RUNTIME = "python3.12"
 MAX_FUNCTION_NAME = 64
 DEAD_LETTER_RETENTION_S = 14 * 24 * 3600  # the SQS maximum: two weeks to look at a failure
-# The sink lands a batch when it is full or has waited this long, whichever comes first.
-SINK_BATCH_SIZE = 1000
-SINK_BATCH_WINDOW_S = 60
-SINK_RETRIES = 10
 # Lambda service errors are retried by the state machine with exponential backoff and full jitter.
 ENRICH_RETRY = {"interval_seconds": 2, "max_attempts": 6, "backoff_rate": 2.0, "max_delay_seconds": 60}
 # A schedule whose target cannot be started is retried for an hour, then dead-lettered.
@@ -59,203 +53,146 @@ SCHEDULE_MAX_EVENT_AGE_S = 3600
 MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 
 
-@dataclass(frozen=True)
-class _Storage:
-    """What the processing stack uses from the storage stack."""
-
-    key_arn: ImportValue
-    bucket_name: ImportValue
-    bucket_arn: ImportValue
-    stream_arn: ImportValue | None
-
-
 def build_processing(pipeline: Pipeline) -> Template:
-    """Dead-letter queue, sink (Kinesis only), enrich function, state machine and its schedule."""
-    template = common.new_template(
-        common.describe(pipeline, KIND, "sink and enrich functions, enrichment state machine and schedule")
-    )
-    stack = common.stack_name(pipeline, KIND)
-    storage = _storage(pipeline)
-    queue = _dead_letter_queue(template, pipeline, stack, storage)
-    if storage.stream_arn is not None:
-        _sink(template, pipeline, stack, storage, queue)
-    enrich = _enrich(template, pipeline, stack, storage, queue)
-    machine = _state_machine(template, pipeline, stack, storage, enrich, queue)
-    _schedule(template, pipeline, storage, machine, queue)
-    return template
+    """Dead-letter queue, the sink's processing, enrich function, state machine and its schedule."""
+    return ProcessingStack(pipeline).build()
 
 
-def _storage(pipeline: Pipeline) -> _Storage:
-    kinesis = isinstance(pipeline.spec.ingestion.sink, KinesisSink)
-    return _Storage(
-        key_arn=common.imported(pipeline, "storage", "KeyArn"),
-        bucket_name=common.imported(pipeline, "storage", "DataBucketName"),
-        bucket_arn=common.imported(pipeline, "storage", "DataBucketArn"),
-        stream_arn=common.imported(pipeline, "storage", "StreamArn") if kinesis else None,
-    )
+class ProcessingStack:
+    """The processing stack's resources, each built once on first use; the sink module adds its own
+    functions with `function`."""
 
-
-def _dead_letter_queue(template: Template, pipeline: Pipeline, stack: str, storage: _Storage) -> Queue:
-    """Where failed batches, failed runs and undeliverable schedules go. It is the only record of what
-    failed, so it is kept like data; senders are granted by IAM, so it needs no queue policy."""
-    queue = Queue(
-        "DeadLetterQueue",
-        KmsMasterKeyId=storage.key_arn,
-        MessageRetentionPeriod=DEAD_LETTER_RETENTION_S,
-    )
-    template.add_resource(common.keep(queue, pipeline.spec.retain))
-    common.add_output(
-        template,
-        stack,
-        "DeadLetterQueueName",
-        GetAtt(queue, "QueueName"),
-        "Queue holding failed sink batches, failed enrichment runs and undeliverable schedules",
-    )
-    return queue
-
-
-def _sink(template: Template, pipeline: Pipeline, stack: str, storage: _Storage, queue: Queue) -> Function:
-    """Kinesis -> raw/: an event source mapping hands batches to the sink function."""
-    if storage.stream_arn is None:
-        raise ValueError(f"{stack}: the sink function reads a Kinesis stream, and this pipeline's sink has none")
-    log_group = _function_log_group(template, pipeline, storage, "Sink", "sink")
-    role = _function_role(
-        template,
-        "Sink",
-        policy.sink_function_policy(
-            GetAtt(log_group, "Arn"),
-            storage.stream_arn,
-            storage.bucket_arn,
-            RAW_PREFIX,
-            storage.key_arn,
-            GetAtt(queue, "Arn"),
-        ),
-    )
-    function = _function(
-        template,
-        pipeline,
-        "Sink",
-        "sink",
-        role,
-        log_group,
-        storage,
-        queue,
-        "Writes each batch of the event stream to raw/ as gzip newline-delimited JSON",
-        {"BUCKET": storage.bucket_name, "RAW_PREFIX": RAW_PREFIX},
-    )
-    template.add_resource(
-        EventSourceMapping(
-            "SinkEventSource",
-            FunctionName=Ref(function),
-            EventSourceArn=storage.stream_arn,
-            StartingPosition="TRIM_HORIZON",
-            BatchSize=SINK_BATCH_SIZE,
-            MaximumBatchingWindowInSeconds=SINK_BATCH_WINDOW_S,
-            BisectBatchOnFunctionError=True,
-            MaximumRetryAttempts=SINK_RETRIES,
-            DestinationConfig=DestinationConfig(OnFailure=OnFailure(Destination=GetAtt(queue, "Arn"))),
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.name = common.stack_name(pipeline, KIND)
+        self.template = common.new_template(
+            common.describe(pipeline, KIND, "sink and enrich functions, enrichment state machine and schedule")
         )
-    )
-    common.add_output(template, stack, "SinkFunctionName", Ref(function), "Function landing stream batches in S3")
-    return function
 
+    def build(self) -> Template:
+        """The table of contents: a resource adds itself to the template when first named."""
+        _ = self.dead_letter_queue
+        sink_of(self.pipeline).add_processing(self)
+        _ = self.schedule  # names the state machine, which names the enrich function
+        return self.template
 
-def _enrich(template: Template, pipeline: Pipeline, stack: str, storage: _Storage, queue: Queue) -> Function:
-    """raw/ -> enriched/, with the enrichments the pipeline file lists."""
-    log_group = _function_log_group(template, pipeline, storage, "Enrich", "enrich")
-    role = _function_role(
-        template,
-        "Enrich",
-        policy.enrich_function_policy(
+    def output(self, name: str, value: Any, description: str) -> None:
+        common.add_output(self.template, self.name, name, value, description)
+
+    def storage_output(self, name: str) -> ImportValue:
+        """A value the storage stack exports (see common.py's export contract)."""
+        return common.imported(self.pipeline, "storage", name)
+
+    @cached_property
+    def key_arn(self) -> ImportValue:
+        return self.storage_output("KeyArn")
+
+    @cached_property
+    def bucket_name(self) -> ImportValue:
+        return self.storage_output("DataBucketName")
+
+    @cached_property
+    def bucket_arn(self) -> ImportValue:
+        return self.storage_output("DataBucketArn")
+
+    @cached_property
+    def dead_letter_queue(self) -> Queue:
+        """Where failed batches, failed runs and undeliverable schedules go. It is the only record of what
+        failed, so it is kept like data; senders are granted by IAM, so it needs no queue policy."""
+        queue = Queue("DeadLetterQueue", KmsMasterKeyId=self.key_arn, MessageRetentionPeriod=DEAD_LETTER_RETENTION_S)
+        self.template.add_resource(common.keep(queue, self.pipeline.spec.retain))
+        self.output(
+            "DeadLetterQueueName",
+            GetAtt(queue, "QueueName"),
+            "Queue holding failed sink batches, failed enrichment runs and undeliverable schedules",
+        )
+        return queue
+
+    @cached_property
+    def enrich_function(self) -> Function:
+        """raw/ -> enriched/, with the enrichments the pipeline file lists."""
+        log_group = self.function_log_group("Enrich", "enrich")
+        document = policy.enrich_function_policy(
             GetAtt(log_group, "Arn"),
-            storage.bucket_arn,
+            self.bucket_arn,
             RAW_PREFIX,
             ENRICHED_PREFIX,
-            storage.key_arn,
-            GetAtt(queue, "Arn"),
-        ),
-    )
-    function = _function(
-        template,
-        pipeline,
-        "Enrich",
-        "enrich",
-        role,
-        log_group,
-        storage,
-        queue,
-        "Enriches the raw/ objects of one time window into enriched/",
-        {
-            "BUCKET": storage.bucket_name,
-            "RAW_PREFIX": RAW_PREFIX,
-            "ENRICHED_PREFIX": ENRICHED_PREFIX,
-            "ENRICHMENTS": ",".join(pipeline.spec.processing.enrich),
-        },
-    )
-    common.add_output(template, stack, "EnrichFunctionName", Ref(function), "Function enriching raw events")
-    return function
-
-
-def _function_log_group(
-    template: Template, pipeline: Pipeline, storage: _Storage, prefix: str, function: str
-) -> LogGroup:
-    return common.log_group(
-        template,
-        f"{prefix}LogGroup",
-        common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/{function}"),
-        pipeline.spec.monitoring.log_retention_days,
-        storage.key_arn,
-        pipeline.spec.retain,
-    )
-
-
-def _function_role(template: Template, prefix: str, document: awacs.aws.Policy) -> Role:
-    role: Role = template.add_resource(
-        Role(
-            f"{prefix}Role",
-            AssumeRolePolicyDocument=policy.service_trust("lambda.amazonaws.com"),
-            Policies=[Policy(PolicyName=f"{prefix.lower()}-function", PolicyDocument=document)],
+            self.key_arn,
+            GetAtt(self.dead_letter_queue, "Arn"),
         )
-    )
-    return role
+        function = self.function(
+            "Enrich",
+            "enrich",
+            self.function_role("Enrich", document),
+            log_group,
+            "Enriches the raw/ objects of one time window into enriched/",
+            {
+                "BUCKET": self.bucket_name,
+                "RAW_PREFIX": RAW_PREFIX,
+                "ENRICHED_PREFIX": ENRICHED_PREFIX,
+                "ENRICHMENTS": ",".join(self.pipeline.spec.processing.enrich),
+            },
+        )
+        self.output("EnrichFunctionName", Ref(function), "Function enriching raw events")
+        return function
 
+    @cached_property
+    def state_machine(self) -> StateMachine:
+        return _state_machine(self)
 
-def _function(
-    template: Template,
-    pipeline: Pipeline,
-    prefix: str,
-    source: str,
-    role: Role,
-    log_group: LogGroup,
-    storage: _Storage,
-    queue: Queue,
-    description: str,
-    variables: dict[str, Any],
-) -> Function:
-    """A Python function whose code is the asset built from generator/stacks/functions/<source>.py."""
-    processing = pipeline.spec.processing
-    function = Function(
-        f"{prefix}Function",
-        Description=description,
-        Runtime=RUNTIME,
-        Architectures=["arm64"],
-        Handler="index.handler",
-        Code=assets.function_code(template, source),
-        Role=GetAtt(role, "Arn"),
-        MemorySize=processing.memory_mb,
-        Timeout=processing.timeout_s,
-        ReservedConcurrentExecutions=processing.concurrency,
-        Environment=Environment(Variables=variables),
-        KmsKeyArn=storage.key_arn,
-        LoggingConfig=common.json_logging(log_group),
-        TracingConfig=TracingConfig(Mode="Active"),
-        DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(queue, "Arn")),
-    )
-    name = f"pipectl-{pipeline.name}-{pipeline.env}-{source}"
-    if len(name) <= MAX_FUNCTION_NAME:  # else CloudFormation names it after the stack
-        function.FunctionName = name
-    template.add_resource(function)
-    return function
+    @cached_property
+    def schedule(self) -> Schedule:
+        return _schedule(self)
+
+    def function_log_group(self, prefix: str, function: str) -> LogGroup:
+        pipeline = self.pipeline
+        return common.log_group(
+            self.template,
+            f"{prefix}LogGroup",
+            common.per_stack(f"/pipectl/{pipeline.name}/{pipeline.env}/{function}"),
+            pipeline.spec.monitoring.log_retention_days,
+            self.key_arn,
+            pipeline.spec.retain,
+        )
+
+    def function_role(self, prefix: str, document: awacs.aws.Policy) -> Role:
+        role: Role = self.template.add_resource(
+            Role(
+                f"{prefix}Role",
+                AssumeRolePolicyDocument=policy.service_trust("lambda.amazonaws.com"),
+                Policies=[Policy(PolicyName=f"{prefix.lower()}-function", PolicyDocument=document)],
+            )
+        )
+        return role
+
+    def function(
+        self, prefix: str, source: str, role: Role, log_group: LogGroup, description: str, variables: dict[str, Any]
+    ) -> Function:
+        """A Python function whose code is the asset built from generator/stacks/functions/<source>.py."""
+        pipeline = self.pipeline
+        processing = pipeline.spec.processing
+        function = Function(
+            f"{prefix}Function",
+            Description=description,
+            Runtime=RUNTIME,
+            Architectures=["arm64"],
+            Handler="index.handler",
+            Code=assets.function_code(self.template, source),
+            Role=GetAtt(role, "Arn"),
+            MemorySize=processing.memory_mb,
+            Timeout=processing.timeout_s,
+            ReservedConcurrentExecutions=processing.concurrency,
+            Environment=Environment(Variables=variables),
+            KmsKeyArn=self.key_arn,
+            LoggingConfig=common.json_logging(log_group),
+            TracingConfig=TracingConfig(Mode="Active"),
+            DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(self.dead_letter_queue, "Arn")),
+        )
+        name = f"pipectl-{pipeline.name}-{pipeline.env}-{source}"
+        if len(name) <= MAX_FUNCTION_NAME:  # else CloudFormation names it after the stack
+            function.FunctionName = name
+        self.template.add_resource(function)
+        return function
 
 
 def window_minutes(schedule: str) -> int:
@@ -276,18 +213,17 @@ def window_minutes(schedule: str) -> int:
     return 31 * MINUTES["day"]
 
 
-def _state_machine(
-    template: Template, pipeline: Pipeline, stack: str, storage: _Storage, enrich: Function, queue: Queue
-) -> StateMachine:
+def _state_machine(stack: ProcessingStack) -> StateMachine:
     """Runs the enrich function with retries on Lambda service errors; a failure is reported to the
     dead-letter queue before the execution fails."""
+    template, pipeline, queue, enrich = stack.template, stack.pipeline, stack.dead_letter_queue, stack.enrich_function
     log_group = common.log_group(
         template,
         "StateMachineLogGroup",
         # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's logs resource policy.
         common.per_stack(f"/aws/vendedlogs/states/pipectl/{pipeline.name}/{pipeline.env}/enrich"),
         pipeline.spec.monitoring.log_retention_days,
-        storage.key_arn,
+        stack.key_arn,
         pipeline.spec.retain,
     )
     role = template.add_resource(
@@ -298,7 +234,7 @@ def _state_machine(
                 Policy(
                     PolicyName="enrich-state-machine",
                     PolicyDocument=policy.state_machine_policy(
-                        GetAtt(enrich, "Arn"), GetAtt(queue, "Arn"), storage.key_arn
+                        GetAtt(enrich, "Arn"), GetAtt(queue, "Arn"), stack.key_arn
                     ),
                 )
             ],
@@ -319,10 +255,8 @@ def _state_machine(
             TracingConfiguration=TracingConfiguration(Enabled=True),
         )
     )
-    common.add_output(template, stack, "StateMachineArn", Ref(machine), "State machine running the enrichment")
-    common.add_output(
-        template, stack, "StateMachineName", GetAtt(machine, "Name"), "Name of the enrichment state machine"
-    )
+    stack.output("StateMachineArn", Ref(machine), "State machine running the enrichment")
+    stack.output("StateMachineName", GetAtt(machine, "Name"), "Name of the enrichment state machine")
     return machine
 
 
@@ -353,10 +287,9 @@ def definition(pipeline: Pipeline) -> str:
     return json.dumps(body, indent=2)
 
 
-def _schedule(
-    template: Template, pipeline: Pipeline, storage: _Storage, machine: StateMachine, queue: Queue
-) -> Schedule:
+def _schedule(stack: ProcessingStack) -> Schedule:
     """Starts the state machine on the pipeline's schedule, passing the scheduled time as window end."""
+    template, pipeline, queue, machine = stack.template, stack.pipeline, stack.dead_letter_queue, stack.state_machine
     role = template.add_resource(
         Role(
             "ScheduleRole",
@@ -364,7 +297,7 @@ def _schedule(
             Policies=[
                 Policy(
                     PolicyName="start-enrichment",
-                    PolicyDocument=policy.schedule_policy(Ref(machine), GetAtt(queue, "Arn"), storage.key_arn),
+                    PolicyDocument=policy.schedule_policy(Ref(machine), GetAtt(queue, "Arn"), stack.key_arn),
                 )
             ],
         )
@@ -377,7 +310,7 @@ def _schedule(
             ScheduleExpressionTimezone="UTC",
             FlexibleTimeWindow=FlexibleTimeWindow(Mode="OFF"),
             State="ENABLED",
-            KmsKeyArn=storage.key_arn,
+            KmsKeyArn=stack.key_arn,
             Target=Target(
                 Arn=Ref(machine),
                 RoleArn=GetAtt(role, "Arn"),

@@ -1,13 +1,16 @@
-"""The storage stack: the pipeline's KMS key, its data and logs buckets, and the Kinesis stream.
+"""The storage stack: the pipeline's KMS key, its data and logs buckets, and what the sink lands events in.
 
 Everything here holds data, so every resource goes through `common.keep`: removing a pipeline file
-never deletes events unless the file says `deletion: delete`.
+never deletes events unless the file says `deletion: delete`. The sink's own resources (a Kinesis stream,
+a Firehose delivery stream) come from its sink module, which uses the key and buckets named here.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
 from troposphere import GetAtt, Ref, Template
-from troposphere.kinesis import Stream, StreamEncryption, StreamModeDetails
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
@@ -29,8 +32,8 @@ from troposphere.s3 import (
 
 from generator.policy import storage as policy
 from generator.spec.loader import Pipeline
-from generator.spec.models import KinesisSink
 from generator.stacks import common
+from generator.stacks.sinks import sink_of
 
 KIND = "storage"
 NONCURRENT_VERSION_DAYS = 30
@@ -39,16 +42,56 @@ DATA_ACCESS_LOG_PREFIX = "s3-access/data/"
 
 
 def build_storage(pipeline: Pipeline) -> Template:
-    """Key, buckets and (for the Kinesis sink) the stream of one pipeline in one environment."""
-    template = common.new_template(common.describe(pipeline, KIND, "KMS key, data and logs buckets, event stream"))
-    stack = common.stack_name(pipeline, KIND)
-    key = _key(template, pipeline, stack)
-    logs_bucket = _logs_bucket(template, pipeline, stack)
-    data_bucket = _data_bucket(template, pipeline, stack, key, logs_bucket)
-    _logs_bucket_policy(template, pipeline, logs_bucket, data_bucket)
-    if isinstance(pipeline.spec.ingestion.sink, KinesisSink):
-        _stream(template, pipeline, stack, key, pipeline.spec.ingestion.sink)
-    return template
+    """Key, buckets and the sink's resources of one pipeline in one environment."""
+    return StorageStack(pipeline).build()
+
+
+class StorageStack:
+    """The storage stack's resources, each built once on first use; the sink module uses them by name."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.name = common.stack_name(pipeline, KIND)
+        self.template = common.new_template(
+            common.describe(pipeline, KIND, "KMS key, data and logs buckets, event stream")
+        )
+
+    def build(self) -> Template:
+        """The table of contents: a resource adds itself to the template when first named."""
+        _ = (self.key, self.logs_bucket, self.data_bucket, self.logs_bucket_policy)
+        sink_of(self.pipeline).add_storage(self)
+        return self.template
+
+    def output(self, name: str, value: Any, description: str) -> None:
+        common.add_output(self.template, self.name, name, value, description)
+
+    @property
+    def retain(self) -> bool:
+        return self.pipeline.spec.retain
+
+    @cached_property
+    def key(self) -> Key:
+        return _key(self)
+
+    @cached_property
+    def key_arn(self) -> GetAtt:
+        return GetAtt(self.key, "Arn")
+
+    @cached_property
+    def logs_bucket(self) -> Bucket:
+        return _logs_bucket(self)
+
+    @cached_property
+    def data_bucket(self) -> Bucket:
+        return _data_bucket(self)
+
+    @cached_property
+    def data_bucket_arn(self) -> GetAtt:
+        return GetAtt(self.data_bucket, "Arn")
+
+    @cached_property
+    def logs_bucket_policy(self) -> BucketPolicy:
+        return _logs_bucket_policy(self)
 
 
 def alias_name(pipeline: Pipeline) -> str:
@@ -60,8 +103,9 @@ def alb_log_prefix(pipeline: Pipeline) -> str:
     return f"alb/{pipeline.name}/{pipeline.env}"
 
 
-def _key(template: Template, pipeline: Pipeline, stack: str) -> Key:
+def _key(stack: StorageStack) -> Key:
     """One customer-managed key per pipeline and environment, rotated yearly by KMS."""
+    template, pipeline = stack.template, stack.pipeline
     key = template.add_resource(
         common.keep(
             Key(
@@ -75,7 +119,7 @@ def _key(template: Template, pipeline: Pipeline, stack: str) -> Key:
         )
     )
     template.add_resource(Alias("DataKeyAlias", AliasName=alias_name(pipeline), TargetKeyId=Ref(key)))
-    common.add_output(template, stack, "KeyArn", GetAtt(key, "Arn"), "ARN of the pipeline's KMS key")
+    stack.output("KeyArn", GetAtt(key, "Arn"), "ARN of the pipeline's KMS key")
     return key
 
 
@@ -105,9 +149,10 @@ def _lifecycle(rule_id: str, expiration_days: int) -> LifecycleConfiguration:
     )
 
 
-def _logs_bucket(template: Template, pipeline: Pipeline, stack: str) -> Bucket:
+def _logs_bucket(stack: StorageStack) -> Bucket:
     """Server access logs of the data bucket and access logs of the load balancer, kept as long as the
     pipeline's CloudWatch logs (monitoring.log_retention_days)."""
+    template, pipeline = stack.template, stack.pipeline
     bucket = _private(
         Bucket(
             "LogsBucket",
@@ -123,12 +168,14 @@ def _logs_bucket(template: Template, pipeline: Pipeline, stack: str) -> Bucket:
         )
     )
     template.add_resource(common.keep(bucket, pipeline.spec.retain))
-    common.add_output(template, stack, "LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
+    stack.output("LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
     return bucket
 
 
-def _logs_bucket_policy(template: Template, pipeline: Pipeline, logs_bucket: Bucket, data_bucket: Bucket) -> None:
-    template.add_resource(
+def _logs_bucket_policy(stack: StorageStack) -> BucketPolicy:
+    """TLS only; server access logs and load balancer logs may be written under their own prefixes."""
+    template, pipeline, logs_bucket, data_bucket = stack.template, stack.pipeline, stack.logs_bucket, stack.data_bucket
+    return template.add_resource(
         BucketPolicy(
             "LogsBucketPolicy",
             Bucket=Ref(logs_bucket),
@@ -143,8 +190,9 @@ def _logs_bucket_policy(template: Template, pipeline: Pipeline, logs_bucket: Buc
     )
 
 
-def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, logs_bucket: Bucket) -> Bucket:
+def _data_bucket(stack: StorageStack) -> Bucket:
     """Raw and processed events, encrypted with the pipeline key, expired after retention_days."""
+    template, pipeline, key, logs_bucket = stack.template, stack.pipeline, stack.key, stack.logs_bucket
     bucket = _private(
         Bucket(
             "DataBucket",
@@ -174,24 +222,6 @@ def _data_bucket(template: Template, pipeline: Pipeline, stack: str, key: Key, l
             PolicyDocument=policy.data_bucket_policy(GetAtt(bucket, "Arn")),
         )
     )
-    common.add_output(template, stack, "DataBucketName", Ref(bucket), "Bucket holding the pipeline's events")
-    common.add_output(template, stack, "DataBucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
+    stack.output("DataBucketName", Ref(bucket), "Bucket holding the pipeline's events")
+    stack.output("DataBucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
     return bucket
-
-
-def _stream(template: Template, pipeline: Pipeline, stack: str, key: Key, sink: KinesisSink) -> Stream:
-    """The Kinesis sink: collectors put records, processing reads them."""
-    stream = Stream(
-        "EventStream",
-        RetentionPeriodHours=sink.retention_hours,
-        StreamEncryption=StreamEncryption(EncryptionType="KMS", KeyId=GetAtt(key, "Arn")),
-    )
-    if sink.mode == "provisioned":
-        stream.StreamModeDetails = StreamModeDetails(StreamMode="PROVISIONED")
-        stream.ShardCount = sink.shards or 1
-    else:
-        stream.StreamModeDetails = StreamModeDetails(StreamMode="ON_DEMAND")
-    template.add_resource(common.keep(stream, pipeline.spec.retain))
-    common.add_output(template, stack, "StreamName", Ref(stream), "Kinesis stream the collectors write to")
-    common.add_output(template, stack, "StreamArn", GetAtt(stream, "Arn"), "ARN of the Kinesis stream")
-    return stream

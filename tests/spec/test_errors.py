@@ -75,7 +75,21 @@ CASES = [
         "shop.yaml",
         MINIMAL + "  sink: {type: kafka}\n",
         "shop.yaml:7:9: ingestion.sink: ",
-        "expected 'kinesis', 's3', found 'kafka'",
+        "expected 'kinesis', 's3', 'firehose', found 'kafka'",
+    ),
+    (
+        "firehose interval below its minimum",
+        "shop.yaml",
+        MINIMAL + "  sink: {type: firehose, interval_s: 30}\n",
+        "shop.yaml:7:38: ingestion.sink.interval_s: ",
+        "expected a number >= 60, found 30",
+    ),
+    (
+        "kinesis option with firehose sink",
+        "shop.yaml",
+        MINIMAL + "  sink: {type: firehose, shards: 2}\n",
+        "shop.yaml:7:26: ingestion.sink.shards: ",
+        "an option of kinesis",
     ),
     (
         "shards missing when provisioned",

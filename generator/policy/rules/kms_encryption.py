@@ -1,4 +1,4 @@
-"""E9003: buckets, tables, streams, queues, topics and log groups are encrypted with a KMS key.
+"""E9003: buckets, tables, streams, delivery streams, queues, topics and log groups are KMS-encrypted.
 
 Why: with a customer-managed key, who may read the data is decided by the key policy and every
 read is in CloudTrail. One exception: a bucket that only receives access logs may use SSE-S3,
@@ -111,6 +111,16 @@ def _stream(props: dict[str, Any]) -> str | None:
     return "stream has no StreamEncryption with EncryptionType KMS and a KeyId"
 
 
+def _delivery_stream(props: dict[str, Any]) -> str | None:
+    """A Firehose stream fed by a Kinesis stream holds that stream's encryption; a DirectPut one names a key."""
+    if props.get("DeliveryStreamType") == "KinesisStreamAsSource":
+        return None
+    enc = props.get("DeliveryStreamEncryptionConfigurationInput")
+    if isinstance(enc, dict) and enc.get("KeyType") == "CUSTOMER_MANAGED_CMK" and enc.get("KeyARN"):
+        return None
+    return "delivery stream has no DeliveryStreamEncryptionConfigurationInput with a customer-managed KeyARN"
+
+
 def _keyed(prop: str, what: str) -> Callable[[dict[str, Any]], str | None]:
     def check(props: dict[str, Any]) -> str | None:
         return None if props.get(prop) else f"{what} has no {prop}"
@@ -121,6 +131,7 @@ def _keyed(prop: str, what: str) -> Callable[[dict[str, Any]], str | None]:
 CHECKS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::Kinesis::Stream": _stream,
+    "AWS::KinesisFirehose::DeliveryStream": _delivery_stream,
     "AWS::SQS::Queue": _keyed("KmsMasterKeyId", "queue"),
     "AWS::SNS::Topic": _keyed("KmsMasterKeyId", "topic"),
     "AWS::Logs::LogGroup": _keyed("KmsKeyId", "log group"),
@@ -132,7 +143,9 @@ class KmsEncryption(CloudFormationLintRule):  # type: ignore[misc]
 
     id = "E9003"
     shortdesc = "KMS encryption on data"
-    description = "Buckets, tables, streams, queues, topics and log groups are encrypted with a KMS key"
+    description = (
+        "Buckets, tables, streams, delivery streams, queues, topics and log groups are encrypted with a KMS key"
+    )
     tags: ClassVar[list[str]] = ["pipectl", "encryption"]
 
     def match(self, cfn: Any) -> list[RuleMatch]:

@@ -41,7 +41,7 @@ from troposphere.iam import Policy as RolePolicy
 
 from generator.policy import ingestion as policy
 from generator.spec.loader import Pipeline
-from generator.stacks.network import Network
+from generator.stacks.ingestion.network import Network
 
 GRAVITON = re.compile(r"^(a1|[a-z]+\d+g[a-z0-9]*)\.")  # Graviton families: arm64 images
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/{arch}recommended/image_id"
