@@ -33,7 +33,8 @@ def render_plan(plan: Plan, manifest: Manifest) -> str:
     lines = [
         f"# pipectl plan {plan.revision}",
         "",
-        f"Target **{plan.target}** ({plan.region}){scope}, created {plan.created_at}.",
+        # Line 3 is the one-line summary: the delivery pipeline's approval message quotes it.
+        f"**{plan.summary()}** — target {plan.target} ({plan.region}){scope}, created {plan.created_at}.",
         "",
     ]
     lines += _summary(plan)

@@ -54,6 +54,8 @@ def sample() -> Plan:
 def test_plan_md_puts_data_at_risk_first_and_links_change_sets(tmp_path: Path) -> None:
     _, md = write_plan(sample(), Manifest(tmp_path, ()), tmp_path)
     text = md.read_text()
+    # line 3 is what the approval message quotes (buildspec.yml reads it)
+    assert text.splitlines()[2].startswith("**1 to create, 1 to update, 1 unchanged, 1 with their file gone")
     assert "| create | 1 |\n| update | 1 |\n| unchanged | 1 |" in text
     assert "| file gone: `pipectl prune` deletes, `apply` does not | 1 |" in text
     risk = text.index("**Data at risk**")
