@@ -47,6 +47,9 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     built = {key: build_ingestion(p).to_json() for key, p in _pipelines(EXAMPLES).items()}
     directory = tmp_path_factory.mktemp("edge")
     (directory / "edge.yaml").write_text(EDGE)
+    (directory / "_console.yaml").write_text(
+        "hosted_zones: [Z0123456789ABCDEFGHIJ]\n"
+    )  # the zone is the installation's
     built |= {key: build_ingestion(p).to_json() for key, p in _pipelines(directory).items()}
     return built
 
