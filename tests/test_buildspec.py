@@ -77,7 +77,10 @@ def test_validate_runs_green_on_a_clean_checkout(checkout: Path) -> None:
 
 
 def test_plan_exports_what_the_approval_reads(checkout: Path) -> None:
-    done = run("Plan", checkout)
+    try:
+        done = run("Plan", checkout)
+    finally:  # plan leaves the embedded AWS running for apply, as `up` does: stop it here
+        subprocess.run([sys.executable, "-m", "generator.cli", "local", "stop"], cwd=checkout, check=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     exported = dict(
         line.removeprefix("[run-buildspec] exported ").split("=", 1)

@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("print the JSON Schema of pipeline files"),
     "synth": Command("write build/ templates and manifest.json from pipelines.d/"),
     "validate": Command("check pipeline files, synthesize, and lint every template"),
+    "graph": Command("print the stack dependency graph as Mermaid or DOT (--format dot), all or one --pipeline"),
     "plan": _deploy("synthesize, then create change sets for the stacks that changed; write plan.json/.md"),
     "apply": _deploy("execute a reviewed plan's change sets along the dependency graph"),
     "up": _deploy("validate, plan, apply and show status (starts the local AWS when --target local)"),
@@ -58,6 +59,16 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def _version() -> str:
+    """The installed distribution's version: what bootstrap pins and what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pipectl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def command_module(name: str) -> ModuleType:
     return importlib.import_module(f"generator.cli.{name}")
 
@@ -71,6 +82,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "130 interrupted.",
     )
     parser.add_argument("--output", "-o", choices=FORMATS, default="text", help="output format")
+    parser.add_argument("--version", action="version", version=f"pipectl {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         command_parser = sub.add_parser(name, help=command.help, description=command.description)
@@ -106,11 +118,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: ExitCode = args.func(args, out)
     except KeyboardInterrupt:
-        out.error("pipectl: interrupted")
+        _interrupted(out)
         return ExitCode.INTERRUPTED
     except Exception as exc:
+        _close_progress()
         handled = exit_code(exc, out)
         if handled is None:
             raise
         return handled
+    _close_progress()
     return code
+
+
+def _close_progress() -> list[str]:
+    context = sys.modules.get("generator.cli.context")
+    return context.end_progress() if context is not None else []
+
+
+def _interrupted(out: Output) -> None:
+    """Ctrl-C answers at once: what is still in flight, and that the next run resumes it.
+
+    Stack operations already sent go on in CloudFormation whatever pipectl does; waiting for their
+    threads would only keep the user waiting, so once the lock is released (the exception has
+    unwound through it) the process ends without joining them.
+    """
+    import os
+    import threading
+
+    flying = _close_progress()
+    out.error("pipectl: interrupted")
+    if flying:
+        out.error(
+            f"pipectl: still in flight, and CloudFormation carries on with them: {', '.join(flying)}. "
+            "The next `pipectl apply --auto-approve` or `pipectl up` waits for them to settle and resumes; "
+            "`pipectl status` shows where they are"
+        )
+    if threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)

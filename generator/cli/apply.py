@@ -14,6 +14,9 @@ from generator.cli.plan import render_plan
 
 if TYPE_CHECKING:
     from generator.deploy.apply import ApplyOptions
+    from generator.deploy.aws import Aws
+    from generator.deploy.manifest import Manifest
+    from generator.deploy.progress import Progress
     from generator.deploy.results import ApplyResult, Plan, StackResult
 
 
@@ -36,7 +39,9 @@ class ApplyReport:
 def configure(p: argparse.ArgumentParser) -> None:
     options.target(p)
     p.add_argument("--plan", metavar="FILE", help="the plan to execute (stale change sets are refused)")
-    p.add_argument("--auto-approve", action="store_true", help="plan and apply in one go")
+    p.add_argument("--auto-approve", action="store_true", help="synthesize, plan and apply in one go")
+    options.pipelines(p)
+    p.add_argument("--no-synth", action="store_true", help="with --auto-approve: plan build/ as it is")
     options.planning(p)
     options.replacing(p)
     options.locking(p)
@@ -55,12 +60,13 @@ def apply_options(args: argparse.Namespace) -> ApplyOptions:
 
 
 def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
-    from generator.deploy.apply import apply_now, apply_plan
+    from generator.deploy.apply import apply_plan
     from generator.deploy.plan import read_plan
-    from generator.deploy.revision import resolve_revision
 
     if args.auto_approve == bool(args.plan):
         raise UserError("give either --plan plan.json (apply a reviewed plan) or --auto-approve (plan and apply)")
+    if args.auto_approve and not args.no_synth:
+        context.synth_builds(args, out)  # what `plan` would have planned: the files as they are now
     manifest = context.load_manifest(args)
     reviewed = None
     if args.plan:
@@ -74,17 +80,25 @@ def apply(args: argparse.Namespace, out: Output) -> ApplyReport:
         progress = context.progress(out, args)
         if reviewed is not None:
             return ApplyReport.of(apply_plan(aws, prepared.manifest, reviewed, progress, apply_options(args)))
-        plan_dir = Path(args.out)
-        made, result = apply_now(
-            aws,
-            prepared.manifest,
-            resolve_revision(args.revision),
-            progress,
-            apply_options(args),
-            plan_dir=plan_dir,
-            env=args.env,
-        )
-    return ApplyReport.of(result, made, plan_dir)
+        _, result = plan_then_apply(aws, prepared.manifest, args, out, progress)
+    return ApplyReport.of(result)
+
+
+def plan_then_apply(
+    aws: Aws, manifest: Manifest, args: argparse.Namespace, out: Output, progress: Progress
+) -> tuple[Plan, ApplyResult]:
+    """`--auto-approve` and `up`: the plan is written and shown before the apply starts, not after it ends."""
+    from generator.deploy.apply import apply_plan
+    from generator.deploy.plan import make_plan, write_plan
+    from generator.deploy.revision import resolve_revision
+
+    opts = apply_options(args)
+    revision = resolve_revision(args.revision)
+    made = make_plan(aws, manifest, revision, progress, opts.concurrency, opts.template_bucket, env=args.env)
+    plan_dir = Path(args.out)
+    write_plan(made, manifest, plan_dir)
+    render_plan(made, out, plan_dir)  # text output only: with --output json the document says it
+    return made, apply_plan(aws, manifest, made, progress, opts)
 
 
 def render(report: ApplyReport, out: Output) -> None:

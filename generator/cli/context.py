@@ -40,9 +40,17 @@ def synth_builds(args: argparse.Namespace, out: Output) -> list[StackBuild]:
 
 
 def load_manifest(args: argparse.Namespace) -> Manifest:
+    """build/manifest.json; an `--env` it has no stack of is an error here, before any AWS call."""
     from generator.deploy.manifest import load_manifest
 
-    return load_manifest(Path(args.build_dir))
+    manifest = load_manifest(Path(args.build_dir))
+    env = getattr(args, "env", None)
+    envs = sorted({s.env for s in manifest.stacks if s.env})
+    if env is not None and env not in envs:
+        raise UserError(
+            f"--env: no environment named {env!r} in the pipeline files; expected one of: {', '.join(envs)}"
+        )
+    return manifest
 
 
 def region(args: argparse.Namespace, manifest: Manifest) -> str:
@@ -102,8 +110,33 @@ def progress(out: Output, args: argparse.Namespace | None = None) -> Progress:
     from generator.deploy.progress import NullProgress, make_progress
 
     if args is not None and getattr(args, "log_format", "text") == "json":
-        return make_progress(sys.stderr, log_format="json")
-    return NullProgress() if out.is_json else make_progress(sys.stderr)
+        made = make_progress(sys.stderr, log_format="json")
+    else:
+        made = NullProgress() if out.is_json else make_progress(sys.stderr)
+    close_progress()  # one live display at a time: an earlier one (bootstrap's) ends here
+    _OPEN.append(made)
+    out.pause = close_progress
+    return made
+
+
+_OPEN: list[Progress] = []  # closed by `pipectl`'s main when the command ends, however it ends
+
+
+def close_progress() -> list[str]:
+    """Stop every live display (the terminal gets its last complete table and a fresh line); the
+    stacks still in flight, for an interrupted run to name."""
+    flying: set[str] = set()
+    for shown in _OPEN:  # closing is idempotent, and a display closed for output starts again on its next row
+        flying.update(getattr(shown, "in_flight", list)())
+        shown.close()
+    return sorted(flying)
+
+
+def end_progress() -> list[str]:
+    """The command is over: close every display and forget them (main calls this once per command)."""
+    flying = close_progress()
+    _OPEN.clear()
+    return flying
 
 
 def local_bootstrap(aws: Aws, manifest: Manifest, args: argparse.Namespace, out: Output) -> None:

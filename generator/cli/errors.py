@@ -12,7 +12,15 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.cli.output import Output
+    from generator.cli.output import JsonValue, Output
+    from generator.spec.errors import SpecError
+
+
+NO_CREDENTIALS = (
+    "--target aws needs credentials: pass --profile NAME (a profile in ~/.aws/config), or set "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary ones), or for IAM "
+    "Identity Center run `aws sso login --profile NAME` and pass --profile NAME; --target local needs none"
+)
 
 
 class ExitCode(IntEnum):
@@ -36,6 +44,8 @@ def exit_code(exc: Exception, out: Output) -> ExitCode | None:
     from generator.spec.errors import SpecErrors
 
     if isinstance(exc, SpecErrors):
+        if out.is_json:  # a script reads the findings where it reads every result: one document on stdout
+            out.json({"errors": [_located(error) for error in exc.errors]})
         for error in exc.errors:
             out.error(str(error))
         out.error(f"{len(exc.errors)} error(s) in pipeline files; nothing was written or deployed")
@@ -61,10 +71,28 @@ def exit_code(exc: Exception, out: Output) -> ExitCode | None:
             exceptions.EndpointConnectionError,
             exceptions.ProfileNotFound,
         )
+        if isinstance(exc, exceptions.NoCredentialsError):
+            out.error(f"pipectl: {exc}. {NO_CREDENTIALS}")
+            return ExitCode.ENV
+        sso = tuple(
+            getattr(exceptions, name)
+            for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError")
+            if hasattr(exceptions, name)
+        )
+        if sso and isinstance(exc, sso):
+            out.error(
+                f"pipectl: {exc}. The SSO session has expired or never started: run `aws sso login --profile NAME`"
+            )
+            return ExitCode.ENV
         if isinstance(exc, environment):
             out.error(f"pipectl: {exc}")
             return ExitCode.ENV
     return None
+
+
+def _located(error: SpecError) -> JsonValue:
+    loc = error.location
+    return {"file": str(loc.file), "line": loc.line, "col": loc.col, "path": error.path, "message": error.message}
 
 
 def _deploy_error(exc: Exception, out: Output) -> ExitCode | None:

@@ -73,7 +73,12 @@ def render(result: LocalResult, out: Output) -> None:
             f"(AWS_ENDPOINT_URL={result.endpoint}; credentials: any)"
         )
     elif isinstance(result, LocalStopped):
-        out.line("local AWS stopped" if result.stopped else "local AWS was not running")
+        out.line(
+            "local AWS stopped: its state went with it (stacks, buckets, the state table); "
+            "the next `pipectl up` or `plan` starts from an empty account"
+            if result.stopped
+            else "local AWS was not running"
+        )
     elif result.running:
         out.line(f"local AWS running at {result.endpoint} (pid {result.pid})")
     else:
@@ -81,5 +86,8 @@ def render(result: LocalResult, out: Output) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitCode:
-    out.result(local(args.action, Path.cwd(), args.resource_delay), render)
-    return ExitCode.OK
+    """`local status` exits 1 when nothing runs, so a script can test it (`pipectl local status || ...`)."""
+    result = local(args.action, Path.cwd(), args.resource_delay)
+    out.result(result, render)
+    stopped = isinstance(result, LocalStatus) and not result.running
+    return ExitCode.FINDINGS if stopped else ExitCode.OK

@@ -92,9 +92,10 @@ def replacing(parser: argparse.ArgumentParser) -> None:
         "--allow-replace",
         action="append",
         default=[],
-        metavar="LOGICAL_ID",
-        help="allow this run to replace or delete this stateful resource (repeatable); "
-        "without it such a plan is refused",
+        metavar="[STACK/]LOGICAL_ID",
+        help="allow this run to replace or delete this stateful resource (repeatable): LOGICAL_ID in every "
+        "stack, STACK/LOGICAL_ID in that stack only; without it such a plan is refused, and an id the plan "
+        "does not change is an error",
     )
 
 

@@ -32,6 +32,9 @@ class Output:
     def __init__(self, fmt: Format = "text") -> None:
         self.format: Format = fmt
         self.interactive = sys.stdout.isatty() and "NO_COLOR" not in os.environ and not os.environ.get("CI")
+        # Set by a command with a live display: it is ended (drawn complete, cursor on a fresh line)
+        # before anything else is printed, so the two never share the screen.
+        self.pause: Callable[[], object] | None = None
 
     @property
     def is_json(self) -> bool:
@@ -54,9 +57,13 @@ class Output:
         """A line of the text output; with --output json standard output carries the JSON document alone."""
         if self.is_json:
             return
+        if self.pause is not None:
+            self.pause()
         self.out.print(text, style=style, markup=False)
 
     def error(self, text: str) -> None:
+        if self.pause is not None:
+            self.pause()
         self.err.print(text, style="red", markup=False)
 
     def note(self, text: str) -> None:

@@ -47,7 +47,9 @@ def plan(args: argparse.Namespace, out: Output) -> PlanResult:
     if not args.no_synth:
         context.synth_builds(args, out)
     manifest = context.load_manifest(args)
-    with context.target(args, manifest) as aws:
+    # On the local target the background server keeps running, as `up` leaves it: the change sets
+    # this plan makes must still be there when `apply --plan` executes them.
+    with context.target(args, manifest, keep_running=True) as aws:
         prepared = context.for_target(aws, manifest, out, announce=True)
         context.local_bootstrap(aws, prepared.manifest, args, out)
         made = make_plan(

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.cli import context, options
-from generator.cli.apply import ApplyReport, apply_options
+from generator.cli.apply import ApplyReport, plan_then_apply
 from generator.cli.apply import render as render_apply
 from generator.cli.errors import ExitCode
 from generator.cli.output import Output
@@ -53,9 +52,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def up(args: argparse.Namespace, out: Output) -> UpResult:
     """Validation is shown as soon as it is done, before the (long) deployment starts."""
-    from generator.deploy.apply import apply_now
-    from generator.deploy.revision import resolve_revision
-
     checked = validate(args, out)
     render_validate(checked, out)
     if not checked.ok:
@@ -65,19 +61,10 @@ def up(args: argparse.Namespace, out: Output) -> UpResult:
         out.line(f"target: {aws.target.describe()}")
         prepared = context.for_target(aws, manifest, out, announce=True)
         context.local_bootstrap(aws, prepared.manifest, args, out)
-        plan_dir = Path(args.out)
-        plan, result = apply_now(
-            aws,
-            prepared.manifest,
-            resolve_revision(args.revision),
-            context.progress(out, args),
-            apply_options(args),
-            plan_dir=plan_dir,
-            env=args.env,
-        )
+        plan, result = plan_then_apply(aws, prepared.manifest, args, out, context.progress(out, args))
         stacks = rows(aws, prepared.manifest)
     headline = [s for s in stacks if s.kind in HEADLINE_KINDS]
-    return UpResult(checked, plan, ApplyReport.of(result, plan, plan_dir), headline)
+    return UpResult(checked, plan, ApplyReport.of(result), headline)
 
 
 def render(result: UpResult, out: Output) -> None:

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.deploy import cfn, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
-from generator.deploy.changes import PlanAction
+from generator.deploy.changes import PlanAction, allowed_in
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError, StalePlanError
 from generator.deploy.graph import subgraph, walk
@@ -209,8 +209,7 @@ def _run_all(
         for pipeline in sorted(manifest.pipelines):
             envs = sorted({s.env for s in manifest.stacks if s.pipeline == pipeline and s.env})
             store.record_pipeline(pipeline, envs, plan.revision, run.run_id)
-    out.note(None, f"apply {plan.revision}: {result.summary()}")
-    return result
+    return result  # the caller shows the summary once (the CLI's result), not the progress stream too
 
 
 def _finish_without_state(
@@ -258,7 +257,13 @@ def _run_stack(
             stack = replace(stack, change_set=change_set, stack_id=stack_id)
         elif stack.action.deferred:
             made = deferred.create_at_apply(
-                aws, manifest, stack, run.revision, opts.template_bucket, opts.allow_replace, out
+                aws,
+                manifest,
+                stack,
+                run.revision,
+                opts.template_bucket,
+                allowed_in(opts.allow_replace, stack.name),
+                out,
             )
             if made is None:
                 out.finish(stack.name, ApplyOutcome.DONE, "its change set found no changes")
@@ -303,7 +308,8 @@ def _recover(
     made = cfn.create_change_set(aws, spec, source, name, create, revision)
     if made.empty:
         return None, made.stack_id
-    deferred.refuse_risky(aws, spec, made, opts.allow_replace, f"{name}, created after the recovery,")
+    allowed = allowed_in(opts.allow_replace, stack.name)
+    deferred.refuse_risky(aws, spec, made, allowed, f"{name}, created after the recovery,")
     return made.id, made.stack_id
 
 

@@ -71,7 +71,7 @@ def create_change_set(
     )
     change_set_id = created["Id"]
     described = aws.poll(
-        lambda: cfn.describe_change_set(ChangeSetName=change_set_id, StackName=spec.name),
+        lambda: cfn.describe_change_set(ChangeSetName=change_set_id, StackName=spec.name, IncludePropertyValues=True),
         lambda d: d["Status"] in ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE"),
         aws.timeouts.change_set,
         f"change set {name} of {spec.name}",
@@ -83,7 +83,9 @@ def create_change_set(
     changes = list(described.get("Changes") or [])
     token = described.get("NextToken")
     while token and not empty:
-        page = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=spec.name, NextToken=token)
+        page = cfn.describe_change_set(
+            ChangeSetName=change_set_id, StackName=spec.name, NextToken=token, IncludePropertyValues=True
+        )
         changes.extend(page.get("Changes") or [])
         token = page.get("NextToken")
     if empty:

@@ -7,11 +7,13 @@ once they succeeded, because CloudFormation resolves `Fn::ImportValue` when a ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from generator.contract import STATEFUL_TYPES
+from generator.deploy.access import Access, RuleChange, StatementChange
+from generator.deploy.properties import PropertyChange, from_details
 
 # Changes that can widen who may do what: IAM, resource policies, security groups, key policies.
 WIDENING_TYPES = frozenset(
@@ -68,6 +70,8 @@ class ResourceChange:
     """One row of a change set: replacement is True/False/Conditional, `unknown` when not reported.
 
     `note` says where the row comes from when it is not a change set's (a deferred stack's template).
+    `properties`, `statements` and `rules` say what changes inside the resource (plan.md's tables);
+    `access` whether it widens or narrows who may do what, and `widening` mirrors it for the summary.
     """
 
     resource: str
@@ -77,6 +81,28 @@ class ResourceChange:
     stateful: bool = False
     widening: bool = False
     note: str = ""
+    properties: list[PropertyChange] = field(default_factory=list)
+    statements: list[StatementChange] = field(default_factory=list)
+    rules: list[RuleChange] = field(default_factory=list)
+    access: str = ""
+    granted: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+    @property
+    def narrowing(self) -> bool:
+        return Access(self.access).narrows
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceChange:
+        """A row as plan.json holds it, its nested tables included."""
+        return cls(
+            **{
+                **data,
+                "properties": [PropertyChange(**p) for p in data.get("properties", [])],
+                "statements": [StatementChange(**s) for s in data.get("statements", [])],
+                "rules": [RuleChange(**r) for r in data.get("rules", [])],
+            }
+        )
 
     @property
     def data_at_risk(self) -> bool:
@@ -107,6 +133,13 @@ def from_change_set(
     logical = str(rc.get("LogicalResourceId", ""))
     reported = str(rc.get("Replacement") or "") or (computed or {}).get(logical, "")
     replacement = reported or ("unknown" if action == "Modify" else "n/a")
-    return resource_change(
-        str(rc.get("LogicalResourceId", "")), str(rc.get("ResourceType", "")), action, replacement, stateful_ids
+    row = resource_change(logical, str(rc.get("ResourceType", "")), action, replacement, stateful_ids)
+    row.properties = from_details(rc.get("Details") or [])
+    return row
+
+
+def allowed_in(allowed: frozenset[str], stack: str) -> frozenset[str]:
+    """The logical ids `--allow-replace` unlocks in one stack: `ID` in every stack, `STACK/ID` in that one."""
+    return frozenset(
+        {a for a in allowed if "/" not in a} | {a.split("/", 1)[1] for a in allowed if a.startswith(f"{stack}/")}
     )

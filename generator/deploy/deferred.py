@@ -21,16 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from generator.deploy import cfn, uploads
 from generator.deploy.aws import Aws
-from generator.deploy.changes import TO_CONFIRM, PlanAction, ResourceChange, from_change_set, resource_change
+from generator.deploy.changes import TO_CONFIRM, PlanAction, ResourceChange, from_change_set
 from generator.deploy.deployed import DeployedStack, read_one
 from generator.deploy.errors import RefusedError, StalePlanError
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import Progress
-from generator.resource_schemas import UnknownResourceType, create_only_properties
+from generator.deploy.review import rows_between
 
 if TYPE_CHECKING:
     from generator.deploy.results import StackPlan
@@ -43,43 +43,11 @@ def template_sha256(body: str) -> str:
 
 def template_changes(aws: Aws, spec: StackSpec, live: DeployedStack | None, body: str) -> list[ResourceChange]:
     """The resources a deferred stack's change set will touch, as far as the templates tell."""
-    new = _resources(json.loads(body))
-    if live is None:
-        return [
-            resource_change(logical, str(r.get("Type", "")), "Add", "n/a", spec.stateful, TO_CONFIRM)
-            for logical, r in sorted(new.items())
-        ]
-    raw = aws.cfn(spec.region).get_template(StackName=live.stack_id, TemplateStage="Original")["TemplateBody"]
-    old = _resources(raw if isinstance(raw, dict) else json.loads(raw))
-    out = []
-    for logical in sorted({*old, *new}):
-        before, after = old.get(logical), new.get(logical)
-        if before == after:
-            continue
-        if before is None or after is None:
-            present = after or before or {}
-            action = "Add" if before is None else "Remove"
-            out.append(resource_change(logical, str(present.get("Type", "")), action, "n/a", spec.stateful, TO_CONFIRM))
-            continue
-        kind = str(after.get("Type", ""))
-        replacement = "True" if kind != before.get("Type") or _create_only_changed(kind, before, after) else "unknown"
-        out.append(resource_change(logical, kind, "Modify", replacement, spec.stateful, TO_CONFIRM))
-    return out
-
-
-def _resources(template: Any) -> dict[str, dict[str, Any]]:
-    resources = template.get("Resources") if isinstance(template, dict) else None
-    return {str(k): v for k, v in (resources or {}).items() if isinstance(v, dict)}
-
-
-def _create_only_changed(kind: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
-    """A create-only property that differs replaces the resource (the provider schema says which)."""
-    try:
-        names = create_only_properties(kind)
-    except UnknownResourceType:
-        return False
-    old, new = before.get("Properties") or {}, after.get("Properties") or {}
-    return any(old.get(name) != new.get(name) for name in names)
+    old = None
+    if live is not None:
+        raw = aws.cfn(spec.region).get_template(StackName=live.stack_id, TemplateStage="Original")["TemplateBody"]
+        old = raw if isinstance(raw, dict) else json.loads(raw)
+    return rows_between(old, json.loads(body), spec.stateful, TO_CONFIRM)
 
 
 def staleness(aws: Aws, stack: StackPlan, live: DeployedStack | None) -> str:

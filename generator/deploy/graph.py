@@ -91,7 +91,8 @@ def walk(
     running: dict[Future[T], str] = {}
     failed: set[str] = set()
     error: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl")
+    try:
         while pending or running:
             for node in [n for n in order if n in pending]:
                 blocker = next((d for d in graph[node] if d in failed or d in result.skipped), None)
@@ -124,6 +125,12 @@ def walk(
                 result.results[node] = value
                 if not succeeded(value):
                     failed.add(node)
+    except BaseException:
+        # Ctrl-C: start nothing more and do not wait for the running nodes (each may wait minutes for
+        # CloudFormation); the caller says what is still in flight.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     if error is not None:
         raise error
     return result

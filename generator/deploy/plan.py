@@ -27,10 +27,10 @@ from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.progress import NullProgress, Progress
-from generator.deploy.replacement import between_templates
 from generator.deploy.report import render_plan
 from generator.deploy.results import Plan as Plan  # re-exported: what plan makes
 from generator.deploy.results import Recovery, StackPlan
+from generator.deploy.review import annotate, deployed_template
 from generator.deploy.state import RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
 PLAN_FILE = "plan.json"
@@ -187,8 +187,9 @@ def _plan_stack(
     action = PlanAction.CREATE if live is None else PlanAction.UPDATE
     stamp = cfn.fingerprint(aws, live) if live is not None else None
     digest = deferred.template_sha256(body)
+    old = _deployed(aws, spec, live)
     if waits:
-        changes = deferred.template_changes(aws, spec, live, body)
+        changes = annotate(deferred.template_changes(aws, spec, live, body), old, json.loads(body))
         out.note(
             spec.name,
             f"{action} after {', '.join(waits)}: change set created at apply time; "
@@ -215,14 +216,14 @@ def _plan_stack(
             reason="change set found no changes",
         )
     out.note(spec.name, f"{action}: change set {name}, {len(made.changes)} change(s)")
-    computed = _unreported_replacements(aws, spec, body, made.changes)
+    changes = annotate([from_change_set(c, spec.stateful) for c in made.changes], old, json.loads(body))
     return _base(
         spec,
         action,
         change_set=made.id,
         change_set_name=name,
         stack_id=made.stack_id,
-        changes=[from_change_set(c, spec.stateful, computed) for c in made.changes],
+        changes=changes,
         status=live.status if live else None,
         fingerprint=stamp,
         template_sha256=digest,
@@ -245,22 +246,12 @@ def _recovery(
     )
 
 
-def _unreported_replacements(
-    aws: Aws, spec: StackSpec, body: str, changes: tuple[dict[str, Any], ...]
-) -> dict[str, str]:
-    """Replacement of Modify rows the target left empty, from the provider schemas (the local target's logic)."""
-    unreported = {
-        str(rc.get("LogicalResourceId", "")): str(rc.get("ResourceType", ""))
-        for rc in ((c.get("ResourceChange") or {}) for c in changes)
-        if rc.get("Action") == "Modify" and not rc.get("Replacement")
-    }
-    if not unreported:
-        return {}
-    deployed = aws.cfn(spec.region).get_template(StackName=spec.name, TemplateStage="Original").get("TemplateBody")
-    old = json.loads(deployed) if isinstance(deployed, str) else deployed
-    if not isinstance(old, dict):
-        return {}
-    return dict(between_templates(unreported, old, json.loads(body)))
+def _deployed(aws: Aws, spec: StackSpec, live: DeployedStack | None) -> dict[str, Any] | None:
+    """The template the stack runs now: what plan.md diffs the new one against (None for a new stack)."""
+    if live is None:
+        return None
+    raw = aws.cfn(spec.region).get_template(StackName=live.stack_id, TemplateStage="Original").get("TemplateBody")
+    return deployed_template(raw)
 
 
 def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[StackPlan]:

@@ -51,18 +51,28 @@ class NullProgress:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self._lock = threading.Lock()
+        self._running: set[str] = set()
 
     def _add(self, line: str) -> None:
         with self._lock:
             self.lines.append(line)
 
+    def in_flight(self) -> list[str]:
+        """Stacks started and not finished: what an interrupted run leaves to CloudFormation."""
+        with self._lock:
+            return sorted(self._running)
+
     def start(self, stack: str, action: str) -> None:
+        with self._lock:
+            self._running.add(stack)
         self._add(f"{stack}: {action}")
 
     def note(self, stack: str | None, message: str) -> None:
         self._add(f"{stack}: {message}" if stack else message)
 
     def finish(self, stack: str, result: str, detail: str = "") -> None:
+        with self._lock:
+            self._running.discard(stack)
         self._add(f"{stack}: {result}" + (f" ({detail})" if detail else ""))
 
     def close(self) -> None:
@@ -84,20 +94,25 @@ class PlainProgress(NullProgress):
 
 
 class RichProgress(NullProgress):
-    """A live table of stacks and their state, with notes printed above it."""
+    """A live table of stacks and their state, with notes printed above it.
+
+    The table starts with the first stack operation, not before: what a run prints before it (the
+    plan's notes and summary) stays in order above it. Cells are rich Text, never markup, so a
+    detail holding `[brackets]` prints as written; the table grows past the screen rather than
+    dropping rows, and is drawn one last time, complete, when the run ends.
+    """
 
     def __init__(self, stream: TextIO, color: bool) -> None:
         super().__init__()
         from rich.console import Console
-        from rich.live import Live
 
         self._console = Console(file=stream, no_color=not color)
         self._rows: dict[str, tuple[str, str]] = {}
-        self._live = Live(self._table(), console=self._console, refresh_per_second=4, transient=False)
-        self._live.start()
+        self._live: Any = None
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(show_header=True, header_style="bold", box=None)
         table.add_column("stack")
@@ -105,13 +120,27 @@ class RichProgress(NullProgress):
         table.add_column("detail", overflow="fold")
         styles = {"done": "green", "failed": "red", "skipped": "yellow", "refused": "red"}
         for stack, (state, detail) in sorted(self._rows.items()):
-            table.add_row(stack, f"[{styles.get(state, 'cyan')}]{state}[/]", detail)
+            table.add_row(Text(stack), Text(state, style=styles.get(state, "cyan")), Text(detail))
         return table
 
     def _set(self, stack: str, state: str, detail: str) -> None:
+        from rich.live import Live
+
         with self._lock:
             self._rows[stack] = (state, detail)
-            self._live.update(self._table())
+            if self._live is None:
+                self._live = Live(
+                    self._table(),
+                    console=self._console,
+                    refresh_per_second=4,
+                    transient=False,
+                    vertical_overflow="visible",
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                )
+                self._live.start()
+            else:
+                self._live.update(self._table(), refresh=True)
 
     def start(self, stack: str, action: str) -> None:
         super().start(stack, action)
@@ -126,7 +155,13 @@ class RichProgress(NullProgress):
         self._set(stack, result, detail)
 
     def close(self) -> None:
-        self._live.stop()
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.update(self._table(), refresh=True)
+            live.stop()
+            self._console.file.write("\n")  # rich leaves the cursor on the table's last line
+            self._console.file.flush()
 
 
 def stack_identity(stack: str) -> tuple[str | None, str | None, str | None]:

@@ -74,16 +74,19 @@ class Plan:
         return sum(1 for s in self.stacks if s.action == action)
 
     def summary(self) -> str:
-        """Counts per base action; stacks whose change set apply makes are counted in, and said so."""
+        """Counts per base action; stacks whose change set apply makes are counted in, and said so.
+
+        Stacks whose file is gone are not "to delete": apply leaves them, `pipectl prune` deletes them.
+        """
 
         def of(base: PlanAction, verb: str) -> str:
             later = self.count(base.after())
             return f"{self.count(base) + later} {verb}" + (f" ({later} after their dependencies)" if later else "")
 
-        text = (
-            f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
-            f"{self.count(PlanAction.NONE)} unchanged, {self.count(PlanAction.DELETE)} to delete"
-        )
+        text = f"{of(PlanAction.CREATE, 'to create')}, {of(PlanAction.UPDATE, 'to update')}, "
+        text += f"{self.count(PlanAction.NONE)} unchanged"
+        gone = self.count(PlanAction.DELETE)  # apply never deletes a stack: prune does
+        text += f", {gone} with their file gone (pipectl prune deletes them)" if gone else ""
         errors = self.count(PlanAction.ERROR)
         return text + (f", {errors} could not be planned" if errors else "")
 
@@ -98,7 +101,7 @@ class Plan:
     def from_json(cls, text: str) -> Plan:
         data = json.loads(text)
         stacks = [
-            StackPlan(**{**s, "changes": [ResourceChange(**c) for c in s.get("changes", [])]})
+            StackPlan(**{**s, "changes": [ResourceChange.from_dict(c) for c in s.get("changes", [])]})
             for s in data.pop("stacks")
         ]
         return cls(**data, stacks=stacks)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 from generator.deploy.aws import Aws
-from generator.deploy.changes import PlanAction
+from generator.deploy.changes import PlanAction, allowed_in
 from generator.deploy.deferred import at_risk
-from generator.deploy.errors import RefusedError
+from generator.deploy.errors import PlanError, RefusedError
 from generator.deploy.manifest import StackSpec
 from generator.deploy.progress import Progress
 from generator.deploy.results import Plan, StackPlan
@@ -19,7 +19,12 @@ from generator.deploy.results import Plan, StackPlan
 
 def refuse_data_loss(plan: Plan, allowed: frozenset[str]) -> None:
     """Replacing or deleting a stateful resource loses its data: only when `--allow-replace` names it."""
-    risky = [f"{stack.name}: {line}" for stack in plan.stacks for line in at_risk(stack.changes, allowed)]
+    check_allowed(plan, allowed)
+    risky = [
+        f"{stack.name}: {line}"
+        for stack in plan.stacks
+        for line in at_risk(stack.changes, allowed_in(allowed, stack.name))
+    ]
     if risky:
         raise RefusedError(
             "this plan would replace or delete stateful resources, so nothing was applied:\n  "
@@ -28,9 +33,24 @@ def refuse_data_loss(plan: Plan, allowed: frozenset[str]) -> None:
         )
 
 
+def check_allowed(plan: Plan, allowed: frozenset[str]) -> None:
+    """An `--allow-replace` that names nothing in the plan is a typo, not permission: refuse it, naming the choices."""
+    rows = {(stack.name, c.resource) for stack in plan.stacks for c in stack.changes}
+    unmatched = sorted(a for a in allowed if not any(a in (resource, f"{name}/{resource}") for name, resource in rows))
+    if not unmatched:
+        return
+    risky = sorted(f"{stack.name}/{c.resource}" for stack in plan.stacks for c in stack.changes if c.data_at_risk)
+    choices = ", ".join(risky) if risky else "none: this plan replaces or deletes no stateful resource"
+    raise PlanError(
+        f"--allow-replace {', '.join(unmatched)}: matches no resource this plan changes; "
+        f"expected LOGICAL_ID or STACK/LOGICAL_ID of a stateful resource at risk: {choices}"
+    )
+
+
 def lift_policy_for(aws: Aws, spec: StackSpec, stack: StackPlan, allowed: frozenset[str], out: Progress) -> None:
     """For one run, let the stack policy allow what `--allow-replace` names (the rest stays denied)."""
-    lifted = sorted({c.resource for c in stack.changes if c.resource in allowed and c.data_at_risk})
+    mine = allowed_in(allowed, stack.name)
+    lifted = sorted({c.resource for c in stack.changes if c.resource in mine and c.data_at_risk})
     if not lifted or not spec.stack_policy or stack.action.base != PlanAction.UPDATE:
         return
     policy = json.loads(spec.stack_policy)

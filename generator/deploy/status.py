@@ -10,7 +10,15 @@ from generator.deploy.deployed import read_deployed
 from generator.deploy.manifest import Manifest
 
 # Outputs a person looks for first; every output is still returned in `outputs`.
-HEADLINE_OUTPUTS = ("CollectorEndpoint", "GraphQLUrl", "DashboardName", "StateTableName", "DataBucketName")
+# LoadBalancerDnsName is what the collector domain's DNS record points at.
+HEADLINE_OUTPUTS = (
+    "CollectorEndpoint",
+    "LoadBalancerDnsName",
+    "GraphQLUrl",
+    "DashboardName",
+    "StateTableName",
+    "DataBucketName",
+)
 
 
 @dataclass

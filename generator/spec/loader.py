@@ -8,17 +8,15 @@ Mappings merge key by key; lists and scalars are replaced.
 from __future__ import annotations
 
 import re
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
+from generator.spec.messages import describe
 from generator.spec.models import ConsoleSpec, PipelineSpec
 from generator.spec.ownership import zone_findings
 from generator.spec.sinks import TAGS as SINK_TAGS
@@ -100,6 +98,7 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
     console = _load_console(directory / CONSOLE_FILE, f"{prefix}/{CONSOLE_FILE}", errors, read)
     pipelines: list[Pipeline] = []
     sources: list[str] = []
+    claimed: dict[str, tuple[str, Location]] = {}  # collector domain -> the pipeline using it, and where
     files = pipeline_files(directory)
     for path in files:
         shown_file = f"{prefix}/{path.name}"
@@ -119,7 +118,7 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         if doc is None:
             continue
         owned = tuple((console or ConsoleSpec()).hosted_zones)
-        pipelines.extend(_load_pipeline(name, doc, defaults, errors, owned))
+        pipelines.extend(_load_pipeline(name, doc, defaults, errors, claimed, owned))
     if not files and not errors:
         errors.append(
             SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none")
@@ -189,7 +188,12 @@ def _environment_names(name: str, doc: Document, defaults: Document | None, erro
 
 
 def _load_pipeline(
-    name: str, doc: Document, defaults: Document | None, errors: list[SpecError], owned_zones: tuple[str, ...] = ()
+    name: str,
+    doc: Document,
+    defaults: Document | None,
+    errors: list[SpecError],
+    claimed: dict[str, tuple[str, Location]],
+    owned_zones: tuple[str, ...] = (),
 ) -> list[Pipeline]:
     before = len(errors)
     envs = _environment_names(name, doc, defaults, errors)
@@ -218,8 +222,38 @@ def _load_pipeline(
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:
+            _claim_domain(name, spec, merged, doc.file, claimed, errors)
             out.append(Pipeline(name=name, env=env, spec=spec, source=doc.file))
     return out
+
+
+def _claim_domain(
+    name: str,
+    spec: PipelineSpec,
+    merged: _Merged,
+    file: str,
+    claimed: dict[str, tuple[str, Location]],
+    errors: list[SpecError],
+) -> None:
+    """One DNS name points at one load balancer: a second pipeline claiming it is an error where it is written.
+
+    The environments of one pipeline may still share it (the shipped examples do); two pipelines never may.
+    """
+    domain = spec.ingestion.domain.name.lower()
+    where = _located(("ingestion", "domain", "name"), "", merged, file, prefer_key=False)
+    first = claimed.get(domain)
+    if first is None:
+        claimed[domain] = (name, where.location)
+    elif first[0] != name:
+        loc = first[1]
+        errors.append(
+            SpecError(
+                where.location,
+                where.path,
+                f"expected a collector domain no other pipeline uses, found {domain!r}, which pipeline "
+                f"{first[0]} uses ({loc.file}:{loc.line}:{loc.col})",
+            )
+        )
 
 
 def _subtree(data: Any, root: Path) -> Any:
@@ -257,13 +291,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _located(path: Path, message: str, merged: _Merged, file: str, prefer_key: bool) -> SpecError:
-    """Place a finding at `path`, or at its nearest written ancestor when the key is missing."""
+def _located(
+    path: Path, message: str, merged: _Merged, file: str, prefer_key: bool, missing: bool = False
+) -> SpecError:
+    """Place a finding at `path`, or at its nearest written ancestor when the key is missing.
+
+    A missing key is the pipeline file's to add, never _defaults.yaml's (which need not be complete):
+    it is placed in the pipeline file, at the nearest ancestor written there, else at its top.
+    """
     table = merged.keys if prefer_key else merged.values
     for cut in range(len(path), -1, -1):
         head = path[:cut]
         found = table.get(head) or merged.keys.get(head) or merged.values.get(head)
-        if found:
+        if found and not (missing and found[0].file != file):
             loc, written = found
             return SpecError(loc, format_path(written + path[cut:]), message)
     return SpecError(Location(file, 1, 1), format_path(path), message)
@@ -295,8 +335,9 @@ def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type
     errors = exc.errors(include_url=False)
     for err in errors[:MAX_ERRORS_PER_FILE]:
         path = _strip_tags(tuple(err["loc"]), merged.data)
-        message = _describe(err, model, tuple(err["loc"]))
-        out.append(_located(path, message, merged, file, prefer_key=err["type"] in ("extra_forbidden", "missing")))
+        message = describe(err, model, tuple(err["loc"]))
+        kind = err["type"]
+        out.append(_located(path, message, merged, file, kind in ("extra_forbidden", "missing"), kind == "missing"))
     if len(errors) > MAX_ERRORS_PER_FILE:
         hidden = len(errors) - MAX_ERRORS_PER_FILE
         out.append(
@@ -307,111 +348,3 @@ def _from_pydantic(exc: ValidationError, merged: _Merged, file: str, model: type
             )
         )
     return out
-
-
-def _describe(err: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    kind = err["type"]
-    found = shown(err.get("input"))
-    ctx = err.get("ctx") or {}
-    if kind == "missing":
-        return "expected a value (required), found nothing"
-    if kind == "extra_forbidden":
-        owner, siblings = _model_at(model, loc[:-1])
-        key = loc[-1]
-        allowed = ", ".join(sorted(owner.model_fields)) if owner else "known keys"
-        hint = ""
-        for other_tag, other in siblings.items():
-            if isinstance(key, str) and key in other.model_fields:
-                hint = f" (an option of {other_tag})"
-                break
-        return f"expected one of {allowed}; found unknown key {key!r}{hint}"
-    if kind == "union_tag_invalid":
-        return f"expected {ctx.get('expected_tags', 'a known type')}, found {shown(ctx.get('tag'))}"
-    if kind == "union_tag_not_found":
-        return f"expected a {ctx.get('discriminator', 'type')} key, found none"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
-        limit = next(iter(ctx.values()))
-        return f"expected a number {op} {limit}, found {found}"
-    if kind == "string_pattern_mismatch":
-        return f"expected text matching {ctx.get('pattern')}, found {found}"
-    if kind in ("too_short", "too_long"):
-        word = "at least" if kind == "too_short" else "at most"
-        bound = ctx.get("min_length", ctx.get("max_length"))
-        return f"expected {word} {bound} item(s), found {ctx.get('actual_length')}"
-    if kind in ("string_too_short", "string_too_long"):
-        word = "at least" if kind == "string_too_short" else "at most"
-        bound = ctx.get("min_length", ctx.get("max_length"))
-        return f"expected text of {word} {bound} characters, found {found}"
-    msg = err["msg"]
-    for lead in ("Input should be ", "Value error, "):
-        if msg.startswith(lead):
-            msg = msg[len(lead) :]
-    return f"expected {msg}, found {found}"
-
-
-def _model_at(
-    model: type[BaseModel], loc: tuple[int | str, ...]
-) -> tuple[type[BaseModel] | None, dict[str, type[BaseModel]]]:
-    """The model class a pydantic error location points into, and the other members of its union."""
-    current: Any = model
-    siblings: dict[str, type[BaseModel]] = {}
-    for part in loc:
-        members = _members(current)
-        if isinstance(part, str) and part in members and len(members) > 1:
-            siblings = {tag: m for tag, m in members.items() if tag != part}
-            current = members[part]
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
-            if field is None:
-                return None, {}
-            current = field.annotation
-            siblings = {}
-            continue
-        current = _item_type(current)
-    members = _members(current)
-    if len(members) == 1:
-        return next(iter(members.values())), siblings
-    return None, siblings
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for arg in typing.get_args(tp) for m in _unwrap(arg)]
-    return [tp]
-
-
-def _members(tp: Any) -> dict[str, type[BaseModel]]:
-    """Models a type may hold, keyed by the tag pydantic uses for them in error locations."""
-    out: dict[str, type[BaseModel]] = {}
-    for member in _unwrap(tp):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            type_field = member.model_fields.get("type")
-            tag = None
-            if type_field is not None:
-                args = typing.get_args(type_field.annotation)
-                tag = str(args[0]) if args else None
-            if tag is None:
-                tag = (
-                    "created"
-                    if "create" in member.model_fields
-                    else "existing"
-                    if "vpc_id" in member.model_fields
-                    else member.__name__
-                )
-            out[tag] = member
-    return out
-
-
-def _item_type(tp: Any) -> Any:
-    for member in _unwrap(tp):
-        args = typing.get_args(member)
-        if typing.get_origin(member) in (list, tuple) and args:
-            return args[0]
-        if typing.get_origin(member) is dict and len(args) == 2:
-            return args[1]
-    return None

@@ -16,7 +16,9 @@ from tests.deploy.conftest import REGION, Build
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_RESULT = {"name", "action", "result", "detail", "events", "change_set"}
-STATUS_ROW = {"stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs"}
+STATUS_ROW = {
+    "stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs", "dashboard_url",
+}  # fmt: skip
 REMOVAL = {
     "name", "pipeline", "env", "kind", "region", "status", "retained", "data_deleted", "protected", "result",
     "detail", "needs",
@@ -142,7 +144,7 @@ def test_bootstrap_dry_run(shop: Path, tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_local_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    assert run_json(capsys, "local", "status") == {
+    assert run_json(capsys, "local", "status", code=1) == {
         "running": False,
         "endpoint": None,
         "pid": None,
@@ -186,3 +188,30 @@ def test_up_prints_one_document_with_each_steps_result(
     headline = [n for n in result["apply"]["stacks"] if n.endswith(("-ingestion", "-monitoring", "-console"))]
     assert [(r["stack"], r["in_sync"]) for r in result["status"]] == [(n, True) for n in headline]
     assert len(headline) == 3
+
+
+def test_validate_of_a_broken_file_prints_its_errors_as_json(
+    shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (shop / "shop.yaml").read_text().replace("owner: analytics@example.com", "owner: nobody")
+    (shop / "shop.yaml").write_text(text)
+    found = run_json(capsys, "validate", "--pipelines", str(shop), "--build-dir", str(tmp_path / "b"), code=2)
+    assert list(found) == ["errors"]
+    owner = [e for e in found["errors"] if e["path"] == "owner"]
+    assert len(owner) == 1 and set(owner[0]) == {"file", "line", "col", "path", "message"}
+    assert (Path(owner[0]["file"]).name, owner[0]["line"], owner[0]["col"]) == ("shop.yaml", 3, 8)
+    assert "nobody" in owner[0]["message"]
+    assert not (tmp_path / "b").exists()
+
+
+def test_graph(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--pipelines", str(shop), "--build-dir", str(tmp_path / "build")]
+    drawn = run_json(capsys, "graph", *argv, "--format", "dot")
+    assert set(drawn) == {"format", "text", "stacks", "edges"} and drawn["format"] == "dot"
+    assert ["pipectl-shop-test-storage", "pipectl-shop-test-ingestion"] in drawn["edges"]
+    assert '"pipectl-shop-test-storage" -> "pipectl-shop-test-ingestion";' in drawn["text"]
+
+
+def test_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    schema = run_json(capsys, "schema")
+    assert schema["type"] == "object" and "ingestion" in schema["properties"]

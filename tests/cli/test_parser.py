@@ -46,7 +46,7 @@ def test_the_command_is_the_first_word_that_is_not_an_option(argv: list[str], co
 
 def test_global_output_before_the_command_still_applies(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["--output", "json", "local", "status"]) == 0
+    assert main(["--output", "json", "local", "status"]) == 1  # nothing runs: exit 1, still a JSON document
     assert json.loads(capsys.readouterr().out)["running"] is False
 
 

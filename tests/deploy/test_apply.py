@@ -86,7 +86,7 @@ def test_second_plan_is_all_none_without_change_sets_and_few_reads(aws: Aws, sho
     assert {s.action for s in plan.stacks} == {"none"}
     assert fresh.counter.calls["cloudformation:CreateChangeSet"] == 0
     assert fresh.counter.total("cloudformation", reads_only=True) == 1  # one describe_stacks for 5 stacks
-    assert plan.summary() == "0 to create, 0 to update, 5 unchanged, 0 to delete"
+    assert plan.summary() == "0 to create, 0 to update, 5 unchanged"
     assert plan.recorded
 
 

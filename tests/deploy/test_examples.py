@@ -100,7 +100,7 @@ def test_a_first_plan_makes_change_sets_only_where_imports_resolve_and_apply_bri
             assert len(stack["changes"]) == len(json.loads(template)["Resources"])
             assert {c["action"] for c in stack["changes"]} == {"Add"}
     assert import_rule.checked == []  # no change set importing anything was made by plan
-    assert "25 to create (18 after their dependencies), 0 to update, 0 unchanged, 0 to delete" in out
+    assert "25 to create (18 after their dependencies), 0 to update, 0 unchanged" in out
     assert "  create  pipectl-shop-prod-ingestion (after pipectl-shop-prod-storage; " in out
     assert "change set created at apply time)" in out
     md = (workdir / "plan.md").read_text()

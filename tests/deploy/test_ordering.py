@@ -76,7 +76,7 @@ def test_a_first_plan_defers_importers_and_apply_brings_everything_up(
         PROCESSING: "create-after",
         MONITORING: "create-after",
     }
-    assert plan.summary() == "5 to create (3 after their dependencies), 0 to update, 0 unchanged, 0 to delete"
+    assert plan.summary() == "5 to create (3 after their dependencies), 0 to update, 0 unchanged"
     processing = plan.get(PROCESSING)
     assert processing is not None and processing.change_set is None and processing.after == [STORAGE]
     body = (manifest.root / manifest[PROCESSING].template).read_bytes()
@@ -92,7 +92,7 @@ def test_a_first_plan_defers_importers_and_apply_brings_everything_up(
     assert f"## {PROCESSING} — create after {STORAGE}" in text
     assert f"Change set created at apply time, once {STORAGE} succeeded" in text
     assert f"sha256 `{processing.template_sha256}`" in text
-    assert "| EnrichRole | AWS::IAM::Role | Add | n/a | possible widening |" in text
+    assert "2 resources: 1 AWS::IAM::Role, 1 AWS::SQS::Queue" in text  # a new stack, summarised by type
     assert rule.checked == []  # no change set importing anything was made by plan
 
     progress = NullProgress()

@@ -54,20 +54,32 @@ def sample() -> Plan:
 def test_plan_md_puts_data_at_risk_first_and_links_change_sets(tmp_path: Path) -> None:
     _, md = write_plan(sample(), Manifest(tmp_path, ()), tmp_path)
     text = md.read_text()
-    assert "**1 to create, 1 to update, 1 unchanged, 1 to delete**" in text
-    risk = text.index("## Data at risk")
+    # line 3 is what the approval message quotes (buildspec.yml reads it)
+    assert text.splitlines()[2].startswith("**1 to create, 1 to update, 1 unchanged, 1 with their file gone")
+    assert "| create | 1 |\n| update | 1 |\n| unchanged | 1 |" in text
+    assert "| file gone: `pipectl prune` deletes, `apply` does not | 1 |" in text
+    risk = text.index("**Data at risk**")
     assert risk < text.index("## pipectl-shop-prod-storage")
-    assert "**pipectl-shop-prod-storage: stateful resource DataBucket (AWS::S3::Bucket) is replaced" in text
-    assert "**pipectl-old-prod-storage would be deleted by `pipectl prune`" in text
+    assert "**pipectl-shop-prod-storage: stateful DataBucket (AWS::S3::Bucket) is replaced" in text
+    gone = text[text.index("## Stacks whose pipeline file is gone") :]
+    assert "- pipectl-old-prod-storage (its pipeline is no longer in the manifest)" in gone
+    assert "## pipectl-old-prod-storage" not in text  # not a section of things apply does
     assert "Key (AWS::KMS::Key) is" not in text  # modified in place, not at risk
-    widening = text[text.index("## Possible permission widening") :]
-    assert "Add CollectorRole (AWS::IAM::Role)" in widening and "Modify Key (AWS::KMS::Key)" in widening
     assert (
         "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/changesets/"
         "changes?stackId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fpipectl-shop-prod-"
         "storage%2Fabc&changeSetId=arn%3Aaws%3Acloudformation"
     ) in text
-    assert "| **DataBucket** | **AWS::S3::Bucket** | **Modify** | **True** | **stateful** |" in text
+    assert "| **DataBucket** | **AWS::S3::Bucket** | **Modify** | **True** |  |" in text
+
+
+def test_plan_md_on_the_local_target_shows_local_identifiers(tmp_path: Path) -> None:
+    plan = sample()
+    plan.target = "local"
+    _, md = write_plan(plan, Manifest(tmp_path, ()), tmp_path)
+    text = md.read_text()
+    assert "console.aws.amazon.com" not in text
+    assert f"Change set `pipectl-1a2b3c4` on the local target (`{CS_ID}`)." in text
 
 
 def test_plan_json_round_trips(tmp_path: Path) -> None:
@@ -138,7 +150,7 @@ def deferred_sample() -> Plan:
 
 def test_plan_md_shows_a_deferred_stack_honestly(tmp_path: Path) -> None:
     plan = deferred_sample()
-    assert plan.summary() == "0 to create, 2 to update (1 after their dependencies), 0 unchanged, 0 to delete"
+    assert plan.summary() == "0 to create, 2 to update (1 after their dependencies), 0 unchanged"
     json_path, md = write_plan(plan, Manifest(tmp_path, ()), tmp_path)
     text = md.read_text()
     assert "## pipectl-shop-prod-ingestion — update after pipectl-shop-prod-storage" in text
@@ -146,6 +158,6 @@ def test_plan_md_shows_a_deferred_stack_honestly(tmp_path: Path) -> None:
     assert "with sha256 `ab12` and refuses any other" in text
     assert "1 modified stateful resource(s) in stacks whose change set is created at apply time" in text
     assert "unknown replacement (the target did not report it" not in text
-    assert "- pipectl-shop-prod-ingestion: Add TaskRole (AWS::IAM::Role)" in text  # widening, listed all the same
+    assert "| TaskRole | AWS::IAM::Role | Add | n/a |" in text
     again = read_plan(json_path)
     assert again == plan and again.stacks[1].action.deferred and again.stacks[1].after == ["pipectl-shop-prod-storage"]

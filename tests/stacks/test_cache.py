@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def copy_examples(tmp_path: Path, copies: int = 1) -> Path:
         shutil.copy(path, folder / path.name)
         if not path.name.startswith("_"):
             for n in range(1, copies):
-                shutil.copy(path, folder / f"{path.stem}-{n}.yaml")
+                # each copy collects under a name of its own: two pipelines may not share a domain
+                text = re.sub(r"(domain:\s*\n\s+name:\s*)(\S+)", rf"\g<1>copy{n}.\g<2>", path.read_text())
+                (folder / f"{path.stem}-{n}.yaml").write_text(text)
     return folder
 
 
