@@ -271,13 +271,19 @@ class ConsoleAuthOidc(Strict):
 class ConsoleUserPool(Strict):
     """What the console's Cognito user pool costs: threat protection needs the Plus plan, billed per active user."""
 
-    threat_protection: Literal["off", "audit", "enforced"] = Field(
-        default="off", description="audit or enforced moves the pool to the Plus plan, billed per active user"
+    threat_protection: Literal["none", "audit", "enforced"] = Field(
+        default="none", description="audit or enforced moves the pool to the Plus plan, billed per active user"
     )
 
     @property
     def tier(self) -> Literal["ESSENTIALS", "PLUS"]:
-        return "ESSENTIALS" if self.threat_protection == "off" else "PLUS"
+        return "ESSENTIALS" if self.threat_protection == "none" else "PLUS"
+
+    @property
+    def advanced_security_mode(self) -> Literal["OFF", "AUDIT", "ENFORCED"]:
+        return (
+            "OFF" if self.threat_protection == "none" else "AUDIT" if self.threat_protection == "audit" else "ENFORCED"
+        )
 
 
 class ConsoleSpec(Strict):

@@ -225,7 +225,7 @@ def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
                 AutoVerifiedAttributes=["email"],
                 MfaConfiguration="ON",
                 EnabledMfas=["SOFTWARE_TOKEN_MFA"],
-                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode=console.user_pool.threat_protection.upper()),
+                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode=console.user_pool.advanced_security_mode),
                 AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
                 AccountRecoverySetting=AccountRecoverySetting(
                     RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]
