@@ -17,7 +17,7 @@ from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, deferred, telemetry, uploads
+from generator.deploy import cfn, deferred, quota, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.changes import PlanAction, from_change_set
@@ -61,6 +61,8 @@ def make_plan(
 
     # Templates over the inline limit and assets go to the template bucket before any change set exists.
     changing = [manifest[n] for n in order if not _in_sync(deployed.get(n), manifest[n].hash)]
+    if not aws.target.is_local:  # the local target has no concurrency quota to read
+        quota.check_reserved_concurrency(aws, manifest, changing, deployed)
     uploads.stage_all(aws, manifest, changing, template_bucket)
     planned_by_name: dict[str, StackPlan] = {}
     lock = threading.Lock()
