@@ -17,7 +17,7 @@ from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, deferred, quota, telemetry, uploads
+from generator.deploy import cfn, costs, deferred, quota, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.changes import PlanAction, from_change_set
@@ -138,6 +138,7 @@ class _Found(TypedDict, total=False):
     reason: str
     after: list[str]
     template_sha256: str | None
+    costs: list[str]
 
 
 def _base(spec: StackSpec, action: PlanAction, **values: Unpack[_Found]) -> StackPlan:
@@ -204,6 +205,7 @@ def _plan_stack(
             fingerprint=stamp,
             after=waits,
             template_sha256=digest,
+            costs=costs.paid_plan_moves(aws, spec, live, body, changes),
         )
     spec, source = uploads.stage(aws, manifest, spec, bucket)
     made = cfn.create_change_set(aws, spec, source, name, create=live is None, revision=revision)
@@ -217,16 +219,18 @@ def _plan_stack(
         )
     out.note(spec.name, f"{action}: change set {name}, {len(made.changes)} change(s)")
     computed = _unreported_replacements(aws, spec, body, made.changes)
+    rows = [from_change_set(c, spec.stateful, computed) for c in made.changes]
     return _base(
         spec,
         action,
         change_set=made.id,
         change_set_name=name,
         stack_id=made.stack_id,
-        changes=[from_change_set(c, spec.stateful, computed) for c in made.changes],
+        changes=rows,
         status=live.status if live else None,
         fingerprint=stamp,
         template_sha256=digest,
+        costs=costs.paid_plan_moves(aws, spec, live, body, rows),
     )
 
 

@@ -1,7 +1,8 @@
 """plan.md: the plan as the person approving it reads it, dangers first.
 
 Data at risk (replaced or removed stateful resources, stacks to delete) comes first in bold, then
-possible permission widening (IAM, resource policies, security groups), then a table per stack
+possible permission widening (IAM, resource policies, security groups), then changes that start a
+bill (a user pool moving to a paid plan), then a table per stack
 with a link to its change set in the console.
 """
 
@@ -31,6 +32,7 @@ def render_plan(plan: Plan, manifest: Manifest) -> str:
     ]
     lines += _dangers(plan)
     lines += _widening(plan)
+    lines += _costs(plan)
     for stack in plan.stacks:
         if stack.action != PlanAction.NONE:
             lines += _stack_section(stack, manifest)
@@ -93,6 +95,13 @@ def _widening(plan: Plan) -> list[str]:
         *out,
         "",
     ]
+
+
+def _costs(plan: Plan) -> list[str]:
+    out = [f"- {stack.name}: {line}" for stack in plan.stacks for line in stack.costs]
+    if not out:
+        return []
+    return ["## New costs", "", "Changes that move a resource to a paid plan: approve them knowingly.", "", *out, ""]
 
 
 def describe_action(stack: StackPlan) -> str:
