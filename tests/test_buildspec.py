@@ -164,3 +164,49 @@ reports:
     )
     done = run("Validate", folder, "--no-venv")
     assert done.returncode == 1 and "is not valid XML" in done.stderr
+
+
+def held_buildspec(folder: Path, stage: str) -> Path:
+    """The buildspec the delivery template holds for `stage`, pinned to this checkout's pipectl."""
+    from generator.stacks.delivery import CodeCommitSource, DeliverySpec, build_delivery
+
+    spec = DeliverySpec(CodeCommitSource("pipectl-config"), pipectl_requirement=f"pipectl @ file://{REPO}")
+    project = build_delivery(spec).to_dict()["Resources"][f"{stage}Project"]["Properties"]
+    path = folder / f"held-{stage.lower()}.yml"
+    path.write_text(project["Source"]["BuildSpec"])
+    return path
+
+
+@pytest.mark.slow
+def test_apply_runs_the_commands_the_delivery_template_holds_not_a_pushed_buildspec(
+    checkout: Path, tmp_path: Path
+) -> None:
+    # One local AWS for the stages, as one account serves them: Plan's change sets are there for Apply.
+    pipectl = str(Path(sys.executable).parent / "pipectl")
+    subprocess.run([pipectl, "local", "start"], cwd=checkout, check=True, capture_output=True, timeout=120)
+    marker = tmp_path / "pushed-apply-ran"
+    pushed = (checkout / "buildspec.yml").read_text()
+    tampered = pushed.replace("pipectl apply --plan", f"touch {marker}; pipectl apply --plan")
+    assert tampered != pushed
+    held = held_buildspec(tmp_path, "Apply")
+    try:
+        planned = run("Plan", checkout)
+        assert planned.returncode == 0, planned.stdout[-4000:] + planned.stderr[-4000:]
+        (checkout / "buildspec.yml").write_text(tampered)
+        # A pushed buildspec that says no approval is needed, for a plan that creates prod stacks: refused.
+        skipped = run("Apply", checkout, "--buildspec", str(held), PIPECTL_TARGET="local",
+                      PIPECTL_APPROVAL="not-required", TMPDIR=str(tmp_path))  # fmt: skip
+        assert skipped.returncode == 1, skipped.stdout[-4000:] + skipped.stderr[-4000:]
+        assert "approval was skipped, but the plan changes stacks outside the nightly environment" in skipped.stderr
+        assert "pipectl-console" in skipped.stderr
+        done = run("Apply", checkout, "--buildspec", str(held), PIPECTL_TARGET="local",
+                   PIPECTL_APPROVAL="required", TMPDIR=str(tmp_path))  # fmt: skip
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        assert f"{tmp_path}/pipectl-held/bin/pipectl" in done.stdout or "pipectl-held/bin/pipectl" in done.stdout
+        assert not marker.exists(), "the pushed buildspec's Apply commands ran"
+        # The control: CodeBuild running the pushed buildspec would have run the modification.
+        control = run("Apply", checkout, PIPECTL_TARGET="local")
+        assert marker.exists(), control.stdout[-2000:]
+    finally:
+        (checkout / "buildspec.yml").write_text(pushed)
+        subprocess.run([pipectl, "local", "stop"], cwd=checkout, check=False, capture_output=True, timeout=120)

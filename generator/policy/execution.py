@@ -4,7 +4,9 @@ Every action a handler of an emitted resource type calls is granted. An action t
 types is granted on those types' ARNs, with the name part `pipectl-*` where CloudFormation names the
 resource after its stack (or pipectl names it so), and any id in this account where the name is an id
 AWS assigns (key ids, VPC and subnet ids). `Resource: "*"` is used only for actions the Service
-Authorization Reference lists with no resource type: IAM matches those only with `*`. The grants are
+Authorization Reference lists with no resource type: IAM matches those only with `*`. Role, pass-role,
+key-administration and client-secret actions are granted apart, under the conditions and next to the
+explicit denies of `guardrails.py` (the permissions boundary, pipectl's tags, the control plane). The grants are
 split, deterministically, into managed policies within IAM's quotas.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub, encode_to_dict
 
+from generator.policy.guardrails import CONDITIONED_ACTIONS, conditioned_grants, denials
 from generator.policy.permissions import PermissionsTable, load_table
 
 VERSION = "2012-10-17"
@@ -138,6 +141,8 @@ def grants(table: PermissionsTable | None = None) -> list[Grant]:
     table = table or load_table()
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for action in table.all_actions():
+        if action in CONDITIONED_ACTIONS:
+            continue  # granted by guardrails.conditioned_grants(), each under its condition
         service = action.split(":")[0]
         types = table.resource_types(action)
         patterns = {p for rt in types for p in resource_patterns(rt.arn)}
@@ -183,10 +188,13 @@ SERVICE_LINKED_ROLES = (
 )
 
 
-def resolved_documents(account_id: str, partition: str = "aws") -> list[dict[str, Any]]:
+def resolved_documents(
+    account_id: str, partition: str = "aws", hosted_zones: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The execution policies as IAM stores them once CloudFormation resolved `Fn::Sub` in an account."""
     values = {"${AWS::Partition}": partition, "${AWS::AccountId}": account_id}
-    return [_substituted(encode_to_dict(document), values) for document in execution_policy_documents()]
+    documents = execution_policy_documents(hosted_zones=hosted_zones)
+    return [_substituted(encode_to_dict(document), values) for document in documents]
 
 
 def _substituted(value: Any, values: dict[str, str]) -> Any:
@@ -236,12 +244,14 @@ def _chunks(grant: Grant, budget: int) -> list[Statement]:
     return pieces
 
 
-def execution_policy_documents(table: PermissionsTable | None = None) -> list[PolicyDocument]:
+def execution_policy_documents(
+    table: PermissionsTable | None = None, hosted_zones: tuple[str, ...] = ()
+) -> list[PolicyDocument]:
     """The execution role's managed policies: each within 6,144 characters, at most ten, in a stable order.
 
     Statements are placed first-fit in Sid order, so the same table always gives the same documents.
     """
-    statements = [_service_linked_roles()]
+    statements = [_service_linked_roles(), *conditioned_grants(hosted_zones), *denials()]
     for grant in grants(table):
         statements.extend(_chunks(grant, MANAGED_POLICY_MAX_CHARS))
     documents: list[list[Statement]] = []

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from generator.spec import rules
 from generator.spec.errors import Location, Path, SpecError, SpecErrors, format_path, shown
 from generator.spec.models import ConsoleSpec, PipelineSpec
+from generator.spec.ownership import zone_findings
 from generator.spec.sinks import TAGS as SINK_TAGS
 from generator.spec.yamlfile import Document, load_document
 
@@ -117,7 +118,8 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         doc = read(path)
         if doc is None:
             continue
-        pipelines.extend(_load_pipeline(name, doc, defaults, errors))
+        owned = tuple((console or ConsoleSpec()).hosted_zones)
+        pipelines.extend(_load_pipeline(name, doc, defaults, errors, owned))
     if not files and not errors:
         errors.append(
             SpecError(Location(prefix, 1, 1), "(directory)", "expected at least one pipeline file (*.yaml), found none")
@@ -186,7 +188,9 @@ def _environment_names(name: str, doc: Document, defaults: Document | None, erro
     return sorted(declared) if declared is not None else list(DEFAULT_ENVIRONMENTS)
 
 
-def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: list[SpecError]) -> list[Pipeline]:
+def _load_pipeline(
+    name: str, doc: Document, defaults: Document | None, errors: list[SpecError], owned_zones: tuple[str, ...] = ()
+) -> list[Pipeline]:
     before = len(errors)
     envs = _environment_names(name, doc, defaults, errors)
     if len(errors) > before:
@@ -210,7 +214,7 @@ def _load_pipeline(name: str, doc: Document, defaults: Document | None, errors: 
         except ValidationError as exc:
             errors.extend(_from_pydantic(exc, merged, doc.file, PipelineSpec))
             continue
-        findings = rules.check(spec, merged.data)
+        findings = [*rules.check(spec, merged.data), *zone_findings(spec, owned_zones, CONSOLE_FILE)]
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:

@@ -74,10 +74,13 @@ class Capacity(Strict):
     target_cpu: int = Field(default=50, ge=10, le=90, description="target tracking on average CPU %")
 
 
+HostedZoneId = Annotated[str, StringConstraints(pattern=r"^Z[0-9A-Z]{4,32}$")]
+
+
 class Domain(Strict):
     name: DomainName
     certificate_arn: CertificateArn
-    hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[0-9A-Z]{4,32}$")] | None = Field(
+    hosted_zone_id: HostedZoneId | None = Field(
         default=None, description="when set, an alias record for the name is created in this zone"
     )
 
@@ -298,3 +301,7 @@ class ConsoleSpec(Strict):
     admin_email: Email | None = Field(default=None, description="first console user (Cognito only)")
     log_retention_days: Literal[30, 60, 90, 180, 365, 731] = 90
     user_pool: ConsoleUserPool = Field(default_factory=ConsoleUserPool, description="Cognito only")
+    hosted_zones: list[HostedZoneId] = Field(
+        default_factory=list,
+        description="the Route 53 zones pipelines may add records to: the execution role may change these, no others",
+    )

@@ -12,7 +12,7 @@ plans and applies that manifest like any other. The console stack synthesized he
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.spec.loader import Installation, load_directory
@@ -179,6 +179,7 @@ def synthesize_bootstrap(pipelines_dir: Path, build_dir: Path, request: Bootstra
     installation = load_directory(pipelines_dir, str(pipelines_dir).rstrip("/"))
     region = console_region(installation)
     console = console_spec(installation.console, request).model_copy(update={"region": region})
+    delivery = replace(delivery, hosted_zones=tuple(console.hosted_zones))
     notes = _override_notes(installation.console, console, pipelines_dir)
     console_build = build_all(Installation((), console, ()))[0]
     builds = (console_build, _delivery_build(delivery, region))

@@ -91,10 +91,11 @@ def stack_build(
     pipeline: Pipeline | None,
     retain: bool,
 ) -> StackBuild:
+    from generator.policy.boundary import with_boundary
     from generator.stacks.assets import template_assets
     from generator.stacks.encode import template_data
 
-    body = template_data(template)
+    body = with_boundary(template_data(template), kind)
     assets = template_assets(template)
     # Who the template belongs to and what its pipeline file says about data, for reviewers and for
     # the project's policy rules, which see only the template.

@@ -312,3 +312,28 @@ def test_nesting_deeper_than_the_limit_is_refused_before_it_is_composed(pipeline
     assert errors_of(folder) == [
         "pipelines.d/shop.yaml:1:39: (file): expected at most 32 levels of nesting, found more"
     ]
+
+
+ZONED = MINIMAL.replace(f'certificate_arn: "{CERT}"}}', f'certificate_arn: "{CERT}", hosted_zone_id: ZOTHERS123}}')
+
+
+def test_a_record_in_a_hosted_zone_the_installation_does_not_own_is_refused_where_it_is_named(pipelines):
+    folder = pipelines({"_console.yaml": "hosted_zones: [ZOWNED1234]\n", "shop.yaml": ZONED})
+    (error,) = errors_of(folder)
+    assert error.startswith("pipelines.d/shop.yaml:6:")
+    assert "ingestion.domain.hosted_zone_id: expected a hosted zone listed in _console.yaml hosted_zones " in error
+    assert "(ZOWNED1234), found 'ZOTHERS123'" in error
+    # Listed, the same file loads.
+    owned = pipelines({"_console.yaml": "hosted_zones: [ZOWNED1234, ZOTHERS123]\n", "shop.yaml": ZONED})
+    assert load_directory(owned, "pipelines.d").pipelines[0].spec.ingestion.domain.hosted_zone_id == "ZOTHERS123"
+
+
+def test_validate_exits_2_for_a_zone_not_owned(pipelines, tmp_path, capsys):
+    folder = pipelines({"shop.yaml": ZONED})
+    code = main(["validate", "--pipelines", str(folder), "--build-dir", str(tmp_path / "build")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "ingestion.domain.hosted_zone_id: expected a hosted zone listed in _console.yaml hosted_zones (none)" in (
+        captured.err
+    )
+    assert "Traceback" not in captured.err + captured.out

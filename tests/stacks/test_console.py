@@ -96,7 +96,7 @@ def test_the_same_spec_gives_the_same_template(specs: dict[str, ConsoleSpec], re
 
 
 def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]) -> None:
-    contract = ["GraphQLApiId", "GraphQLUrl", "StateTableArn", "StateTableName"]
+    contract = ["GraphQLApiId", "GraphQLUrl", "PermissionsBoundaryArn", "StateTableArn", "StateTableName"]
     for name, template in templates.items():
         exported = {key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out}
         expected = [*contract, "UserPoolId"] if name != "oidc" else contract
@@ -272,6 +272,11 @@ def test_the_firewall_guards_the_api(templates: dict[str, dict[str, Any]]) -> No
     assert acl["Scope"] == "REGIONAL"
     statements = [rule["Statement"] for rule in acl["Rules"]]
     assert {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}} in statements
+    # Log4j-style and other known-bad request patterns, as scanners (checkov CKV_AWS_192) expect.
+    assert {
+        "ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesKnownBadInputsRuleSet"}
+    } in statements
+    assert sorted(rule["Priority"] for rule in acl["Rules"]) == [0, 1, 2]
     assert any("RateBasedStatement" in s for s in statements)
     for config in [acl["VisibilityConfig"], *(rule["VisibilityConfig"] for rule in acl["Rules"])]:
         assert config["CloudWatchMetricsEnabled"] is True

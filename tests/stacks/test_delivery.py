@@ -94,7 +94,7 @@ def test_each_stage_has_its_project_selecting_the_buildspec_stage(templates: dic
     stages = {}
     for project in projects.values():
         props = project["Properties"]
-        assert props["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "buildspec.yml"}
+        assert props["Source"]["Type"] == "CODEPIPELINE"
         assert "EncryptionKey" in props and props["Cache"]["Type"] == "S3"
         variables = {v["Name"]: v["Value"] for v in props["Environment"]["EnvironmentVariables"]}
         assert variables["PIPECTL_TARGET"] == "aws"
@@ -245,7 +245,7 @@ def test_the_artifact_bucket_is_encrypted_private_and_tls_only(templates: dict[s
     assert store["EncryptionKey"] == {"Type": "KMS", "Id": {"Fn::GetAtt": ["DeliveryKey", "Arn"]}}
 
 
-def test_the_deploy_role_touches_only_pipectl_stacks_and_passes_only_the_execution_role(
+def test_the_plan_and_apply_roles_touch_only_pipectl_stacks_and_pass_only_the_execution_role(
     templates: dict[str, dict[str, Any]],
 ) -> None:
     resources = templates["codecommit"]["Resources"]
@@ -278,6 +278,40 @@ def test_the_deploy_role_touches_only_pipectl_stacks_and_passes_only_the_executi
         assert [(m["Resource"], m["Condition"]) for m in metrics] == [
             (["*"], {"StringEquals": {"cloudwatch:namespace": "pipectl"}})
         ]
+
+
+def test_only_apply_executes_change_sets_or_changes_stacks(templates: dict[str, dict[str, Any]]) -> None:
+    """Plan runs a pushed buildspec before the approval: it creates change sets and can do nothing with them."""
+    resources = templates["codecommit"]["Resources"]
+    granted = {
+        stage: {a for s in _statements(resources[f"{stage}BuildRole"]) for a in _actions(s)}
+        for stage in ("Plan", "Apply")
+    }
+    executing = {
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:DeleteStack",
+        "cloudformation:SetStackPolicy",
+        "cloudformation:UpdateTerminationProtection",
+        "cloudformation:ContinueUpdateRollback",
+    }
+    assert not granted["Plan"] & executing
+    assert executing <= granted["Apply"]
+    assert {"cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet"} <= granted["Plan"]
+
+
+def test_apply_and_smoke_run_commands_held_in_the_template(templates: dict[str, dict[str, Any]]) -> None:
+    resources = templates["codecommit"]["Resources"]
+    for stage in ("Validate", "Plan"):
+        assert resources[f"{stage}Project"]["Properties"]["Source"]["BuildSpec"] == "buildspec.yml"
+    for stage, command in (("Apply", 'pipectl" apply --plan'), ("SmokeTest", 'pipectl" smoke')):
+        held = yaml.safe_load(resources[f"{stage}Project"]["Properties"]["Source"]["BuildSpec"])
+        commands = [c for phase in held["phases"].values() for c in phase["commands"]]
+        assert any(command.replace("\\", "") in c for c in commands), commands
+        installs = " ".join(held["phases"]["install"]["commands"])
+        assert 'pip install --no-cache-dir "pipectl==' in installs and "-e ." not in installs
+        assert not any("buildspec.yml" in c or "pip install -e" in c for c in commands)
+    apply = _pipeline(templates["codecommit"])["Stages"][4]["Actions"][0]
+    assert "#{PlanVariables.PIPECTL_APPROVAL}" in apply["Configuration"]["EnvironmentVariables"]
 
 
 def test_validate_and_smoke_touch_no_stack(templates: dict[str, dict[str, Any]]) -> None:

@@ -47,6 +47,9 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     built = {key: build_ingestion(p).to_json() for key, p in _pipelines(EXAMPLES).items()}
     directory = tmp_path_factory.mktemp("edge")
     (directory / "edge.yaml").write_text(EDGE)
+    (directory / "_console.yaml").write_text(
+        "hosted_zones: [Z0123456789ABCDEFGHIJ]\n"
+    )  # the zone is the installation's
     built |= {key: build_ingestion(p).to_json() for key, p in _pipelines(directory).items()}
     return built
 
@@ -399,15 +402,18 @@ def test_no_browser_sign_in_or_user_pool_on_the_collection_path(templates: Templ
 
 
 @pytest.mark.parametrize("key", [*SHIPPED, ("edge", "prod")], ids=lambda k: "-".join(k))
-def test_a_firewall_limits_rate_and_body_size_at_the_load_balancer(templates: Templates, key: tuple[str, str]) -> None:
+def test_a_firewall_checks_rate_and_requests_at_the_load_balancer(templates: Templates, key: tuple[str, str]) -> None:
     template = _template(templates, *key)
     acl = _props(template, "CollectorFirewall")
     rules = {r["Name"]: r for r in acl["Rules"]}
     assert rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
-    size = rules["BodySizeLimit"]["Statement"]["SizeConstraintStatement"]
-    assert (size["ComparisonOperator"], size["Size"]) == ("GT", 8192)
-    assert size["FieldToMatch"] == {"Body": {"OversizeHandling": "MATCH"}}  # a body too big to inspect is refused
-    assert all("Block" in r["Action"] for r in rules.values())
+    size = rules["QueryStringSizeLimit"]["Statement"]["SizeConstraintStatement"]
+    assert (size["FieldToMatch"], size["ComparisonOperator"], size["Size"]) == ({"QueryString": {}}, "GT", 4096)
+    bad = rules["AWSManagedRulesKnownBadInputsRuleSet"]
+    assert bad["Statement"]["ManagedRuleGroupStatement"]["Name"] == "AWSManagedRulesKnownBadInputsRuleSet"
+    assert bad["OverrideAction"] == {"None": {}}  # the group blocks; nothing counts only
+    assert "Body" not in json.dumps(acl)  # a load balancer's WAF sees 8 KB of a body; the collector limits size
+    assert all("Block" in r["Action"] for r in rules.values() if "Action" in r)
     association = _props(template, "CollectorFirewallAssociation")
     assert association == {
         "ResourceArn": {"Ref": "LoadBalancer"},

@@ -13,6 +13,7 @@ tries newer ones.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from collections.abc import Callable
@@ -50,6 +51,7 @@ __all__ = [
     "cfn_backend",
     "generate_stack_id",
     "get_partition",
+    "model_list",
     "model_map",
     "null_models",
     "parsing",
@@ -231,8 +233,26 @@ def null_models() -> frozenset[str]:
     return frozenset(parsing.NULL_MODELS)
 
 
+def model_list() -> list[type[CloudFormationModel]]:
+    """moto's models (the direct subclasses of CloudFormationModel), with each abstract base replaced
+    by the concrete models below it, so pipectl's models can share one base class."""
+    found: list[type[CloudFormationModel]] = []
+    pending = list(CloudFormationModel.__subclasses__())
+    while pending:
+        model = pending.pop(0)
+        if model.__dict__.get("ABSTRACT_MODEL", False):
+            pending[:0] = model.__subclasses__()
+        else:
+            found.append(model)
+    return found
+
+
 def refresh_model_registry() -> None:
-    """moto caches its model list; clear it after defining models so the engine sees them."""
+    """moto caches its model list; clear it after defining models so the engine sees them.
+
+    moto lists direct subclasses only; its list is replaced, once, by `model_list()`.
+    """
+    patch_once(parsing, "get_model_list", lambda _original: functools.lru_cache(model_list))
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
@@ -288,3 +308,31 @@ def wsgi_app(wrap_service_app: Callable[[Any], Any] | None = None) -> Any:
         return wrap_service_app(create_backend_app(service))  # type: ignore[arg-type]
 
     return DomainDispatcherApplication(create)
+
+
+def make_kinesis_shards_safe() -> None:
+    """moto numbers a shard's next record `list(keys)[-1] + 1`, unlocked: each record costs O(records
+    in the shard), so a stream slows down quadratically as it fills, and concurrent PutRecords to one
+    shard can give two records one number, losing one. Kinesis does neither, so neither may the local
+    target: number from the last key in O(1), under a lock."""
+    from moto.kinesis.models import Record, Shard
+
+    lock = threading.Lock()
+
+    def last_number(records: Any) -> int:
+        return int(next(reversed(records))) if records else 0
+
+    def put_record(original: Any) -> Any:
+        def put(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+            with lock:
+                number = last_number(self.records) + 1
+                self.records[number] = Record(partition_key, data, number, explicit_hash_key)
+            return str(number)
+
+        return put
+
+    def max_number(original: Any) -> Any:
+        return lambda self: last_number(self.records)
+
+    patch_once(Shard, "put_record", put_record, key="kinesis-shard-put-record")
+    patch_once(Shard, "get_max_sequence_number", max_number, key="kinesis-shard-max-sequence")

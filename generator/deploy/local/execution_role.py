@@ -32,26 +32,17 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from generator.deploy.local import compat
+from generator.deploy.local import boundary_check, compat
 from generator.deploy.local.failures import ResourceFailed
 from generator.deploy.local.iam_eval import ANY_RESOURCE, Decision, decide
 from generator.deploy.local.iam_limits import enforce_policy_sizes
+from generator.policy.boundary import POLICY_NAME as BOUNDARY_NAME
+from generator.policy.guardrails import PASSED_TO
 from generator.policy.permissions import TEMPLATE_FEATURES, PermissionsTable, ResourceType, load_table
 from generator.resource_schemas import UnknownResourceType, handler_permissions, schema
 
 SESSION_NAME = "AWSCloudFormation"
 # The service a resource type passes its role to (iam:PassedToService), where pipectl emits one.
-PASSED_TO = {
-    "AWS::Lambda::Function": "lambda.amazonaws.com",
-    "AWS::ECS::TaskDefinition": "ecs-tasks.amazonaws.com",
-    "AWS::StepFunctions::StateMachine": "states.amazonaws.com",
-    "AWS::Scheduler::Schedule": "scheduler.amazonaws.com",
-    "AWS::CodeBuild::Project": "codebuild.amazonaws.com",
-    "AWS::CodePipeline::Pipeline": "codepipeline.amazonaws.com",
-    "AWS::Events::Rule": "events.amazonaws.com",
-    "AWS::EC2::FlowLog": "vpc-flow-logs.amazonaws.com",
-    "AWS::AppSync::DataSource": "appsync.amazonaws.com",
-}
 _FIXED_VARIABLES = ("Partition", "Region", "Account")
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 _lock = threading.Lock()
@@ -177,12 +168,25 @@ def _context(op: Operation) -> dict[str, str]:
     for key, value in pairs:
         if isinstance(key, str) and isinstance(value, str):
             context[f"aws:RequestTag/{key}"] = value
+    partition = compat.get_partition(op.region)
+    context.update(
+        boundary_check.context(
+            op.resource_type, op.properties, op.account_id, partition, op.operation, op.physical_name
+        )
+    )
     return context
 
 
 def denial(role_arn: str, documents: list[str], op: Operation, table: PermissionsTable | None = None) -> str | None:
     """CloudFormation's reason for the first action the role may not perform, or None when all are allowed."""
     table = table or load_table()
+    if op.operation != "delete":
+        escalation = boundary_check.beyond_boundary(op.resource_type, op.properties)
+        if escalation is not None:
+            return (
+                f"{op.resource_type} {op.logical_id} grants {escalation}, which the permissions boundary "
+                f"{BOUNDARY_NAME} denies: a role pipectl creates may never hold it (pipectl's rule)"
+            )
     context = _context(op)
     checks = [
         (action, requested_resources(table, op, action))

@@ -78,6 +78,7 @@ def make_app(log_path: Path | None = None) -> Any:
     changes.enforce()
     listener_actions.enforce()
     compat.patch_once(compat.parsing, "clean_json", _resolve_get_azs)
+    compat.make_kinesis_shards_safe()
     enforce_protection()
     freeze_deleted_stacks()
     install_execution_role_checks()

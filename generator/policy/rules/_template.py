@@ -70,8 +70,15 @@ def _documents(props: dict[str, Any], path: list[str | int]) -> Iterator[tuple[l
 
 
 def statements(template: dict[str, Any], skip_key_policies: bool = False) -> Iterator[Statement]:
-    """Every IAM statement of every policy document in the template (identity and resource policies)."""
+    """Every IAM statement of every policy document in the template (identity and resource policies).
+
+    A managed policy used only as a permissions boundary is skipped: a boundary grants nothing, it caps
+    what the roles that carry it may do, so its `Allow *` is not a grant.
+    """
+    boundaries = _boundaries_only(template)
     for logical_id, body in resources(template):
+        if logical_id in boundaries:
+            continue
         base: list[str | int] = ["Resources", logical_id, "Properties"]
         for path, document in _documents(properties(body), base):
             if skip_key_policies and path[-1] == "KeyPolicy":
@@ -82,6 +89,20 @@ def statements(template: dict[str, Any], skip_key_policies: bool = False) -> Ite
                 if isinstance(statement, dict):
                     where = [*path, "Statement", index] if listed else [*path, "Statement"]
                     yield Statement(body["Type"], where, statement)
+
+
+def _boundaries_only(template: dict[str, Any]) -> set[str]:
+    """Managed policies that a role of the template carries as its boundary and that nothing attaches."""
+    named = {
+        str(properties(body).get("PermissionsBoundary", {}).get("Ref"))
+        for _, body in of_type(template, "AWS::IAM::Role")
+        if isinstance(properties(body).get("PermissionsBoundary"), dict)
+    }
+    return {
+        logical_id
+        for logical_id, body in of_type(template, "AWS::IAM::ManagedPolicy")
+        if logical_id in named and not any(properties(body).get(k) for k in ("Roles", "Users", "Groups"))
+    }
 
 
 def is_ref_to(value: Any, logical_id: str) -> bool:

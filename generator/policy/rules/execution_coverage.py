@@ -28,8 +28,10 @@ def granted_actions() -> frozenset[str]:
 
     from generator.policy.execution import execution_policy_documents
 
+    # Records are granted in the zones _console.yaml lists; a pipeline naming another zone is refused
+    # when its file is loaded, so here any zone stands for an owned one.
     granted: set[str] = set()
-    for document in execution_policy_documents():
+    for document in execution_policy_documents(hosted_zones=("ZOWNED",)):
         for statement in encode_to_dict(document)["Statement"]:
             if statement.get("Effect") == "Allow":
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

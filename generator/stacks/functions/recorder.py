@@ -1,7 +1,7 @@
 """Records CloudFormation stack-status and CodePipeline execution events in the state table.
 
 Code of the console's RecorderFunction, deployed as index.py in a content-addressed asset: stdlib and boto3.
-Item layout: generator/stacks/console.py.
+Item layout: generator/stacks/console/__init__.py.
 """
 
 from __future__ import annotations

@@ -140,6 +140,33 @@ def test_exceptions_and_results_pipectl_raises_and_returns() -> None:
     assert compat.CloudFormationModel.__subclasses__()  # moto finds models as direct subclasses
 
 
+def test_model_list_looks_through_abstract_bases_and_keeps_motos_own() -> None:
+    class AbstractBase(compat.CloudFormationModel):
+        ABSTRACT_MODEL = True
+
+    class Concrete(AbstractBase):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "Pipectl::Test::Concrete"
+
+    found = compat.model_list()
+    assert Concrete in found and AbstractBase not in found
+    assert set(compat.CloudFormationModel.__subclasses__()) - {AbstractBase} <= set(found)
+    compat.refresh_model_registry()
+    assert compat.model_map()["Pipectl::Test::Concrete"] is Concrete  # the engine sees it too
+    assert "AWS::SQS::Queue" in compat.model_map()
+
+
+def test_pipectl_models_are_found_through_their_base_class() -> None:
+    from generator.deploy.local.models import register_models
+    from generator.deploy.local.models._base import PipectlModel
+
+    types = register_models()
+    assert PipectlModel not in compat.CloudFormationModel.__subclasses__() or PipectlModel.ABSTRACT_MODEL
+    assert {"AWS::CodePipeline::Pipeline", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACL"} <= types
+    assert compat.model_map()["AWS::SNS::TopicPolicy"].__module__ == "generator.deploy.local.models.sns"
+
+
 def test_s3_objects_and_bucket_contents_as_pipectl_reads_them() -> None:
     s3 = compat.backend("s3", ACCOUNT, REGION)
     s3.create_bucket("pipectl-compat-bucket", REGION)

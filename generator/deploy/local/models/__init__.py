@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from generator.deploy.local.compat import CloudFormationModel, refresh_model_registry
+from generator.deploy.local.compat import model_list, refresh_model_registry
 
 SERVICE_MODULES = (
     "applicationautoscaling",
@@ -45,7 +45,5 @@ def register_models() -> frozenset[str]:
         importlib.import_module(f"{__name__}.{name}")
     refresh_model_registry()
     return frozenset(
-        model.cloudformation_type()
-        for model in CloudFormationModel.__subclasses__()
-        if model.__module__.startswith(f"{__name__}.")
+        model.cloudformation_type() for model in model_list() if model.__module__.startswith(f"{__name__}.")
     )

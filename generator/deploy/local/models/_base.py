@@ -1,26 +1,53 @@
-"""What every pipectl CloudFormation model for moto shares.
+"""The base class of every pipectl CloudFormation model for moto: create, update (in place, or by
+replacement when the name changes), delete.
 
-moto finds models through `CloudFormationModel.__subclasses__()`, which lists direct subclasses only,
-so each model names `CloudFormationModel` itself as a base and takes the shared behaviour from this
-plain mixin placed before it.
+A model names its type in `TYPE` and writes `create`, `delete` and, where AWS updates in place,
+`update`; moto's entry points (`create_from_cloudformation_json` …) live here once. moto lists only
+direct subclasses of CloudFormationModel; `compat.model_list()` looks through this abstract base.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from generator.deploy.local.compat import UnformattedGetAttTemplateException
+from generator.deploy.local.compat import CloudFormationModel, UnformattedGetAttTemplateException
 
 
-class PipectlModel:
-    """Ref gives `physical_resource_id`; GetAtt reads `attributes`; updates replace unless overridden."""
+class PipectlModel(CloudFormationModel):
+    """Ref gives `physical_resource_id`; GetAtt reads `attributes`; updates replace unless `update` says otherwise."""
 
+    ABSTRACT_MODEL: ClassVar[bool] = True
+    TYPE: ClassVar[str] = ""
     ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
     NAME_PROPERTY: ClassVar[str] = ""
 
     physical_resource_id: str
     attributes: dict[str, Any]
+
+    # --- what each model writes ------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
+        """Create the backend resource named `name` (CloudFormation's or the template's name)."""
+        raise NotImplementedError(cls.TYPE)
+
+    def update(self, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> Self | None:
+        """Apply `properties` in place and return the resource, or None to replace it (the default)."""
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Remove the backend resource; moto's engine calls this on stack deletion and removal."""
+
+    def current_name(self) -> str:
+        """The name a rename is compared with."""
+        return self.physical_resource_id
+
+    # --- moto's entry points ---------------------------------------------------------------------
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
 
     @classmethod
     def cloudformation_name_type(cls) -> str:
@@ -38,30 +65,38 @@ class PipectlModel:
     def is_created(self) -> bool:
         return True
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Remove the backend resource; moto's engine calls this on stack deletion and removal."""
-
     @classmethod
-    def stable_name(cls, original_name: str, new_resource_name: str, cloudformation_json: dict[str, Any]) -> str:
-        """moto generates a fresh name on every update; AWS keeps the old one unless the template names it."""
-        if cls.NAME_PROPERTY and cls.NAME_PROPERTY in props(cloudformation_json):
-            return new_resource_name
-        return original_name
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        return cls.create(resource_name, props(cloudformation_json), account_id, region_name)
 
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: Any,
+        original_resource: Self,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> Any:
-        """Replacement: delete the old resource, create the new one (what AWS does for most changes)."""
+    ) -> Self:
+        """In place where the model can and the name stays; otherwise delete the old and create the new.
+
+        moto generates a fresh name on every update; AWS keeps the old one unless the template names it.
+        """
+        properties = props(cloudformation_json)
+        name = new_resource_name if cls.NAME_PROPERTY and cls.NAME_PROPERTY in properties else None
+        if name is None or name == original_resource.current_name():
+            updated = original_resource.update(original_resource.current_name(), properties, account_id, region_name)
+            if updated is not None:
+                return updated
         original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+        return cls.create(name or new_resource_name, properties, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel
 
 
 def _backend(account_id: str, region_name: str) -> Any:
     return backend("applicationautoscaling", account_id, region_name)
 
 
-class PipectlScalableTarget(PipectlModel, CloudFormationModel):
+class PipectlScalableTarget(PipectlModel):
     """Ref is `resource-id|dimension|namespace`, the form AWS returns and ScalingTargetId accepts."""
 
-    ATTRIBUTES = ("Id",)
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalableTarget"
+    ATTRIBUTES = ("Id",)
 
     def __init__(self, namespace: str, resource_id: str, dimension: str) -> None:
         self.namespace = namespace
@@ -29,15 +27,10 @@ class PipectlScalableTarget(PipectlModel, CloudFormationModel):
         self.attributes = {"Id": self.physical_resource_id}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlScalableTarget:
-        p = props(cloudformation_json)
+        p = properties
         target = cls(p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
         _backend(account_id, region_name).register_scalable_target(
             target.namespace,
@@ -50,35 +43,26 @@ class PipectlScalableTarget(PipectlModel, CloudFormationModel):
         )
         return target
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlScalableTarget,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlScalableTarget:
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlScalableTarget | None:
         """Registering the same target again updates its capacities, as on AWS."""
-        p = props(cloudformation_json)
-        identity = (p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
-        if identity != (original_resource.namespace, original_resource.resource_id, original_resource.dimension):
-            original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        identity = (properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"])
+        if identity != (self.namespace, self.resource_id, self.dimension):
+            return None
+        return self.create(name, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
 
 
-class PipectlScalingPolicy(PipectlModel, CloudFormationModel):
+class PipectlScalingPolicy(PipectlModel):
     """Ref is the policy ARN; target tracking policies get their CloudWatch alarms as on AWS."""
+
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     ATTRIBUTES = ("Arn",)
     NAME_PROPERTY = "PolicyName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     def __init__(self, arn: str, name: str, namespace: str, resource_id: str, dimension: str) -> None:
         self.physical_resource_id = arn
@@ -86,15 +70,10 @@ class PipectlScalingPolicy(PipectlModel, CloudFormationModel):
         self.attributes = {"Arn": arn}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlScalingPolicy:
-        p = props(cloudformation_json)
+        p = properties
         if p.get("ScalingTargetId"):
             resource_id, dimension, namespace = str(p["ScalingTargetId"]).split("|")
         else:

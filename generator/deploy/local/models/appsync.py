@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend, get_partition
-from generator.deploy.local.models._base import PipectlModel, camel, props
+from generator.deploy.local.compat import backend, get_partition
+from generator.deploy.local.models._base import PipectlModel, camel
 from generator.deploy.local.models.recorded import forget, record, recorded_resources
 
 DATA_SOURCE = "AWS::AppSync::DataSource"
@@ -37,17 +37,15 @@ def _api_settings(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class PipectlGraphQLApi(PipectlModel, CloudFormationModel):
+class PipectlGraphQLApi(PipectlModel):
     """Ref is the API ARN; URLs have the AWS shape (the local target serves no GraphQL)."""
+
+    TYPE = "AWS::AppSync::GraphQLApi"
 
     ATTRIBUTES = (
         "ApiId", "Arn", "GraphQLDns", "GraphQLEndpointArn", "GraphQLUrl", "RealtimeDns", "RealtimeUrl",
     )  # fmt: skip
     NAME_PROPERTY = "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::AppSync::GraphQLApi"
 
     def __init__(self, api_id: str, arn: str, region_name: str) -> None:
         self.physical_resource_id = arn
@@ -65,46 +63,33 @@ class PipectlGraphQLApi(PipectlModel, CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlGraphQLApi:
-        p = props(cloudformation_json)
+        p = properties
         tags = {t["Key"]: t["Value"] for t in p.get("Tags", [])}
         api = _backend(account_id, region_name).create_graphql_api(
             name=resource_name, tags=tags, visibility=p.get("Visibility", "GLOBAL"), **_api_settings(p)
         )
         return cls(api.api_id, api.arn, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlGraphQLApi,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlGraphQLApi:
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlGraphQLApi | None:
         """In place, as on AWS: the API id (and so its URL) survives a change of settings."""
         _backend(account_id, region_name).update_graphql_api(
-            api_id=original_resource.api_id,
-            name=new_resource_name,
-            **_api_settings(props(cloudformation_json)),
+            api_id=self.api_id,
+            name=name,
+            **_api_settings(properties),
         )
-        return original_resource
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).delete_graphql_api(self.api_id)
 
 
-class PipectlGraphQLSchema(PipectlModel, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::AppSync::GraphQLSchema"
+class PipectlGraphQLSchema(PipectlModel):
+    TYPE = "AWS::AppSync::GraphQLSchema"
 
     def __init__(self, api_id: str) -> None:
         self.physical_resource_id = f"{api_id}GraphQLSchema"
@@ -112,31 +97,21 @@ class PipectlGraphQLSchema(PipectlModel, CloudFormationModel):
         self.attributes = {}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlGraphQLSchema:
-        p = props(cloudformation_json)
+        p = properties
         if "Definition" not in p:
             raise ValueError("the local target supports GraphQLSchema.Definition only, not an S3 location")
         definition = str(p["Definition"]).encode()  # moto decodes the API's bytes itself
         _backend(account_id, region_name).start_schema_creation(p["ApiId"], definition)
         return cls(p["ApiId"])
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlGraphQLSchema,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlGraphQLSchema:
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlGraphQLSchema | None:
+        """A new definition replaces the API's schema in place."""
+        return self.create(name, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         api = _backend(account_id, region_name).graphql_apis.get(self.api_id)
@@ -144,7 +119,7 @@ class PipectlGraphQLSchema(PipectlModel, CloudFormationModel):
             api.graphql_schema = None
 
 
-class PipectlDataSource(PipectlModel, CloudFormationModel):
+class PipectlDataSource(PipectlModel):
     """Recorded (moto has no data-source API); Ref is the data source ARN."""
 
     ATTRIBUTES = ("DataSourceArn", "Name")
@@ -158,15 +133,10 @@ class PipectlDataSource(PipectlModel, CloudFormationModel):
         self.attributes = {"DataSourceArn": arn, "Name": name}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlDataSource:
-        p = props(cloudformation_json)
+        p = properties
         _require_api(account_id, region_name, p["ApiId"])
         arn = f"{_api_arn(account_id, region_name, p['ApiId'])}/datasources/{p['Name']}"
         record(account_id, region_name, DATA_SOURCE, arn, p)
@@ -176,7 +146,7 @@ class PipectlDataSource(PipectlModel, CloudFormationModel):
         forget(account_id, region_name, DATA_SOURCE, self.physical_resource_id)
 
 
-class PipectlResolver(PipectlModel, CloudFormationModel):
+class PipectlResolver(PipectlModel):
     """Recorded (moto has no resolver API); its data source must exist, as on AWS."""
 
     ATTRIBUTES = ("FieldName", "ResolverArn", "TypeName")
@@ -190,15 +160,10 @@ class PipectlResolver(PipectlModel, CloudFormationModel):
         self.attributes = {"FieldName": field_name, "ResolverArn": arn, "TypeName": type_name}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlResolver:
-        p = props(cloudformation_json)
+        p = properties
         api_arn = _api_arn(account_id, region_name, p["ApiId"])
         _require_api(account_id, region_name, p["ApiId"])
         if "DataSourceName" in p:

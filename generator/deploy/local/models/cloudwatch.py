@@ -4,38 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
-from generator.deploy.local.models._base import PipectlModel, props, tag_list
+from generator.deploy.local.compat import backend, moto_class
+from generator.deploy.local.models._base import PipectlModel, tag_list
 
 
 def _backend(account_id: str, region_name: str) -> Any:
     return backend("cloudwatch", account_id, region_name)
 
 
-class PipectlAlarm(PipectlModel, CloudFormationModel):
+class PipectlAlarm(PipectlModel):
     """Ref is the alarm name; put_metric_alarm overwrites, so updates happen in place."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
 
     ATTRIBUTES = ("Arn",)
     NAME_PROPERTY = "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
 
     def __init__(self, name: str, arn: str) -> None:
         self.physical_resource_id = name
         self.attributes = {"Arn": arn}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> PipectlAlarm:
-        p = props(cloudformation_json)
+    def create(cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str) -> PipectlAlarm:
+        p = properties
         alarm = _backend(account_id, region_name).put_metric_alarm(
             name=resource_name,
             namespace=p.get("Namespace"),
@@ -62,21 +53,9 @@ class PipectlAlarm(PipectlModel, CloudFormationModel):
         )
         return cls(alarm.name, alarm.alarm_arn)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlAlarm,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlAlarm:
-        new_resource_name = cls.stable_name(
-            original_resource.physical_resource_id, new_resource_name, cloudformation_json
-        )
-        if new_resource_name != original_resource.physical_resource_id:
-            original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+    def update(self, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> PipectlAlarm | None:
+        """put_metric_alarm overwrites: in place unless renamed."""
+        return None if name != self.current_name() else self.create(name, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).delete_alarms([self.physical_resource_id])

@@ -4,38 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, camel, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel, camel
 
 
 def _backend(account_id: str, region_name: str) -> Any:
     return backend("codebuild", account_id, region_name)
 
 
-class PipectlProject(PipectlModel, CloudFormationModel):
+class PipectlProject(PipectlModel):
     """Ref is the project name; create_project overwrites, so updates happen in place."""
+
+    TYPE = "AWS::CodeBuild::Project"
 
     ATTRIBUTES = ("Arn",)
     NAME_PROPERTY = "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeBuild::Project"
 
     def __init__(self, name: str, arn: str) -> None:
         self.physical_resource_id = name
         self.attributes = {"Arn": arn}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlProject:
-        p = props(cloudformation_json)
+        p = properties
         project = _backend(account_id, region_name).create_project(
             project_name=resource_name,
             description=p.get("Description"),
@@ -53,21 +46,9 @@ class PipectlProject(PipectlModel, CloudFormationModel):
         )
         return cls(resource_name, project["arn"])
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlProject,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlProject:
-        new_resource_name = cls.stable_name(
-            original_resource.physical_resource_id, new_resource_name, cloudformation_json
-        )
-        if new_resource_name != original_resource.physical_resource_id:
-            original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+    def update(self, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> PipectlProject | None:
+        """create_project overwrites: in place unless renamed."""
+        return None if name != self.current_name() else self.create(name, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).delete_project(self.physical_resource_id)

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel
 
 
-class PipectlRepository(PipectlModel, CloudFormationModel):
+class PipectlRepository(PipectlModel):
     """Ref is the repository id, as on AWS; the repository itself is never replaced by pipectl."""
+
+    TYPE = "AWS::CodeCommit::Repository"
 
     ATTRIBUTES = ("Arn", "CloneUrlHttp", "CloneUrlSsh", "Name")
     NAME_PROPERTY = "RepositoryName"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeCommit::Repository"
-
     def __init__(self, metadata: dict[str, Any]) -> None:
         self.physical_resource_id = metadata["repositoryId"]
-        self.name = metadata["repositoryName"]
+        self.name = str(metadata["repositoryName"])
         self.attributes = {
             "Arn": metadata["Arn"],
             "CloneUrlHttp": metadata["cloneUrlHttp"],
@@ -29,37 +27,25 @@ class PipectlRepository(PipectlModel, CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlRepository:
-        description = props(cloudformation_json).get("RepositoryDescription", "")
+        description = properties.get("RepositoryDescription", "")
         metadata = backend("codecommit", account_id, region_name).create_repository(resource_name, description)
         return cls(metadata)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlRepository,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlRepository:
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlRepository | None:
         """A description change must not wipe the repository: only a rename replaces it."""
-        new_resource_name = cls.stable_name(original_resource.name, new_resource_name, cloudformation_json)
-        if new_resource_name != original_resource.name:
-            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        description = props(cloudformation_json).get("RepositoryDescription", "")
-        repository = backend("codecommit", account_id, region_name).repositories[original_resource.name]
-        repository.repository_metadata["repositoryDescription"] = description
-        return original_resource
+        if name != self.name:
+            return None
+        repository = backend("codecommit", account_id, region_name).repositories[self.name]
+        repository.repository_metadata["repositoryDescription"] = properties.get("RepositoryDescription", "")
+        return self
+
+    def current_name(self) -> str:
+        return self.name
 
     def delete(self, account_id: str, region_name: str) -> None:
         backend("codecommit", account_id, region_name).delete_repository(self.name)

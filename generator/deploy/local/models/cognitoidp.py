@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -17,13 +17,10 @@ def _pool_exists(account_id: str, region_name: str, pool_id: str) -> bool:
     return pool_id in _backend(account_id, region_name).user_pools
 
 
-class PipectlUserPool(PipectlModel, CloudFormationModel):
+class PipectlUserPool(PipectlModel):
+    TYPE = "AWS::Cognito::UserPool"
     ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
     NAME_PROPERTY = "UserPoolName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPool"
 
     def __init__(self, pool_id: str, arn: str, region_name: str) -> None:
         self.physical_resource_id = pool_id
@@ -36,31 +33,19 @@ class PipectlUserPool(PipectlModel, CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlUserPool:
-        config = _pool_config(props(cloudformation_json))
+        config = _pool_config(properties)
         pool = _backend(account_id, region_name).create_user_pool(resource_name, config)
         return cls(pool.id, pool.arn, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlUserPool,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlUserPool:
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlUserPool | None:
         """In place, as on AWS: a new pool would lose every user."""
-        config = _pool_config(props(cloudformation_json))
-        _backend(account_id, region_name).update_user_pool(original_resource.physical_resource_id, config)
-        return original_resource
+        _backend(account_id, region_name).update_user_pool(self.physical_resource_id, _pool_config(properties))
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).delete_user_pool(self.physical_resource_id)
@@ -70,12 +55,9 @@ def _pool_config(properties: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in properties.items() if key != "UserPoolName"}
 
 
-class PipectlUserPoolClient(PipectlModel, CloudFormationModel):
+class PipectlUserPoolClient(PipectlModel):
+    TYPE = "AWS::Cognito::UserPoolClient"
     ATTRIBUTES = ("ClientId", "ClientSecret", "Name")
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPoolClient"
 
     def __init__(self, pool_id: str, client_id: str, name: str, secret: str) -> None:
         self.physical_resource_id = client_id
@@ -83,15 +65,9 @@ class PipectlUserPoolClient(PipectlModel, CloudFormationModel):
         self.attributes = {"ClientId": client_id, "ClientSecret": secret, "Name": name}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlUserPoolClient:
-        properties = props(cloudformation_json)
         pool_id = properties["UserPoolId"]
         config = _client_config(properties, resource_name)
         client = _backend(account_id, region_name).create_user_pool_client(
@@ -100,30 +76,18 @@ class PipectlUserPoolClient(PipectlModel, CloudFormationModel):
         secret = client.secret if client.generate_secret else ""
         return cls(pool_id, client.id, config["ClientName"], secret)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlUserPoolClient,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlUserPoolClient:
-        properties = props(cloudformation_json)
-        same_pool = properties["UserPoolId"] == original_resource.pool_id
-        same_secret = bool(properties.get("GenerateSecret", False)) == bool(
-            original_resource.attributes["ClientSecret"]
-        )
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlUserPoolClient | None:
+        """In place, unless the pool or the secret setting changes (both replace the client on AWS)."""
+        same_pool = properties["UserPoolId"] == self.pool_id
+        same_secret = bool(properties.get("GenerateSecret", False)) == bool(self.attributes["ClientSecret"])
         if not (same_pool and same_secret):
-            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        config = _client_config(properties, new_resource_name)
-        _backend(account_id, region_name).update_user_pool_client(
-            original_resource.pool_id, original_resource.physical_resource_id, config
-        )
-        original_resource.attributes["Name"] = config["ClientName"]
-        return original_resource
+            return None
+        config = _client_config(properties, name)
+        _backend(account_id, region_name).update_user_pool_client(self.pool_id, self.physical_resource_id, config)
+        self.attributes["Name"] = config["ClientName"]
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         if _pool_exists(account_id, region_name, self.pool_id):
@@ -136,27 +100,18 @@ def _client_config(properties: dict[str, Any], default_name: str) -> dict[str, A
     return config
 
 
-class PipectlUserPoolDomain(PipectlModel, CloudFormationModel):
+class PipectlUserPoolDomain(PipectlModel):
+    TYPE = "AWS::Cognito::UserPoolDomain"
     ATTRIBUTES = ("CloudFrontDistribution",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPoolDomain"
 
     def __init__(self, domain: str, distribution: str) -> None:
         self.physical_resource_id = domain
         self.attributes = {"CloudFrontDistribution": distribution}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlUserPoolDomain:
-        properties = props(cloudformation_json)
         domain = _backend(account_id, region_name).create_user_pool_domain(
             properties["UserPoolId"], properties["Domain"], properties.get("CustomDomainConfig")
         )
@@ -168,12 +123,10 @@ class PipectlUserPoolDomain(PipectlModel, CloudFormationModel):
             backend.delete_user_pool_domain(self.physical_resource_id)
 
 
-class PipectlUserPoolUser(PipectlModel, CloudFormationModel):
+class PipectlUserPoolUser(PipectlModel):
     """An invited user (the console's first administrator); replaced on any change, as on AWS."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPoolUser"
+    TYPE = "AWS::Cognito::UserPoolUser"
 
     def __init__(self, pool_id: str, username: str) -> None:
         self.physical_resource_id = username
@@ -181,15 +134,9 @@ class PipectlUserPoolUser(PipectlModel, CloudFormationModel):
         self.attributes = {}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlUserPoolUser:
-        properties = props(cloudformation_json)
         pool_id = properties["UserPoolId"]
         user = _backend(account_id, region_name).admin_create_user(
             pool_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
-from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.compat import backend, moto_class
+from generator.deploy.local.models._base import PipectlModel
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -34,14 +34,12 @@ def _rule(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class PipectlSecurityGroupEgress(PipectlModel, CloudFormationModel):
+class PipectlSecurityGroupEgress(PipectlModel):
     """Ref and GetAtt Id give the rule id (sgr-...); any change replaces the rule, as on AWS."""
 
-    ATTRIBUTES = ("Id",)
+    TYPE = "AWS::EC2::SecurityGroupEgress"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::SecurityGroupEgress"
+    ATTRIBUTES = ("Id",)
 
     def __init__(self, rule_id: str, rule: dict[str, Any]) -> None:
         self.physical_resource_id = rule_id
@@ -49,15 +47,10 @@ class PipectlSecurityGroupEgress(PipectlModel, CloudFormationModel):
         self.attributes = {"Id": rule_id}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlSecurityGroupEgress:
-        rule = _rule(props(cloudformation_json))
+        rule = _rule(properties)
         created, _group = _backend(account_id, region_name).authorize_security_group_egress(**rule)
         return cls(created[0].id, rule)
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
-from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+from generator.deploy.local.compat import backend, moto_class
+from generator.deploy.local.models._base import PipectlModel, as_json_text
 
 
-class PipectlRolePolicy(PipectlModel, CloudFormationModel):
+class PipectlRolePolicy(PipectlModel):
     """One inline policy on one role; updating rewrites it, deleting removes it from the role."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::RolePolicy"
+    TYPE = "AWS::IAM::RolePolicy"
 
     def __init__(self, role_name: str, policy_name: str, partition: str) -> None:
         self.role_name = role_name
@@ -23,15 +21,9 @@ class PipectlRolePolicy(PipectlModel, CloudFormationModel):
         self.attributes: dict[str, Any] = {}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlRolePolicy:
-        properties = props(cloudformation_json)
         partition = "aws-cn" if region_name.startswith("cn-") else "aws-us-gov" if "-gov-" in region_name else "aws"
         policy = cls(properties["RoleName"], properties["PolicyName"], partition)
         backend("iam", account_id, region_name).put_role_policy(

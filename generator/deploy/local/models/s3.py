@@ -5,31 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend, moto_class
-from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+from generator.deploy.local.compat import backend, moto_class
+from generator.deploy.local.models._base import PipectlModel, as_json_text
 
 
-class PipectlBucketPolicy(PipectlModel, CloudFormationModel):
+class PipectlBucketPolicy(PipectlModel):
     """Ref is the bucket name, the policy's only identity on AWS as well."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
+    TYPE = "AWS::S3::BucketPolicy"
 
     def __init__(self, bucket: str) -> None:
         self.physical_resource_id = bucket
         self.attributes = {}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlBucketPolicy:
-        properties = props(cloudformation_json)
         bucket = properties["Bucket"]
         policy = as_json_text(properties["PolicyDocument"]).encode()
         backend("s3", account_id, region_name).put_bucket_policy(bucket, policy)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -28,15 +28,13 @@ def _arguments(p: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-class PipectlSchedule(PipectlModel, CloudFormationModel):
+class PipectlSchedule(PipectlModel):
     """Ref is the schedule name; changes other than name or group are applied in place."""
+
+    TYPE = "AWS::Scheduler::Schedule"
 
     ATTRIBUTES = ("Arn",)
     NAME_PROPERTY = "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::Schedule"
 
     def __init__(self, name: str, group: str, arn: str) -> None:
         self.physical_resource_id = name
@@ -44,41 +42,22 @@ class PipectlSchedule(PipectlModel, CloudFormationModel):
         self.attributes = {"Arn": arn}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlSchedule:
-        arguments = _arguments(props(cloudformation_json), resource_name)
+        arguments = _arguments(properties, resource_name)
         schedule = _backend(account_id, region_name).create_schedule(action_after_completion=None, **arguments)
         return cls(schedule.name, arguments["group_name"], schedule.arn)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlSchedule,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlSchedule:
-        new_resource_name = cls.stable_name(
-            original_resource.physical_resource_id, new_resource_name, cloudformation_json
-        )
-        arguments = _arguments(props(cloudformation_json), new_resource_name)
-        same = (new_resource_name, arguments["group_name"]) == (
-            original_resource.physical_resource_id,
-            original_resource.group,
-        )
-        if not same:
-            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlSchedule | None:
+        """In place, unless the name or the group changes."""
+        arguments = _arguments(properties, name)
+        if (name, arguments["group_name"]) != (self.physical_resource_id, self.group):
+            return None
         _backend(account_id, region_name).update_schedule(**arguments)
-        return original_resource
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         _backend(account_id, region_name).delete_schedule(self.group, self.physical_resource_id)

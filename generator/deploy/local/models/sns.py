@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel, as_json_text
 
 SUBSCRIPTION_ATTRIBUTES = (
     "DeliveryPolicy",
@@ -22,27 +22,18 @@ def _backend(account_id: str, region_name: str) -> Any:
     return backend("sns", account_id, region_name)
 
 
-class PipectlSubscription(PipectlModel, CloudFormationModel):
+class PipectlSubscription(PipectlModel):
+    TYPE = "AWS::SNS::Subscription"
     ATTRIBUTES = ("Arn",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
 
     def __init__(self, arn: str) -> None:
         self.physical_resource_id = arn
         self.attributes = {"Arn": arn}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlSubscription:
-        properties = props(cloudformation_json)
         backend = _backend(account_id, region_name)
         subscription = backend.subscribe(properties["TopicArn"], properties.get("Endpoint", ""), properties["Protocol"])
         for name in SUBSCRIPTION_ATTRIBUTES:
@@ -56,14 +47,12 @@ class PipectlSubscription(PipectlModel, CloudFormationModel):
         _backend(account_id, region_name).unsubscribe(self.physical_resource_id)
 
 
-class PipectlTopicPolicy(PipectlModel, CloudFormationModel):
+class PipectlTopicPolicy(PipectlModel):
     """Sets the Policy attribute of each topic; deleting restores the topic's default policy."""
 
-    ATTRIBUTES = ("Id",)
+    TYPE = "AWS::SNS::TopicPolicy"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
+    ATTRIBUTES = ("Id",)
 
     def __init__(self, resource_name: str, topic_arns: list[str]) -> None:
         self.physical_resource_id = resource_name
@@ -71,15 +60,9 @@ class PipectlTopicPolicy(PipectlModel, CloudFormationModel):
         self.attributes = {"Id": resource_name}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlTopicPolicy:
-        properties = props(cloudformation_json)
         policy = as_json_text(properties["PolicyDocument"])
         backend = _backend(account_id, region_name)
         for topic_arn in properties["Topics"]:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, as_json_text, props
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel, as_json_text
 
 
-class PipectlQueuePolicy(PipectlModel, CloudFormationModel):
+class PipectlQueuePolicy(PipectlModel):
     """Sets the Policy attribute of each queue URL in Queues; deleting clears it."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SQS::QueuePolicy"
+    TYPE = "AWS::SQS::QueuePolicy"
 
     def __init__(self, resource_name: str, queue_urls: list[str]) -> None:
         self.physical_resource_id = resource_name
@@ -21,15 +19,9 @@ class PipectlQueuePolicy(PipectlModel, CloudFormationModel):
         self.attributes = {"Id": resource_name}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlQueuePolicy:
-        properties = props(cloudformation_json)
         policy = cls(resource_name, list(properties["Queues"]))
         policy._apply(account_id, region_name, as_json_text(properties["PolicyDocument"]))
         return policy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.deploy.local.compat import CloudFormationModel, backend
-from generator.deploy.local.models._base import PipectlModel, props, tag_list
+from generator.deploy.local.compat import backend
+from generator.deploy.local.models._base import PipectlModel, tag_list
 
 
 def _backend(account_id: str, region_name: str, scope: str = "REGIONAL") -> Any:
@@ -27,15 +27,13 @@ def _settings(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class PipectlWebACL(PipectlModel, CloudFormationModel):
+class PipectlWebACL(PipectlModel):
     """Ref is `name|id|scope` as on AWS; rule and action changes are applied in place."""
+
+    TYPE = "AWS::WAFv2::WebACL"
 
     ATTRIBUTES = ("Arn", "Capacity", "Id", "LabelNamespace")
     NAME_PROPERTY = "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::WAFv2::WebACL"
 
     def __init__(self, name: str, acl_id: str, scope: str, arn: str, account_id: str) -> None:
         self.name = name
@@ -51,40 +49,25 @@ class PipectlWebACL(PipectlModel, CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> PipectlWebACL:
-        p = props(cloudformation_json)
+    def create(cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str) -> PipectlWebACL:
+        p = properties
         scope = p["Scope"]
         acl = _backend(account_id, region_name, scope).create_web_acl(
             name=resource_name, scope=scope, tags=tag_list(p.get("Tags")), **_settings(p)
         )
         return cls(acl.name, acl.id, scope, acl.arn, account_id)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: PipectlWebACL,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> PipectlWebACL:
-        new_resource_name = cls.stable_name(original_resource.name, new_resource_name, cloudformation_json)
-        p = props(cloudformation_json)
-        if (new_resource_name, p["Scope"]) != (original_resource.name, original_resource.scope):
-            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        backend = _backend(account_id, region_name, original_resource.scope)
-        acl = backend.get_web_acl(original_resource.arn, None, None)
-        backend.update_web_acl(name=acl.name, _id=acl.id, lock_token=acl.lock_token, **_settings(p))
-        return original_resource
+    def update(self, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> PipectlWebACL | None:
+        """Rules and actions in place; a new name or scope replaces the ACL."""
+        if (name, properties["Scope"]) != (self.name, self.scope):
+            return None
+        backend = _backend(account_id, region_name, self.scope)
+        acl = backend.get_web_acl(self.arn, None, None)
+        backend.update_web_acl(name=acl.name, _id=acl.id, lock_token=acl.lock_token, **_settings(properties))
+        return self
+
+    def current_name(self) -> str:
+        return self.name
 
     def delete(self, account_id: str, region_name: str) -> None:
         backend = _backend(account_id, region_name, self.scope)
@@ -92,12 +75,10 @@ class PipectlWebACL(PipectlModel, CloudFormationModel):
         backend.delete_web_acl(acl.name, self.scope, acl.id, acl.lock_token)
 
 
-class PipectlWebACLAssociation(PipectlModel, CloudFormationModel):
+class PipectlWebACLAssociation(PipectlModel):
     """Ref is `<resource arn>|<web acl arn>`; deleting disassociates the resource."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::WAFv2::WebACLAssociation"
+    TYPE = "AWS::WAFv2::WebACLAssociation"
 
     def __init__(self, resource_arn: str, web_acl_arn: str) -> None:
         self.resource_arn = resource_arn
@@ -105,15 +86,10 @@ class PipectlWebACLAssociation(PipectlModel, CloudFormationModel):
         self.attributes = {}
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlWebACLAssociation:
-        p = props(cloudformation_json)
+        p = properties
         _backend(account_id, region_name).associate_web_acl(p["WebACLArn"], p["ResourceArn"])
         return cls(p["ResourceArn"], p["WebACLArn"])
 

@@ -1,0 +1,301 @@
+"""Collectors on the local target: what `pipectl up` runs so that an event posted locally lands in the local S3.
+
+- `collector_specs(manifest, exports)`: per deployed pipeline environment, the variables its ingestion
+  template's task definition gives the collector container (imports resolved from the local target's
+  exports), and for Kinesis pipelines what the processing template gives the sink function.
+- `start_collectors(endpoint, manifest, workdir)`: one `python -m collector` process per pipeline
+  environment on a free loopback port, pointed at the local target; for Kinesis pipelines also a
+  sink driver (`sink_driver`), the local stand-in for the sink function's event source mapping.
+  Running ones are kept. Each is recorded in `<workdir>/.pipectl/collectors.json`.
+- `collector_status(workdir)`: the recorded collectors still alive, with their URLs.
+- `stop_collectors(workdir)`: SIGTERM (the collector drains to its sink), then the drivers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.deploy.local.session import ACCOUNT_ID, local_env
+from generator.deploy.manifest import Manifest, StackSpec
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 30.0  # the collector's own drain deadline is 25 s
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    """One pipeline environment's collector as the local target runs it."""
+
+    pipeline: str
+    env: str
+    region: str
+    variables: dict[str, str]  # the container's environment, as the task definition sets it
+    stream_name: str | None = None  # Kinesis pipelines: what the sink driver reads
+    bucket: str | None = None  # ... and where the sink function writes
+    raw_prefix: str = "raw/"
+    dead_letter_queue: str | None = None  # the processing stack's queue name
+
+
+def state_file(workdir: Path) -> Path:
+    return workdir / ".pipectl" / "collectors.json"
+
+
+def _folder(workdir: Path) -> Path:
+    return workdir / ".pipectl" / "collectors"
+
+
+def local_exports(session: Any) -> dict[str, str]:
+    """Every CloudFormation export of the local target in one region (a `local_session`)."""
+    pages = session.client("cloudformation").get_paginator("list_exports").paginate()
+    return {e["Name"]: e["Value"] for page in pages for e in page["Exports"]}
+
+
+def _resolve(value: Any, exports: dict[str, str]) -> str | None:
+    """A literal, or an import of an export that exists; None when the export is missing (not deployed)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::ImportValue"), str):
+        return exports.get(value["Fn::ImportValue"])
+    return None
+
+
+def _resources(manifest: Manifest, spec: StackSpec, kind: str) -> list[dict[str, Any]]:
+    template = json.loads(manifest.template_body(spec))
+    return [r for r in (template.get("Resources") or {}).values() if r.get("Type") == kind]
+
+
+def _variables(pairs: dict[str, Any], exports: dict[str, str]) -> dict[str, str] | None:
+    resolved = {name: _resolve(value, exports) for name, value in pairs.items()}
+    if any(value is None for value in resolved.values()):
+        return None
+    return {name: str(value) for name, value in resolved.items()}
+
+
+def collector_specs(manifest: Manifest, exports: dict[str, str]) -> list[CollectorSpec]:
+    """The collectors of every pipeline environment whose ingestion stack's imports are all exported."""
+    stacks: dict[tuple[str, str], dict[str, StackSpec]] = {}
+    for stack in manifest.stacks:
+        if stack.pipeline and stack.env:
+            stacks.setdefault((stack.pipeline, stack.env), {})[stack.kind] = stack
+    out = []
+    for (pipeline, env), kinds in sorted(stacks.items()):
+        ingestion = kinds.get("ingestion")
+        if ingestion is None:
+            continue
+        containers = [
+            c for task in _resources(manifest, ingestion, "AWS::ECS::TaskDefinition")
+            for c in task["Properties"]["ContainerDefinitions"]
+        ]  # fmt: skip
+        if not containers:
+            continue
+        variables = _variables({v["Name"]: v["Value"] for v in containers[0].get("Environment", [])}, exports)
+        if variables is None:
+            continue  # its storage stack is not deployed: nothing to collect into
+        spec = CollectorSpec(pipeline, env, ingestion.region, variables)
+        if variables.get("SINK_TYPE") == "kinesis" and "processing" in kinds:
+            spec = _with_sink_function(spec, manifest, kinds["processing"], exports)
+        out.append(spec)
+    return out
+
+
+def _with_sink_function(
+    spec: CollectorSpec, manifest: Manifest, processing: StackSpec, exports: dict[str, str]
+) -> CollectorSpec:
+    for function in _resources(manifest, processing, "AWS::Lambda::Function"):
+        pairs = function["Properties"].get("Environment", {}).get("Variables", {})
+        if set(pairs) != {"BUCKET", "RAW_PREFIX"}:
+            continue  # the enrich function
+        variables = _variables(pairs, exports)
+        if variables is None:
+            return spec
+        queue = exports.get(f"{processing.name}:DeadLetterQueueName")
+        return CollectorSpec(
+            spec.pipeline,
+            spec.env,
+            spec.region,
+            spec.variables,
+            spec.variables.get("STREAM_NAME"),
+            variables["BUCKET"],
+            variables["RAW_PREFIX"],
+            queue,
+        )
+    return spec
+
+
+def start_collectors(endpoint: str, manifest: Manifest, workdir: Path) -> list[dict[str, Any]]:
+    """Start the collectors of every deployed pipeline environment (keeping running ones); their records."""
+    from generator.deploy.local.session import local_session
+
+    running = {(r["pipeline"], r["env"]): r for r in collector_status(workdir)}
+    regions = sorted({spec.region for spec in manifest.stacks})
+    exports: dict[str, str] = {}
+    for region in regions:
+        exports |= local_exports(local_session(endpoint, region))
+    records = []
+    for spec in collector_specs(manifest, exports):
+        record = running.pop((spec.pipeline, spec.env), None)
+        if record is None or record["variables"] != spec.variables:
+            if record is not None:
+                _stop(record)
+            record = start_collector(endpoint, spec, workdir)
+        records.append(record)
+    for gone in running.values():  # pipeline environments no longer deployed
+        _stop(gone)
+    _write(workdir, records)
+    return records
+
+
+def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[str, Any]:
+    """One collector (and, for Kinesis, its sink driver) as detached processes; returns its record."""
+    folder = _folder(workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{spec.pipeline}-{spec.env}"
+    port = _free_port()
+    env = {
+        **os.environ,
+        **spec.variables,
+        **local_env(endpoint, spec.region),
+        "PORT": str(port),
+        "HOST": LOOPBACK,
+        "PIPELINE": spec.pipeline,
+        "ENVIRONMENT": spec.env,
+    }
+    log = folder / f"{name}.log"
+    collector = _spawn([sys.executable, "-m", "collector"], env, log)
+    health = f"http://{LOOPBACK}:{port}{spec.variables.get('HEALTH_PATH', '/health')}"
+    _wait_until_answering(health, collector, log)
+    driver_pid = None
+    if spec.stream_name and spec.bucket:
+        command = [
+            sys.executable, "-m", "generator.deploy.local.sink_driver",
+            "--endpoint", endpoint, "--region", spec.region, "--stream", spec.stream_name,
+            "--bucket", spec.bucket, "--raw-prefix", spec.raw_prefix,
+            "--checkpoint", str((folder / f"{name}.checkpoint.json").resolve()),
+        ]  # fmt: skip
+        if spec.dead_letter_queue:
+            command += ["--dead-letter-queue", f"{endpoint}/{ACCOUNT_ID}/{spec.dead_letter_queue}"]
+        driver_env = {**os.environ, **local_env(endpoint, spec.region)}
+        driver_pid = _spawn(command, driver_env, folder / f"{name}.sink.log").pid
+    return {
+        **asdict(spec),
+        "url": f"http://{LOOPBACK}:{port}{spec.variables.get('ENDPOINT_PATH', '/collect')}",
+        "health": health,
+        "port": port,
+        "pid": collector.pid,
+        "driver_pid": driver_pid,
+        "log": str(log),
+    }
+
+
+def collector_status(workdir: Path) -> list[dict[str, Any]]:
+    """The recorded collectors whose process is alive (stale records are dropped from the file)."""
+    try:
+        records: list[dict[str, Any]] = json.loads(state_file(workdir).read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    alive = [r for r in records if isinstance(r, dict) and _alive(int(r.get("pid", 0)))]
+    if len(alive) != len(records):
+        for record in records:
+            if record not in alive and record.get("driver_pid"):
+                _terminate(int(record["driver_pid"]))
+        _write(workdir, alive)
+    return alive
+
+
+def collector_url(workdir: Path, pipeline: str, env: str) -> str | None:
+    """Where the local collector of one pipeline environment takes events, if it runs."""
+    return next((r["url"] for r in collector_status(workdir) if (r["pipeline"], r["env"]) == (pipeline, env)), None)
+
+
+def stop_collectors(workdir: Path) -> int:
+    """Drain and stop every recorded collector, then its sink driver; returns how many were running."""
+    records = collector_status(workdir)
+    for record in records:
+        _stop(record)
+    state_file(workdir).unlink(missing_ok=True)
+    return len(records)
+
+
+def _stop(record: dict[str, Any]) -> None:
+    """The collector first, so what it drains to the stream is still read by the driver's last poll."""
+    _terminate(int(record["pid"]))
+    if record.get("driver_pid"):
+        _terminate(int(record["driver_pid"]))
+
+
+def _terminate(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(Path(__file__).resolve().parents[3]),
+        )
+
+
+def _write(workdir: Path, records: list[dict[str, Any]]) -> None:
+    state_file(workdir).parent.mkdir(parents=True, exist_ok=True)
+    state_file(workdir).write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the collector exited with code {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"the collector did not answer within {START_TIMEOUT_S:.0f}s; see {log}")
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

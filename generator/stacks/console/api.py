@@ -1,0 +1,233 @@
+"""Who may read the state, and how: the Cognito user pool (when the console signs in with it), the
+GraphQL API with its log group, and one resolver per query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Output, Ref, Sub, Template
+from troposphere.appsync import (
+    AppSyncRuntime,
+    DataSource,
+    DynamoDBConfig,
+    GraphQLApi,
+    GraphQLSchema,
+    LogConfig,
+    OpenIDConnectConfig,
+    Resolver,
+    UserPoolConfig,
+)
+from troposphere.cognito import (
+    AccountRecoverySetting,
+    AdminCreateUserConfig,
+    AttributeType,
+    PasswordPolicy,
+    Policies,
+    RecoveryOption,
+    TokenValidityUnits,
+    UserPool,
+    UserPoolAddOns,
+    UserPoolClient,
+    UserPoolUser,
+)
+from troposphere.dynamodb import Table
+from troposphere.iam import Policy as InlinePolicy
+from troposphere.iam import PolicyType, Role
+from troposphere.kms import Key
+
+from generator.policy import console as policy
+from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
+from generator.stacks import common
+from generator.stacks.common import add_output, keep, render
+from generator.stacks.console.names import API_NAME, KEYS, LIMITS, QUERIES, STACK
+from generator.stacks.console.state import ControlPlane
+
+
+def add_api(plane: ControlPlane) -> GraphQLApi:
+    """The API (and the user pool it signs in with, for Cognito), its schema and resolvers."""
+    console = plane.console
+    user_pool = _user_pool(plane.template, console) if isinstance(console.auth, ConsoleAuthCognito) else None
+    api = _graphql_api(plane.template, console, plane.key, user_pool)
+    _schema_and_resolvers(plane.template, api, plane.table, plane.key)
+    return api
+
+
+def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
+    """Console users: invited by an administrator only, MFA always on; threat protection (the paid Plus
+    plan, billed per active user) only when `_console.yaml` asks for it."""
+    pool = template.add_resource(
+        keep(
+            UserPool(
+                "ConsoleUserPool",
+                UserPoolName="pipectl-console",
+                UserPoolTier=console.user_pool.tier,
+                UsernameAttributes=["email"],
+                AutoVerifiedAttributes=["email"],
+                MfaConfiguration="ON",
+                EnabledMfas=["SOFTWARE_TOKEN_MFA"],
+                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode=console.user_pool.advanced_security_mode),
+                AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
+                AccountRecoverySetting=AccountRecoverySetting(
+                    RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]
+                ),
+                Policies=Policies(
+                    PasswordPolicy=PasswordPolicy(
+                        MinimumLength=14,
+                        RequireLowercase=True,
+                        RequireUppercase=True,
+                        RequireNumbers=True,
+                        RequireSymbols=True,
+                        TemporaryPasswordValidityDays=3,
+                        PasswordHistorySize=5,
+                    )
+                ),
+                DeletionProtection="ACTIVE",
+            ),
+            True,
+        )
+    )
+    add_output(template, STACK, "UserPoolId", Ref(pool), "Cognito user pool of console users")
+    client = template.add_resource(
+        UserPoolClient(
+            "ConsoleAppClient",
+            ClientName="pipectl-console",
+            UserPoolId=Ref(pool),
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+            EnableTokenRevocation=True,
+            AccessTokenValidity=60,
+            IdTokenValidity=60,
+            RefreshTokenValidity=12,
+            TokenValidityUnits=TokenValidityUnits(AccessToken="minutes", IdToken="minutes", RefreshToken="hours"),
+        )
+    )
+    # The console app needs the client id to sign in; it is shown, not exported (not part of the contract).
+    template.add_output(Output("UserPoolClientId", Description="App client of the console", Value=Ref(client)))
+    if console.admin_email:
+        template.add_resource(
+            keep(
+                UserPoolUser(
+                    "ConsoleAdmin",
+                    UserPoolId=Ref(pool),
+                    Username=console.admin_email,
+                    DesiredDeliveryMediums=["EMAIL"],
+                    UserAttributes=[
+                        AttributeType(Name="email", Value=console.admin_email),
+                        AttributeType(Name="email_verified", Value="true"),
+                    ],
+                ),
+                True,
+            )
+        )
+    return pool
+
+
+def _graphql_api(template: Template, console: ConsoleSpec, key: Key, user_pool: UserPool | None) -> GraphQLApi:
+    """The API, signed in per `_console.yaml`, logging errors to its own encrypted log group."""
+    logs_role = template.add_resource(
+        Role(
+            "GraphQLLogsRole",
+            Description="AppSync writes the console API's logs",
+            AssumeRolePolicyDocument=policy.appsync_trust(),
+        )
+    )
+    auth: dict[str, Any]
+    if isinstance(console.auth, ConsoleAuthOidc):
+        auth = {
+            "AuthenticationType": "OPENID_CONNECT",
+            "OpenIDConnectConfig": OpenIDConnectConfig(Issuer=console.auth.issuer, ClientId=console.auth.client_id),
+        }
+    else:
+        auth = {
+            "AuthenticationType": "AMAZON_COGNITO_USER_POOLS",
+            "UserPoolConfig": UserPoolConfig(
+                UserPoolId=Ref(user_pool), AwsRegion=Ref("AWS::Region"), DefaultAction="ALLOW"
+            ),
+        }
+    api = template.add_resource(
+        GraphQLApi(
+            "GraphQLApi",
+            Name=API_NAME,
+            **auth,
+            LogConfig=LogConfig(
+                CloudWatchLogsRoleArn=GetAtt(logs_role, "Arn"), FieldLogLevel="ERROR", ExcludeVerboseContent=True
+            ),
+            XrayEnabled=True,
+            QueryDepthLimit=5,
+        )
+    )
+    add_output(template, STACK, "GraphQLUrl", GetAtt(api, "GraphQLUrl"), "Endpoint of the console GraphQL API")
+    add_output(template, STACK, "GraphQLApiId", GetAtt(api, "ApiId"), "Id of the console GraphQL API")
+    # AppSync names the group after the API id, so the group (and the role's policy on it) follow the API.
+    group = common.log_group(
+        template,
+        "GraphQLLogGroup",
+        Sub("/aws/appsync/apis/${GraphQLApi.ApiId}"),
+        console.log_retention_days,
+        GetAtt(key, "Arn"),
+        True,
+    )
+    template.add_resource(
+        PolicyType(
+            "GraphQLLogsPolicy",
+            PolicyName="write-api-logs",
+            PolicyDocument=policy.appsync_logs(GetAtt(group, "Arn")),
+            Roles=[Ref(logs_role)],
+        )
+    )
+    return api
+
+
+def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key: Key) -> None:
+    """The schema and one APPSYNC_JS resolver per query, all reading the state table."""
+    schema = template.add_resource(
+        GraphQLSchema(
+            "GraphQLSchema",
+            ApiId=GetAtt(api, "ApiId"),
+            Definition=(common.TEMPLATES_DIR / "appsync" / "schema.graphql").read_text(encoding="utf-8"),
+        )
+    )
+    reader = template.add_resource(
+        Role(
+            "StateTableReaderRole",
+            Description="The console API reads the state table",
+            AssumeRolePolicyDocument=policy.appsync_trust(GetAtt(api, "Arn")),
+            Policies=[
+                InlinePolicy(
+                    PolicyName="read-state",
+                    PolicyDocument=policy.state_reader(GetAtt(table, "Arn"), GetAtt(key, "Arn")),
+                )
+            ],
+        )
+    )
+    source = template.add_resource(
+        DataSource(
+            "StateTableDataSource",
+            ApiId=GetAtt(api, "ApiId"),
+            Name="StateTable",
+            Description="The pipectl state table",
+            Type="AMAZON_DYNAMODB",
+            DynamoDBConfig=DynamoDBConfig(TableName=Ref(table), AwsRegion=Ref("AWS::Region")),
+            ServiceRoleArn=GetAtt(reader, "Arn"),
+        )
+    )
+    for field, logical_id in QUERIES.items():
+        template.add_resource(
+            Resolver(
+                logical_id,
+                DependsOn=[schema.title],
+                ApiId=GetAtt(api, "ApiId"),
+                TypeName="Query",
+                FieldName=field,
+                Kind="UNIT",
+                DataSourceName=GetAtt(source, "Name"),
+                Runtime=AppSyncRuntime(Name="APPSYNC_JS", RuntimeVersion="1.0.0"),
+                Code=resolver_code(field),
+            )
+        )
+
+
+def resolver_code(field: str) -> str:
+    """The APPSYNC_JS code of one query, with the table's key prefixes and limits filled in."""
+    return render(f"appsync/resolvers/{field}.js.j2", keys=KEYS, limits=LIMITS)

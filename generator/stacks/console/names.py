@@ -1,0 +1,32 @@
+"""The names and limits the console stack fixes: the controller, the recorder and the resolvers follow them."""
+
+from __future__ import annotations
+
+from generator.stacks.common import CONSOLE_STACK
+
+STACK = CONSOLE_STACK
+TABLE_NAME = "pipectl-console-state"
+API_NAME = "pipectl-console"
+RECORDER_NAME = "pipectl-console-recorder"
+DASHBOARD_NAME = "pipectl-console"
+RECORDER_SOURCE = "recorder"  # generator/stacks/functions/recorder.py
+RECORDER_CONCURRENCY = 2  # small: new accounts must keep 10 unreserved executions
+RATE_LIMIT_PER_5_MIN = 1000
+
+# Key prefixes of the table layout (the package's docstring), injected into the resolvers when they are rendered.
+KEYS = {
+    "pipeline_prefix": "PIPELINE#",
+    "meta": "META",
+    "stack_prefix": "STACK#",
+    "run_prefix": "RUN#",
+    "separator": "#",
+    "by_sort_key_index": "BySortKey",
+}
+LIMITS = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
+# Query field -> logical id of its resolver; the code is templates/appsync/resolvers/<field>.js.j2.
+QUERIES = {
+    "pipelines": "PipelinesResolver",
+    "pipeline": "PipelineResolver",
+    "runs": "RunsResolver",
+    "stacks": "StacksResolver",
+}
