@@ -1,17 +1,126 @@
 """Facts every layer shares: the spec, the stack builders, the controller and the local target.
 
-Each fact lives here once; the layers import it and never retype it.
+Each fact lives here once; the layers import it and never retype it. The module sits at the bottom of
+the package and imports nothing from it, so every stage may import it without reaching up the chain.
+Lambda code deployed as assets cannot import the package: `generator.stacks.assets` renders the
+values such code imports from here into the zipped source at synth.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
+
+class StackKind(StrEnum):
+    """What a stack holds; the `pipectl:kind` tag and the last part of a pipeline stack's name."""
+
+    STORAGE = "storage"
+    INGESTION = "ingestion"
+    PROCESSING = "processing"
+    MONITORING = "monitoring"
+    CONSOLE = "console"
+    DELIVERY = "delivery"
+    BOOTSTRAP = "bootstrap"
+
+
+PIPELINE_KINDS: Final = (StackKind.STORAGE, StackKind.INGESTION, StackKind.PROCESSING, StackKind.MONITORING)
+"""The stacks of one pipeline in one environment, in manifest order."""
+CONTROL_KINDS: Final = (StackKind.CONSOLE, StackKind.DELIVERY)
+"""The control-plane stacks, one of each per installation."""
+PROTECTED_KINDS: Final = frozenset({StackKind.CONSOLE, StackKind.STORAGE, StackKind.DELIVERY})
+"""Stacks whose loss would lose data: termination protection when their data is retained."""
+
 STACK_PREFIX: Final = "pipectl-"
-CONSOLE_STACK: Final = "pipectl-console"
-DELIVERY_STACK: Final = "pipectl-delivery"
-BOOTSTRAP_STACK: Final = "pipectl-bootstrap"
+"""Every stack pipectl deploys is named `pipectl-...`; the execution role is scoped to that prefix."""
+CONSOLE_STACK: Final = f"{STACK_PREFIX}{StackKind.CONSOLE}"
+DELIVERY_STACK: Final = f"{STACK_PREFIX}{StackKind.DELIVERY}"
+BOOTSTRAP_STACK: Final = f"{STACK_PREFIX}{StackKind.BOOTSTRAP}"
 """Per account and region: the template and asset bucket that deploys into that account need."""
+CONTROL_STACKS: Final = {CONSOLE_STACK: StackKind.CONSOLE, DELIVERY_STACK: StackKind.DELIVERY}
+
+
+def pipeline_stack_name(pipeline: str, env: str, kind: StackKind) -> str:
+    """`pipectl-<pipeline>-<env>-<kind>`: part of the user interface, never changes for a pipeline."""
+    return f"{STACK_PREFIX}{pipeline}-{env}-{kind}"
+
+
+def export_name(stack: str, output: str) -> str:
+    """Every stack exports its outputs as `<stack>:<output>`, so an export names the stack that owns it."""
+    return f"{stack}:{output}"
+
+
+def exporting_stack(name: str) -> str | None:
+    """The stack an export name `<stack>:<output>` belongs to; None for a name of another shape."""
+    stack, colon, output = name.partition(":")
+    return stack if colon and stack.startswith(STACK_PREFIX) and output and ":" not in output else None
+
+
+class Tag(StrEnum):
+    """Stack tags: who a stack belongs to, what it holds, and what built it."""
+
+    PIPELINE = "pipectl:pipeline"
+    ENV = "pipectl:env"
+    KIND = "pipectl:kind"
+    OWNER = "pipectl:owner"
+    MANAGED_BY = "pipectl:managed-by"
+    SPEC_HASH = "pipectl:spec-hash"
+    """The manifest's hash of template, parameters and tags: plan compares it with the deployed stack's."""
+    REVISION = "pipectl:revision"
+    """The commit a stack was deployed from."""
+    STANDS_IN_FOR = "pipectl:stands-in-for"
+    """On the local target: the real-account resource a stand-in replaces."""
+
+
+MANAGED_BY: Final = "pipectl"
+"""The value of the `pipectl:managed-by` tag on every stack pipectl deploys."""
+
+STATEFUL_TYPES: Final = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::Kinesis::Stream",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::Cognito::UserPool",
+        "AWS::CodeCommit::Repository",
+    }
+)
+"""Resource types that hold data or identities: retained (policy rule E9008), guarded by the stack policy,
+flagged in plan.md when replaced or removed, and listed before a stack is deleted."""
+
+TELEMETRY_NAMESPACE: Final = "pipectl"
+"""CloudWatch namespace of pipectl's own metrics: the controller publishes, the dashboards read."""
+
+
+class TelemetryMetric(StrEnum):
+    """pipectl's own metrics (generator/deploy/telemetry.py), with dimensions Pipeline and Environment."""
+
+    STACKS_CHANGED = "StacksChanged"
+    STACKS_FAILED = "StacksFailed"
+    APPLY_DURATION = "ApplyDuration"
+    CHANGE_SETS_AWAITING_APPROVAL = "ChangeSetsAwaitingApproval"
+    DRIFTED_STACKS = "DriftedStacks"
+
+
+# The state table (layout: generator/stacks/console.py), written by the controller and the recorder.
+STATE_TABLE_OUTPUT: Final = "StateTableName"
+"""The console stack's output naming the state table."""
+CONTROL_PIPELINE: Final = "_control"
+"""Pipeline and environment under which the state table files the control-plane stacks (console, delivery),
+and the pipeline and environment of their progress lines and metrics. No pipeline file can take this name."""
+CONTROL_ENV: Final = "_control"
+KEY_SEPARATOR: Final = "#"
+PIPELINE_PK_PREFIX: Final = "PIPELINE#"
+STACK_SK_PREFIX: Final = "STACK#"
+RUN_PREFIX: Final = "RUN#"
+META_SK: Final = "META"
+DELIVERY_PK: Final = "DELIVERY"
+EXECUTION_SK_PREFIX: Final = "EXEC#"
+EXECUTION_START_SK_PREFIX: Final = "EXECID#"
+LOCK_PK: Final = "LOCK"
+LOCK_SK: Final = "deploy"
+BY_SORT_KEY_INDEX: Final = "BySortKey"
 
 ASSETS_DIR: Final = "assets"
 """Under build/: content-addressed files (Lambda code zips) named `<sha256>.<ext>`."""

@@ -13,6 +13,7 @@ from generator.cli.errors import ExitCode, UserError
 from generator.cli.output import TEXT_ONLY, JsonValue, Output
 from generator.cli.plan import render_plan
 from generator.cli.status import StatusRow, rows
+from generator.manifest_model import entry_data
 
 if TYPE_CHECKING:
     from generator.deploy.results import Plan, StackResult
@@ -117,14 +118,15 @@ def bootstrap(args: argparse.Namespace, out: Output) -> BootstrapResult:
     built = synthesize(args)
     for note in built.notes:
         out.line(note)
-    jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in built.builds]
-    jobs.insert(0, LintJob(built.bucket.entry["template"], built.bucket.entry["regions"][0]))
+    jobs = [LintJob(b.entry.template, b.entry.region) for b in built.builds]
+    jobs.insert(0, LintJob(built.bucket.entry.template, built.bucket.entry.regions[0]))
     findings = lint_templates(built.directory, jobs)
     if findings:
         return BootstrapFindings(findings, built.directory)
     if args.dry_run:
-        written = [(b.entry["name"], built.directory / b.entry["template"]) for b in (built.bucket, *built.builds)]
-        return BootstrapDryRun(str(built.directory), [b.entry for b in built.builds], written)
+        entries = (built.bucket.entry, *(b.entry for b in built.builds))
+        written = [(entry.name, built.directory / entry.template) for entry in entries]
+        return BootstrapDryRun(str(built.directory), [entry_data(b.entry) for b in built.builds], written)
     manifest = load_manifest(built.directory)
     opts = ApplyOptions(lock_timeout=args.lock_timeout, template_bucket=args.template_bucket)
     with context.target(args, manifest) as aws:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from generator.cli import context, options
 from generator.cli.errors import ExitCode
 from generator.cli.output import JsonValue, Output
+from generator.manifest_model import entry_data
 
 
 @dataclass
@@ -29,7 +30,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def synth(args: argparse.Namespace, out: Output) -> SynthResult:
     builds = context.synth_builds(args, out)
-    return SynthResult(args.build_dir, [build.entry for build in builds])
+    return SynthResult(args.build_dir, [entry_data(build.entry) for build in builds])
 
 
 def render(result: SynthResult, out: Output) -> None:

@@ -44,11 +44,11 @@ def validate(args: argparse.Namespace, out: Output) -> ValidateResult:
     use_cache = not getattr(args, "no_cache", False)
     with LintService() as service:  # cfn-lint's rules load in another process while synth runs
         builds = context.synth_builds(args, out)
-        jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in builds]
+        jobs = [LintJob(b.entry.template, b.entry.region) for b in builds]
         if builds:
             from generator.stacks.synth import BOOTSTRAP_TEMPLATE
 
-            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry["region"]))
+            jobs.append(LintJob(BOOTSTRAP_TEMPLATE, builds[0].entry.region))
         findings = lint_templates(Path(args.build_dir), jobs, args.jobs, use_cache, notes, service)
     for note in notes:
         out.note(note)

@@ -13,10 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws, error_code, error_message
 from generator.deploy.deployed import DeployedStack, from_description
 from generator.deploy.errors import DeployError
-from generator.deploy.manifest import HASH_TAG, REVISION_TAG, StackSpec
+from generator.deploy.manifest import StackSpec
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -56,7 +57,7 @@ def create_change_set(
     cfn = aws.cfn(spec.region)
     if not create:
         _delete_same_name(aws, spec, name)
-    tags = {**spec.tags, HASH_TAG: spec.hash, REVISION_TAG: revision}
+    tags = {**spec.tags, Tag.SPEC_HASH: spec.hash, Tag.REVISION: revision}
     created = cfn.create_change_set(
         StackName=spec.name,
         ChangeSetName=name,

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-STATEFUL_TYPES = frozenset(
-    {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::Kinesis::Stream", "AWS::Logs::LogGroup"}
-)
+from generator.contract import STATEFUL_TYPES
+
 # Changes that can widen who may do what: IAM, resource policies, security groups, key policies.
 WIDENING_TYPES = frozenset(
     {

@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws, error_message
-from generator.deploy.manifest import HASH_TAG, PIPELINE_TAG
 
 STABLE = frozenset(
     {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
@@ -39,11 +39,11 @@ class DeployedStack:
 
     @property
     def spec_hash(self) -> str | None:
-        return self.tags.get(HASH_TAG)
+        return self.tags.get(Tag.SPEC_HASH)
 
     @property
     def pipeline(self) -> str | None:
-        return self.tags.get(PIPELINE_TAG)
+        return self.tags.get(Tag.PIPELINE)
 
     @property
     def updated(self) -> datetime | None:

@@ -6,6 +6,7 @@ pipeline synthesised with deletion: delete needs `delete_data`.
 
 from __future__ import annotations
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws
 from generator.deploy.deployed import read_deployed
 from generator.deploy.errors import DeployError
@@ -29,7 +30,7 @@ def destroy(
         (
             s
             for s in deployed.values()
-            if s.name in named or (s.pipeline == pipeline and (env is None or s.tags.get("pipectl:env") == env))
+            if s.name in named or (s.pipeline == pipeline and (env is None or s.tags.get(Tag.ENV) == env))
         ),
         key=lambda s: s.name,
     )

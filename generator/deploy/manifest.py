@@ -12,75 +12,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from generator.contract import CONSOLE_STACK as CONSOLE_STACK
+from generator.contract import CONTROL_PIPELINE as CONTROL_PIPELINE
 from generator.deploy.errors import ManifestError
 from generator.deploy.graph import CycleError, topological_order
+from generator.manifest_model import MANIFEST_FILE as MANIFEST_FILE
+from generator.manifest_model import MANIFEST_VERSION as MANIFEST_VERSION
+from generator.manifest_model import BootstrapEntry, ManifestFile, StackEntry
 
-MANIFEST_FILE = "manifest.json"
-MANIFEST_VERSION = 1
-CONSOLE_STACK = "pipectl-console"
-CONSOLE_PIPELINE = "_console"  # state-table key for the console stack, which has no pipeline
-HASH_TAG = "pipectl:spec-hash"
-PIPELINE_TAG = "pipectl:pipeline"
-REVISION_TAG = "pipectl:revision"
-
-
-@dataclass(frozen=True)
-class StackSpec:
-    """One stack as synth wants it deployed."""
-
-    name: str
-    kind: str
-    pipeline: str | None
-    env: str | None
-    region: str
-    template: str
-    depends_on: tuple[str, ...]
-    parameters: dict[str, str]
-    tags: dict[str, str]
-    hash: str
-    stateful: tuple[str, ...]
-    retain: bool
-    termination_protection: bool = False
-    stack_policy: str | None = None
-    assets: tuple[str, ...] = ()
-    """Files under build/ (`assets/<sha256>.zip`) the template references in the template bucket."""
-
-    @property
-    def is_console(self) -> bool:
-        return self.name == CONSOLE_STACK
-
-    @property
-    def owner(self) -> str:
-        """The pipeline the state table files this stack under."""
-        return self.pipeline or CONSOLE_PIPELINE
-
-
-@dataclass(frozen=True)
-class BootstrapSpec:
-    """The bootstrap stack (template and asset bucket): one template, deployed in each of `regions`."""
-
-    name: str
-    template: str
-    hash: str
-    tags: dict[str, str]
-    regions: tuple[str, ...]
-
-    def stack(self, region: str) -> StackSpec:
-        """The stack in one region, in the shape the change-set code takes."""
-        return StackSpec(
-            name=self.name,
-            kind="bootstrap",
-            pipeline=None,
-            env=None,
-            region=region,
-            template=self.template,
-            depends_on=(),
-            parameters={},
-            tags=dict(self.tags),
-            hash=self.hash,
-            stateful=(),
-            retain=True,
-        )
+StackSpec = StackEntry
+"""One stack as synth wants it deployed (the manifest's typed entry)."""
+BootstrapSpec = BootstrapEntry
+"""The bootstrap stack (template and asset bucket): one template, deployed in each of its regions."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +77,7 @@ class Manifest:
 
 
 def load_manifest(build_dir: Path) -> Manifest:
-    """Read and check build/manifest.json: known version, unique names, known dependencies, no cycle."""
+    """Read and check build/manifest.json: this version, valid entries, unique names, known dependencies, no cycle."""
     path = build_dir / MANIFEST_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -140,67 +85,49 @@ def load_manifest(build_dir: Path) -> Manifest:
         raise ManifestError(f"{path}: not found; run `pipectl synth` first") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        raise ManifestError(f"{path}: expected a manifest of version {MANIFEST_VERSION}")
-    stacks = tuple(_stack(path, i, raw) for i, raw in enumerate(data.get("stacks") or []))
-    manifest = Manifest(build_dir, stacks, _bootstrap(path, data.get("bootstrap")))
+    version = data.get("version") if isinstance(data, dict) else None
+    if version != MANIFEST_VERSION:
+        found = "no version" if version is None else f"version {json.dumps(version)}"
+        raise ManifestError(
+            f"{path}: version: expected manifest version {MANIFEST_VERSION}, found {found}; "
+            "it was written by another pipectl: run `pipectl synth` again"
+        )
+    try:
+        parsed = ManifestFile.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(f"{path}: {_first_error(exc, data)}; run `pipectl synth` again") from None
+    manifest = Manifest(build_dir, parsed.stacks, parsed.bootstrap)
     _check(path, manifest)
     return manifest
 
 
-def _stack(path: Path, index: int, raw: Any) -> StackSpec:
-    where = f"{path}: stacks[{index}]"
-    if not isinstance(raw, dict):
-        raise ManifestError(f"{where}: expected an object")
-    try:
-        return StackSpec(
-            name=str(raw["name"]),
-            kind=str(raw["kind"]),
-            pipeline=raw.get("pipeline"),
-            env=raw.get("env"),
-            region=str(raw["region"]),
-            template=str(raw["template"]),
-            depends_on=tuple(str(d) for d in raw.get("depends_on") or ()),
-            parameters={str(k): str(v) for k, v in (raw.get("parameters") or {}).items()},
-            tags={str(k): str(v) for k, v in (raw.get("tags") or {}).items()},
-            hash=str(raw["hash"]),
-            stateful=tuple(str(s) for s in raw.get("stateful") or ()),
-            retain=bool(raw.get("retain", True)),
-            termination_protection=bool(raw.get("termination_protection", False)),
-            stack_policy=str(raw["stack_policy"]) if raw.get("stack_policy") else None,
-            assets=_assets(where, raw.get("assets")),
-        )
-    except KeyError as exc:
-        raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
+_EXPECTED = {
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "too_short": "a non-empty list",
+    "string_type": "a string",
+    "bool_type": "true or false",
+}
 
 
-def _assets(where: str, raw: Any) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(a, str) and a for a in raw):
-        raise ManifestError(f"{where}: assets: expected a list of paths relative to build/, found {raw!r}")
-    return tuple(raw)
-
-
-def _bootstrap(path: Path, raw: Any) -> BootstrapSpec | None:
-    if raw is None:
-        return None
-    where = f"{path}: bootstrap"
-    if not isinstance(raw, dict):
-        raise ManifestError(f"{where}: expected an object")
-    try:
-        regions = raw["regions"]
-        if not isinstance(regions, list) or not regions:
-            raise ManifestError(f"{where}: regions: expected a non-empty list, found {regions!r}")
-        return BootstrapSpec(
-            name=str(raw["name"]),
-            template=str(raw["template"]),
-            hash=str(raw["hash"]),
-            tags={str(k): str(v) for k, v in (raw.get("tags") or {}).items()},
-            regions=tuple(str(r) for r in regions),
-        )
-    except KeyError as exc:
-        raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
+def _first_error(exc: ValidationError, data: Any) -> str:
+    """`key.path: expected ..., found ...` for the first problem pydantic found."""
+    error = exc.errors()[0]
+    parts = [str(part) for part in error["loc"]]
+    if error["type"] == "missing":
+        return f"{'.'.join(parts[:-1]) or 'manifest'}: missing key {parts[-1]!r}"
+    if error["type"] == "extra_forbidden":
+        return f"{'.'.join(parts)}: unknown key (expected only the keys this pipectl writes)"
+    expected = _EXPECTED.get(error["type"]) or error["msg"].removeprefix("Input should be ")
+    if error["type"] == "string_pattern_mismatch":
+        expected = f"a string matching {(error.get('ctx') or {}).get('pattern')}"
+    elif error["type"] == "enum":
+        expected = f"one of {expected}"
+    found = json.dumps(error.get("input"), default=str)
+    return f"{'.'.join(parts) or 'manifest'}: expected {expected}, found {found[:80]}"
 
 
 def _check(path: Path, manifest: Manifest) -> None:
@@ -220,6 +147,12 @@ def _check(path: Path, manifest: Manifest) -> None:
         for dep in stack.depends_on:
             if dep not in seen:
                 raise ManifestError(f"{path}: stack {stack.name} depends on {dep}, which is not in the manifest")
+        for export, owner in stack.imports.items():
+            if owner not in stack.depends_on:
+                raise ManifestError(
+                    f"{path}: stacks.{stack.name}.depends_on: expected {owner} (it imports {export}), "
+                    f"found {list(stack.depends_on)}; run `pipectl synth` again"
+                )
     try:
         topological_order(manifest.dependencies())
     except CycleError as exc:

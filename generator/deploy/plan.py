@@ -17,9 +17,9 @@ from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import CONTROL_PIPELINE, Tag
 from generator.deploy import cfn, costs, deferred, quota, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
-from generator.deploy.changes import STATEFUL_TYPES as STATEFUL_TYPES  # re-exported: teardown reads it here
 from generator.deploy.changes import PlanAction, from_change_set
 from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
 from generator.deploy.deployed import DeployedStack, read_deployed
@@ -94,7 +94,8 @@ def make_plan(
     if record and table is not None:
         run.actor = aws.actor()
         run.pipelines = {
-            s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or "_console") for s in planned
+            s.name: (manifest[s.name].owner if manifest.get(s.name) else s.pipeline or CONTROL_PIPELINE)
+            for s in planned
         }
         run.stacks = {s.name: s.action for s in planned}
         run.ended_at, run.result = now_iso(), "planned"
@@ -281,8 +282,8 @@ def _orphans(manifest: Manifest, deployed: dict[str, DeployedStack]) -> list[Sta
                     stack_id=live.stack_id,
                     region=live.region,
                     pipeline=live.pipeline,
-                    env=live.tags.get("pipectl:env"),
-                    kind=live.tags.get("pipectl:kind"),
+                    env=live.tags.get(Tag.ENV),
+                    kind=live.tags.get(Tag.KIND),
                     status=live.status,
                     hash=live.spec_hash,
                     reason="its pipeline is no longer in the manifest" if gone else "no longer in the manifest",

@@ -25,9 +25,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TextIO
 
+from generator.contract import CONTROL_ENV, CONTROL_PIPELINE, PIPELINE_KINDS, STACK_PREFIX
+
 LogFormat = Literal["text", "json"]
-KINDS = ("storage", "ingestion", "processing", "monitoring")
-CONTROL = "_control"  # pipeline and env of the control-plane stacks (console, delivery)
+CONTROL = CONTROL_PIPELINE  # pipeline and env of the control-plane stacks (console, delivery)
 
 
 class Progress(Protocol):
@@ -131,11 +132,11 @@ class RichProgress(NullProgress):
 def stack_identity(stack: str) -> tuple[str | None, str | None, str | None]:
     """(pipeline, env, kind) from a stack name `pipectl-<pipeline>-<env>-<kind>`; environments have no
     hyphen, so the name splits from the right. Other pipectl stacks are the control plane's."""
-    parts = stack.removeprefix("pipectl-").rsplit("-", 2)
-    if stack.startswith("pipectl-") and len(parts) == 3 and parts[2] in KINDS:
+    parts = stack.removeprefix(STACK_PREFIX).rsplit("-", 2)
+    if stack.startswith(STACK_PREFIX) and len(parts) == 3 and parts[2] in PIPELINE_KINDS:
         return parts[0], parts[1], parts[2]
-    if stack.startswith("pipectl-"):
-        return CONTROL, CONTROL, stack.removeprefix("pipectl-")
+    if stack.startswith(STACK_PREFIX):
+        return CONTROL_PIPELINE, CONTROL_ENV, stack.removeprefix(STACK_PREFIX)
     return None, None, None
 
 

@@ -2,6 +2,8 @@
 
 Keys (pk / sk): PIPELINE#<name> / META | STACK#<env>#<stack> | RUN#<started_at>#<run_id>;
 RUN#<run_id> / META (the run index); LOCK / deploy. `expires_at` (epoch seconds) is the table's TTL.
+The key parts, and the pipeline and environment `_control` of the control-plane stacks, come from
+`generator.contract`, which the console's recorder function and resolvers render in too.
 """
 
 from __future__ import annotations
@@ -20,13 +22,21 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import (
+    LOCK_PK,
+    LOCK_SK,
+    META_SK,
+    PIPELINE_PK_PREFIX,
+    RUN_PREFIX,
+    STACK_SK_PREFIX,
+    STATE_TABLE_OUTPUT,
+)
 from generator.deploy.aws import Aws, error_code
 from generator.deploy.deployed import STABLE, DeployedStack
 from generator.deploy.errors import LockTimeout
 from generator.deploy.manifest import CONSOLE_STACK, StackSpec
 
-STATE_TABLE_OUTPUT = "StateTableName"
-LOCK_KEY = {"pk": "LOCK", "sk": "deploy"}
+LOCK_KEY = {"pk": LOCK_PK, "sk": LOCK_SK}
 LEASE_SECONDS = 15 * 60
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -116,17 +126,19 @@ class StateStore:
         owners = sorted(set(run.pipelines.values()))
         for owner in owners:
             mine = {s: r for s, r in run.stacks.items() if run.pipelines.get(s) == owner}
-            self.put({"pk": f"PIPELINE#{owner}", "sk": f"RUN#{run.started_at}#{run.run_id}", **body, "stacks": mine})
-        self.put({"pk": f"RUN#{run.run_id}", "sk": "META", **body, "stacks": dict(run.stacks), "pipelines": owners})
+            key = {"pk": f"{PIPELINE_PK_PREFIX}{owner}", "sk": f"{RUN_PREFIX}{run.started_at}#{run.run_id}"}
+            self.put({**key, **body, "stacks": mine})
+        index = {"pk": f"{RUN_PREFIX}{run.run_id}", "sk": META_SK}
+        self.put({**index, **body, "stacks": dict(run.stacks), "pipelines": owners})
 
     def record_stack(self, spec: StackSpec, status: str, reason: str, revision: str) -> None:
         self.put(
             {
-                "pk": f"PIPELINE#{spec.owner}",
-                "sk": f"STACK#{spec.env or '_'}#{spec.name}",
+                "pk": f"{PIPELINE_PK_PREFIX}{spec.owner}",
+                "sk": f"{STACK_SK_PREFIX}{spec.state_env}#{spec.name}",
                 "stack": spec.name,
-                "kind": spec.kind,
-                "env": spec.env or "_",
+                "kind": str(spec.kind),
+                "env": spec.state_env,
                 "status": status,
                 "reason": reason,
                 "revision": revision,
@@ -137,8 +149,8 @@ class StateStore:
     def record_pipeline(self, name: str, envs: list[str], revision: str, run_id: str) -> None:
         self.put(
             {
-                "pk": f"PIPELINE#{name}",
-                "sk": "META",
+                "pk": f"{PIPELINE_PK_PREFIX}{name}",
+                "sk": META_SK,
                 "name": name,
                 "envs": sorted(envs),
                 "revision": revision,

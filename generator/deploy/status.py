@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws
 from generator.deploy.deployed import read_deployed
 from generator.deploy.manifest import Manifest
@@ -55,8 +56,8 @@ def status(aws: Aws, manifest: Manifest, pipeline: str | None = None) -> list[St
                 StackStatus(
                     live.name,
                     live.pipeline,
-                    live.tags.get("pipectl:env"),
-                    live.tags.get("pipectl:kind", "?"),
+                    live.tags.get(Tag.ENV),
+                    live.tags.get(Tag.KIND, "?"),
                     live.status,
                     live.updated.isoformat() if live.updated else None,
                     False,

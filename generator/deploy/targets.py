@@ -11,16 +11,17 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from generator.contract import Tag
 from generator.deploy.aws import Aws, Client, Target, error_code
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 
-STAND_IN_TAG = "pipectl:stands-in-for"
+STAND_IN_TAG = Tag.STANDS_IN_FOR
 
 
 class UnsupportedLocally(DeployError):
@@ -126,7 +127,7 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[Stan
             continue
         for name in sorted(different):
             stand_ins.append(StandIn(stack.name, name, params[name], changed[name]))
-        stacks.append(replace(stack, parameters={**stack.parameters, **different}))
+        stacks.append(stack.model_copy(update={"parameters": {**stack.parameters, **different}}))
     return manifest.with_stacks(tuple(stacks)), stand_ins
 
 

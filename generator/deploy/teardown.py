@@ -4,6 +4,8 @@ A stack is deleted only when asked (`yes`), in reverse dependency order, and nev
 would delete data (a stateful resource without a Retain policy, or a stack synthesised with
 deletion: delete) unless `delete_data`, nor when termination protection is on unless
 `disable_protection`. Retained resources outlive their stack, and are listed so nobody is surprised.
+The order comes from the deployed templates themselves: a stack goes before the stacks whose exports
+it imports, whether or not the manifest still names it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import CONTROL_PIPELINE, STATEFUL_TYPES, Tag
+from generator.dependencies import DependencyError, template_imports
 from generator.deploy import cfn
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
@@ -22,14 +26,11 @@ from generator.deploy.emptying import empty_bucket, stack_buckets_to_empty
 from generator.deploy.errors import DeployError
 from generator.deploy.graph import reversed_graph, subgraph, walk
 from generator.deploy.manifest import Manifest
-from generator.deploy.plan import STATEFUL_TYPES
 from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
 
 DELETE_DATA_FLAG = "--delete-data"
 DISABLE_PROTECTION_FLAG = "--disable-protection"
-# When a stack is no longer in the manifest, its kind (tag pipectl:kind) still says what it needs.
-KIND_DEPENDS_ON = {"ingestion": ("storage",), "processing": ("storage",), "monitoring": ("ingestion", "processing")}
 
 
 class RemovalOutcome(StrEnum):
@@ -92,19 +93,26 @@ def is_telemetry(resource: dict[str, Any]) -> bool:
     return isinstance(metadata, dict) and bool((metadata.get("pipectl") or {}).get("telemetry"))
 
 
-def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions) -> Removal:
-    """Read the deployed template: which stateful resources its deletion keeps, and which it destroys."""
+def inspect(
+    aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalOptions
+) -> tuple[Removal, tuple[str, ...]]:
+    """Read the deployed template: which stateful resources its deletion keeps, which it destroys, and the
+    stacks whose exports it imports (they are deleted after it)."""
     spec = manifest.get(live.name)
     removal = Removal(
         live.name,
         live.pipeline,
-        live.tags.get("pipectl:env"),
-        live.tags.get("pipectl:kind"),
+        live.tags.get(Tag.ENV),
+        live.tags.get(Tag.KIND),
         live.region,
         live.status,
         protected=live.termination_protection,
     )
     template = _template(aws, live)
+    try:
+        imports_from = tuple(sorted(set(template_imports(live.name, template).values())))
+    except DependencyError as exc:
+        raise DeployError(f"deployed template of {exc}; cannot tell what to delete first") from None
     stateful_ids = set(spec.stateful) if spec else set()
     for logical, resource in sorted((template.get("Resources") or {}).items()):
         if is_telemetry(resource):
@@ -124,7 +132,7 @@ def inspect(aws: Aws, manifest: Manifest, live: DeployedStack, options: RemovalO
         removal.needs.append(DISABLE_PROTECTION_FLAG)
     if refusals:
         removal.result, removal.detail = RemovalOutcome.REFUSED, "; ".join(refusals)
-    return removal
+    return removal, imports_from
 
 
 def _template(aws: Aws, live: DeployedStack) -> dict[str, Any]:
@@ -152,7 +160,9 @@ def remove(
     pipeline never loses its alarms while its collectors keep running.
     """
     out = progress or NullProgress()
-    removals = {s.name: inspect(aws, manifest, s, options) for s in stacks}
+    inspected = {s.name: inspect(aws, manifest, s, options) for s in stacks}
+    removals = {name: removal for name, (removal, _) in inspected.items()}
+    imports_from = {name: imported for name, (_, imported) in inspected.items()}
     if not options.yes or not removals:
         return RemovalResult(kind, list(removals.values()), executed=False)
     refused = sorted(name for name, r in removals.items() if r.result == RemovalOutcome.REFUSED)
@@ -171,13 +181,13 @@ def remove(
         "-",
         aws.actor(),
         now_iso(),
-        pipelines={name: r.pipeline or "_console" for name, r in removals.items()},
+        pipelines={name: r.pipeline or CONTROL_PIPELINE for name, r in removals.items()},
     )
     lock = Lock(store, run.actor, run.run_id) if store is not None else None
     if lock is not None:
         lock.acquire(options.lock_timeout)
     try:
-        graph = reversed_graph(subgraph(_dependencies(manifest, stacks), set(live)))
+        graph = reversed_graph(subgraph(imports_from, set(live)))
 
         def work(name: str) -> Removal:
             return _delete(aws, live[name], removals[name], out)
@@ -195,21 +205,6 @@ def remove(
         if lock is not None:
             lock.release()
     return RemovalResult(kind, list(removals.values()), executed=True)
-
-
-def _dependencies(manifest: Manifest, stacks: list[DeployedStack]) -> dict[str, tuple[str, ...]]:
-    """Manifest dependencies where known, else those implied by the pipectl:kind tags of one pipeline/env."""
-    by_key = {(s.pipeline, s.tags.get("pipectl:env"), s.tags.get("pipectl:kind")): s.name for s in stacks}
-    out: dict[str, tuple[str, ...]] = {}
-    for s in stacks:
-        spec = manifest.get(s.name)
-        if spec is not None:
-            out[s.name] = spec.depends_on
-            continue
-        env, kind = s.tags.get("pipectl:env"), s.tags.get("pipectl:kind") or ""
-        deps = (by_key.get((s.pipeline, env, k)) for k in KIND_DEPENDS_ON.get(kind, ()))
-        out[s.name] = tuple(d for d in deps if d)
-    return out
 
 
 def _delete(aws: Aws, live: DeployedStack, removal: Removal, out: Progress) -> Removal:

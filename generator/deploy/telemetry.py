@@ -32,13 +32,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contract import CONTROL_PIPELINE as CONTROL
+from generator.contract import TELEMETRY_NAMESPACE, TelemetryMetric
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import CHANGING, WITH_CHANGE_SET, PlanAction
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
-from generator.deploy.progress import CONTROL, NullProgress, Progress
+from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.results import ApplyOutcome, ApplyResult, DriftStatus, Plan, StackDrift
 
-NAMESPACE = "pipectl"
+NAMESPACE = TELEMETRY_NAMESPACE
 BATCH = 20  # metric data per PutMetricData call: the long-standing limit every endpoint accepts
 PENDING = WITH_CHANGE_SET  # plan actions that leave a change set to approve (deferred ones get it at apply)
 
@@ -123,8 +125,10 @@ def plan_metrics(plan: Plan) -> list[Datum]:
         by_group[_group(stack.pipeline, stack.env)].append(stack.action)
     data = []
     for (pipeline, env), actions in sorted(by_group.items()):
-        data.append(Datum(pipeline, env, "ChangeSetsAwaitingApproval", sum(a in PENDING for a in actions)))
-        data.append(Datum(pipeline, env, "StacksFailed", actions.count(PlanAction.ERROR)))
+        data.append(
+            Datum(pipeline, env, TelemetryMetric.CHANGE_SETS_AWAITING_APPROVAL, sum(a in PENDING for a in actions))
+        )
+        data.append(Datum(pipeline, env, TelemetryMetric.STACKS_FAILED, actions.count(PlanAction.ERROR)))
     return data
 
 
@@ -135,12 +139,14 @@ def apply_metrics(manifest: Manifest, result: ApplyResult, timer: StackTimer) ->
     for (pipeline, env), names in sorted(_groups_of(manifest, result.stacks).items()):
         results = [result.stacks[name] for name in names]
         changed = sum(r.result == ApplyOutcome.DONE and r.action in CHANGING for r in results)
-        data.append(Datum(pipeline, env, "StacksChanged", changed))
-        data.append(Datum(pipeline, env, "StacksFailed", sum(r.result == ApplyOutcome.FAILED for r in results)))
-        data.append(Datum(pipeline, env, "ChangeSetsAwaitingApproval", 0))
+        data.append(Datum(pipeline, env, TelemetryMetric.STACKS_CHANGED, changed))
+        data.append(
+            Datum(pipeline, env, TelemetryMetric.STACKS_FAILED, sum(r.result == ApplyOutcome.FAILED for r in results))
+        )
+        data.append(Datum(pipeline, env, TelemetryMetric.CHANGE_SETS_AWAITING_APPROVAL, 0))
         duration = timer.span(names)
         if duration is not None:
-            data.append(Datum(pipeline, env, "ApplyDuration", round(duration, 3), "Seconds"))
+            data.append(Datum(pipeline, env, TelemetryMetric.APPLY_DURATION, round(duration, 3), "Seconds"))
     return data
 
 
@@ -152,7 +158,7 @@ def drift_metrics(manifest: Manifest, results: Sequence[StackDrift]) -> list[Dat
     for (pipeline, env), names in sorted(_groups_of(manifest, by_name).items()):
         statuses = [by_name[name].status for name in names]
         if any(s.detected for s in statuses):
-            data.append(Datum(pipeline, env, "DriftedStacks", statuses.count(DriftStatus.DRIFTED)))
+            data.append(Datum(pipeline, env, TelemetryMetric.DRIFTED_STACKS, statuses.count(DriftStatus.DRIFTED)))
     return data
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from weakref import WeakKeyDictionary
 
@@ -185,7 +185,7 @@ def stage(aws: Aws, manifest: Manifest, spec: StackSpec, override: str | None) -
         key, data = _asset_bytes(manifest, spec, asset)
         _ensure(aws, state, spec.region, bucket, key, data)
     if ASSET_BUCKET_PARAMETER in declared:
-        spec = replace(spec, parameters={**spec.parameters, ASSET_BUCKET_PARAMETER: bucket})
+        spec = spec.model_copy(update={"parameters": {**spec.parameters, ASSET_BUCKET_PARAMETER: bucket}})
     if len(body) <= MAX_TEMPLATE_BODY:
         return spec, {"TemplateBody": body.decode()}
     key = f"{TEMPLATE_KEY_PREFIX}{spec.name}/{hashlib.sha256(body).hexdigest()}.json"

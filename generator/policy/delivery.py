@@ -32,10 +32,11 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
+from generator.contract import STACK_PREFIX as STACK_PREFIX
 from generator.policy import keys, storage
 
 VERSION = "2012-10-17"
-STACK_PREFIX = "pipectl-"
+
 CONSOLE_KEY_ALIAS = "alias/pipectl/console"
 
 

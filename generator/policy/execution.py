@@ -21,11 +21,12 @@ from typing import Any
 from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub, encode_to_dict
 
+from generator.contract import STACK_PREFIX as STACK_PREFIX
 from generator.policy.guardrails import CONDITIONED_ACTIONS, conditioned_grants, denials
 from generator.policy.permissions import PermissionsTable, load_table
 
 VERSION = "2012-10-17"
-STACK_PREFIX = "pipectl-"
+
 MANAGED_POLICY_MAX_CHARS = 6144
 """IAM's quota for one managed policy, counted without whitespace."""
 MANAGED_POLICIES_PER_ROLE = 10

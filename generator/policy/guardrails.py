@@ -28,10 +28,11 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
+from generator.contract import MANAGED_BY, Tag
 from generator.policy import boundary
 
-MANAGED_TAG = "pipectl:managed-by"
-MANAGED_VALUE = "pipectl"
+MANAGED_TAG = Tag.MANAGED_BY
+MANAGED_VALUE = MANAGED_BY
 IAM = "arn:${AWS::Partition}:iam::${AWS::AccountId}"
 CONTROL_ROLES = (f"{IAM}:role/pipectl-delivery-*", f"{IAM}:role/pipectl-bootstrap-*")
 CONTROL_BUCKETS = ("arn:${AWS::Partition}:s3:::pipectl-delivery-*", "arn:${AWS::Partition}:s3:::pipectl-bootstrap-*")

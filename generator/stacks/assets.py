@@ -6,6 +6,9 @@ its code from `<asset bucket>/assets/<sha256>.zip`. The zip is built from a real
 order and no compression, so the same source gives the same bytes, and so the same S3 key, on any
 machine and any zlib. The bucket is a template parameter without default: the controller fills it with
 the template and asset bucket of the stack's account and region, and the spec hash never depends on it.
+
+A function may import constants from `generator.contract` (Lambda has no pipectl package): each such
+import is replaced, in the zipped source, by assignments of the contract's values as Python literals.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import ast
 import io
 import zipfile
 from collections.abc import Mapping
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from typing import Any
 from troposphere import Parameter, Ref, Template
 from troposphere.awslambda import Code
 
+from generator import contract
 from generator.contract import ASSET_BUCKET_PARAMETER
 from generator.stacks.asset_data import Asset as Asset
 
@@ -96,11 +101,71 @@ def _check_handler(source: Path, text: str, handler: str) -> None:
         raise AssetError(f"{_where(source, 1, 1)}: function source: expected a top-level def {handler}(event, context)")
 
 
+def _literal(value: object) -> str | None:
+    """Python source for a constant (enum members as their values, sets sorted), None for anything else."""
+    if isinstance(value, Enum):
+        return repr(value.value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return repr(value)
+    if isinstance(value, Mapping):
+        pairs = [(_literal(k), _literal(v)) for k, v in sorted(value.items())]
+        if any(k is None or v is None for k, v in pairs):
+            return None
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    if isinstance(value, tuple | frozenset):
+        items = [_literal(item) for item in (sorted(value) if isinstance(value, frozenset) else value)]
+        if any(item is None for item in items):
+            return None
+        body = ", ".join(str(item) for item in items)
+        if isinstance(value, frozenset):
+            return f"frozenset({{{body}}})" if items else "frozenset()"
+        return f"({body},)" if len(items) == 1 else f"({body})"
+    return None
+
+
+def render_contract(source: Path, text: str) -> str:
+    """The source with each `from generator.contract import ...` replaced by the values it imports.
+
+    Any other import of pipectl's package is refused: Lambda would fail to import it.
+    """
+    try:
+        tree = ast.parse(text, filename=str(source))
+    except SyntaxError:
+        return text  # reported, with its position, by the handler check
+    lines = text.splitlines(keepends=True)
+    rendered: set[int] = set()
+    for node in reversed(tree.body):
+        if isinstance(node, ast.ImportFrom) and node.module == contract.__name__ and node.level == 0:
+            assignments = []
+            for alias in node.names:
+                value = _literal(getattr(contract, alias.name, ...))
+                if value is None:
+                    where = _where(source, node.lineno, node.col_offset + 1)
+                    raise AssetError(
+                        f"{where}: function source: expected a constant of {contract.__name__}, found {alias.name}"
+                    )
+                assignments.append(f"{alias.asname or alias.name} = {value}\n")
+            lines[node.lineno - 1 : node.end_lineno] = assignments
+            rendered.add(id(node))
+    for found in ast.walk(tree):
+        names = [found.module or ""] if isinstance(found, ast.ImportFrom) else []
+        names += [alias.name for alias in found.names] if isinstance(found, ast.Import) else []
+        for name in names:
+            if name.split(".")[0] == "generator" and id(found) not in rendered:
+                where = _where(source, getattr(found, "lineno", 1), getattr(found, "col_offset", 0) + 1)
+                raise AssetError(
+                    f"{where}: function source: expected imports of the standard library, boto3 or top-level "
+                    f"names of {contract.__name__}, found {name}"
+                )
+    return "".join(lines)
+
+
 @cache
 def _package(source: Path, data: bytes, handler: str) -> bytes:
     """Checked and zipped once per content: every stack of every pipeline uses the same few modules."""
-    _check_handler(source, _decode(source, data), handler)
-    return deterministic_zip({f"{HANDLER_MODULE}.py": data})
+    text = render_contract(source, _decode(source, data))
+    _check_handler(source, text, handler)
+    return deterministic_zip({f"{HANDLER_MODULE}.py": text.encode("utf-8")})
 
 
 def lambda_asset(source: Path, handler: str = "handler") -> Asset:

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from generator.contract import StackKind
 from generator.spec.loader import Installation, load_directory
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
-from generator.stacks.common import CONSOLE_STACK
 from generator.stacks.delivery import (
     DEFAULT_BRANCH,
     DEFAULT_SCHEDULE,
@@ -28,10 +28,13 @@ from generator.stacks.delivery import (
     build_delivery,
 )
 from generator.stacks.synth import (
+    BucketBuild,
     StackBuild,
     bootstrap_build,
     build_all,
+    check_dependencies,
     console_region,
+    control_tags,
     manifest_text,
     stack_build,
     write_assets,
@@ -39,7 +42,6 @@ from generator.stacks.synth import (
 
 BOOTSTRAP_DIR = "bootstrap"
 DELIVERY_TEMPLATE = "delivery.json"
-DELIVERY_TAGS = {"pipectl:kind": "delivery", "pipectl:managed-by": "pipectl"}
 
 CODECOMMIT_NAME = re.compile(r"^[\w.-]{1,100}$")
 CONNECTION_ARN = re.compile(
@@ -83,7 +85,7 @@ class BootstrapBuild:
     directory: Path
     builds: tuple[StackBuild, ...]
     notes: tuple[str, ...]
-    bucket: StackBuild
+    bucket: BucketBuild
 
 
 def _expect(ok: bool, option: str, expected: str, found: str | None) -> None:
@@ -183,6 +185,7 @@ def synthesize_bootstrap(pipelines_dir: Path, build_dir: Path, request: Bootstra
     notes = _override_notes(installation.console, console, pipelines_dir)
     console_build = build_all(Installation((), console, ()))[0]
     builds = (console_build, _delivery_build(delivery, region))
+    check_dependencies(builds)
     bucket = bootstrap_build([region, *(p.spec.region for p in installation.pipelines)])
     directory = build_dir / BOOTSTRAP_DIR
     _write(directory, builds, bucket)
@@ -200,24 +203,16 @@ def _override_notes(written: ConsoleSpec, used: ConsoleSpec, pipelines_dir: Path
 
 
 def _delivery_build(spec: DeliverySpec, region: str) -> StackBuild:
-    """The delivery stack's manifest entry: after the console (it imports the state table's ARN)."""
-    return stack_build(
-        STACK,
-        "delivery",
-        build_delivery(spec),
-        DELIVERY_TEMPLATE,
-        region,
-        [CONSOLE_STACK],
-        dict(DELIVERY_TAGS),
-        None,
-        True,
-    )
+    """The delivery stack's manifest entry: after the console, as its import of the state table's ARN says."""
+    tags = control_tags(StackKind.DELIVERY)
+    return stack_build(STACK, StackKind.DELIVERY, build_delivery(spec), DELIVERY_TEMPLATE, region, tags, None, True)
 
 
-def _write(directory: Path, builds: tuple[StackBuild, ...], bucket: StackBuild) -> None:
+def _write(directory: Path, builds: tuple[StackBuild, ...], bucket: BucketBuild) -> None:
     """Templates, their assets (under this folder's own assets/, as the manifest's paths say) and manifest."""
     directory.mkdir(parents=True, exist_ok=True)
     write_assets(directory, builds)
-    for build in (bucket, *builds):
-        (directory / build.entry["template"]).write_text(build.text, encoding="utf-8")
+    (directory / bucket.entry.template).write_text(bucket.text, encoding="utf-8")
+    for build in builds:
+        (directory / build.entry.template).write_text(build.text, encoding="utf-8")
     (directory / "manifest.json").write_text(manifest_text(list(builds), bucket), encoding="utf-8")

@@ -28,26 +28,18 @@ from troposphere import Export, ImportValue, Join, Output, Ref, Select, Split, S
 from troposphere.awslambda import LoggingConfig
 from troposphere.logs import LogGroup
 
+from generator.contract import CONSOLE_STACK as CONSOLE_STACK
+from generator.contract import PIPELINE_KINDS, StackKind, pipeline_stack_name
+from generator.contract import export_name as export_name
 from generator.spec.loader import Pipeline
 from generator.stacks.sources import TEMPLATES_DIR as TEMPLATES_DIR
 
-CONSOLE_STACK = "pipectl-console"
-KINDS = ("storage", "ingestion", "processing", "monitoring")
-DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    "storage": (),
-    "ingestion": ("storage",),
-    "processing": ("storage",),
-    "monitoring": ("ingestion", "processing"),
-}
+KINDS = PIPELINE_KINDS
 
 
 def stack_name(pipeline: Pipeline, kind: str) -> str:
     """The CloudFormation stack name: part of the user interface, never changes for a pipeline."""
-    return f"pipectl-{pipeline.name}-{pipeline.env}-{kind}"
-
-
-def export_name(stack: str, output: str) -> str:
-    return f"{stack}:{output}"
+    return pipeline_stack_name(pipeline.name, pipeline.env, StackKind(kind))
 
 
 def imported(pipeline: Pipeline, kind: str, output: str) -> ImportValue:

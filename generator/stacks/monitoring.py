@@ -17,6 +17,7 @@ from troposphere import ImportValue, Ref, Sub, Template
 from troposphere.cloudwatch import Dashboard, MetricDataQuery
 from troposphere.sns import SubscriptionResource, Topic
 
+from generator.contract import TELEMETRY_NAMESPACE
 from generator.spec.loader import Pipeline
 from generator.stacks import common
 from generator.stacks.alarms import FAILURE_PERIOD_S, Alarms, dashboard_name, failed_more_than, metric, query
@@ -32,7 +33,6 @@ ERROR_RATE_PERIODS = 5
 ERROR_RATE_BREACHING = 3
 COLLECTORS_PERIOD_S = 60
 DEPLOYMENT_PERIOD_S = 3600  # pipectl publishes once per plan or apply: hours, not minutes, apart
-TELEMETRY_NAMESPACE = "pipectl"  # generator/deploy/telemetry.py publishes here
 
 
 def build_monitoring(pipeline: Pipeline) -> Template:

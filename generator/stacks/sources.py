@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = PACKAGE.parent / "templates"
-"""Jinja2 templates (ASL, AppSync, dashboards); the stack builders render them from here."""
+import generator
+
+TEMPLATES_PACKAGE = "generator.templates"
+PACKAGE = Path(generator.__file__).resolve().parent
+TEMPLATES_DIR = Path(str(resources.files(TEMPLATES_PACKAGE)))
+"""Jinja2 templates (ASL, AppSync, dashboards), package data: the repository's templates/ in a checkout or an
+editable install, `generator/templates/` in an installed wheel. The stack builders render them from here."""
 GENERATOR_PARTS = ("spec", "stacks", "policy")
 """Sub-packages whose code (and data files) shape templates; the controller and the CLI do not."""
 FUNCTIONS_DIR = PACKAGE / "stacks" / "functions"
@@ -63,8 +67,11 @@ def fingerprint(templates_dir: Path | None = None) -> str:
     digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
     for name in LIBRARIES:
         digest.update(f"{name} {_version(name)}\n".encode())
+    # templates/ is named the same wherever it lives (the repository, or inside an installed package)
     named = [
-        (path, path.relative_to(templates.parent if path.is_relative_to(templates) else PACKAGE.parent))
+        (path, Path("templates") / path.relative_to(templates))
+        if path.is_relative_to(templates)
+        else (path, path.relative_to(PACKAGE.parent))
         for path in source_files(templates)
     ]
     functions = functions_dir()

@@ -12,67 +12,63 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.contract import ASSETS_DIR, BOOTSTRAP_STACK, CONSOLE_STACK
+from generator.contract import (
+    BOOTSTRAP_STACK,
+    CONSOLE_STACK,
+    MANAGED_BY,
+    PIPELINE_KINDS,
+    PROTECTED_KINDS,
+    STATEFUL_TYPES,
+    StackKind,
+    Tag,
+)
+from generator.dependencies import check_imports, template_exports, template_imports
+from generator.manifest_model import (
+    BootstrapEntry,
+    StackEntry,
+    entry_data,
+)
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks import cache, sources
 from generator.stacks.asset_data import Asset
+from generator.stacks.built import BucketBuild as BucketBuild
+from generator.stacks.built import Built, EntryT
+from generator.stacks.built import StackBuild as StackBuild
+from generator.stacks.writing import MANIFEST as MANIFEST
+from generator.stacks.writing import manifest_text as manifest_text
+from generator.stacks.writing import write_assets as write_assets
+from generator.stacks.writing import write_build
 
 if TYPE_CHECKING:
     from troposphere import Template
 
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
-# Resource types that hold data or identities: a plan that replaces or deletes one is flagged.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::DynamoDB::Table",
-        "AWS::Kinesis::Stream",
-        "AWS::KMS::Key",
-        "AWS::Logs::LogGroup",
-        "AWS::Cognito::UserPool",
-        "AWS::CodeCommit::Repository",
-    }
-)
-# Stacks whose loss would lose data get termination protection.
-PROTECTED_KINDS = frozenset({"console", "storage", "delivery"})
-KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
 BOOTSTRAP_TEMPLATE = "bootstrap.json"
 BOOTSTRAP_UNIT = "bootstrap"
 """The synth cache entry of the bootstrap template (pipeline units are `<pipeline>/<env>`)."""
 
 
-@dataclass(frozen=True)
-class StackBuild:
-    """One synthesized stack: its manifest entry, the JSON text of its template and the assets it uses."""
-
-    entry: dict[str, Any]
-    text: str
-    assets: tuple[Asset, ...] = field(default=())
-
-
-def to_record(build: StackBuild) -> dict[str, Any]:
-    """A StackBuild as the synth cache stores it: plain data, asset bytes included."""
+def to_record(build: Built[Any]) -> dict[str, Any]:
+    """A build as the synth cache stores it: plain data, asset bytes included."""
     assets = [{"source": str(asset.source), "data": asset.data} for asset in build.assets]
-    return {"entry": build.entry, "text": build.text, "assets": assets}
+    return {"entry": entry_data(build.entry), "text": build.text, "assets": assets}
 
 
-def from_record(record: dict[str, Any]) -> StackBuild:
-    """A StackBuild read back from the synth cache; its assets must be the ones its entry names.
+def from_record(record: dict[str, Any], model: type[EntryT]) -> Built[EntryT]:
+    """A build read back from the synth cache; its entry must validate and its assets be the ones it names.
 
     An asset's name is the sha256 of its bytes, so damaged bytes give another name and are refused.
     """
+    entry = model.model_validate(record["entry"])
     assets = tuple(Asset(Path(item["source"]), item["data"]) for item in record["assets"])
-    if [asset.path for asset in assets] != record["entry"].get("assets", []):
-        raise ValueError(f"cached assets of {record['entry']['name']} differ from its manifest entry")
-    return StackBuild(record["entry"], record["text"], assets)
+    if [asset.path for asset in assets] != list(getattr(entry, "assets", ())):
+        raise ValueError(f"cached assets of {entry.name} differ from its manifest entry")
+    return Built(entry, record["text"], assets)
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -82,15 +78,15 @@ def serialize(body: dict[str, Any]) -> str:
 
 def stack_build(
     name: str,
-    kind: str,
+    kind: StackKind,
     template: Template,
     path: str,
     region: str,
-    depends_on: list[str],
     tags: dict[str, str],
     pipeline: Pipeline | None,
     retain: bool,
 ) -> StackBuild:
+    """A stack's template text and manifest entry; its dependencies are the stacks its imports name."""
     from generator.policy.boundary import with_boundary
     from generator.stacks.assets import template_assets
     from generator.stacks.encode import template_data
@@ -116,24 +112,33 @@ def stack_build(
         if resource.get("Type") in STATEFUL_TYPES
         and not (resource.get("Metadata") or {}).get("pipectl", {}).get("telemetry")
     )
-    entry = {
-        "name": name,
-        "kind": kind,
-        "pipeline": pipeline.name if pipeline else None,
-        "env": pipeline.env if pipeline else None,
-        "region": region,
-        "template": path,
-        "assets": [asset.path for asset in assets],
-        "depends_on": depends_on,
-        "parameters": parameters,
-        "tags": {**tags, "pipectl:spec-hash": spec_hash},
-        "hash": spec_hash,
-        "stateful": stateful,
-        "retain": retain,
-        "termination_protection": kind in PROTECTED_KINDS and retain,
-        "stack_policy": stack_policy(stateful) if retain and stateful else None,
-    }
+    imports = template_imports(name, body)
+    entry = StackEntry(
+        name=name,
+        kind=kind,
+        pipeline=pipeline.name if pipeline else None,
+        env=pipeline.env if pipeline else None,
+        account=None,
+        region=region,
+        template=path,
+        assets=tuple(asset.path for asset in assets),
+        imports=imports,
+        exports=template_exports(name, body),
+        depends_on=tuple(sorted(set(imports.values()))),
+        parameters=parameters,
+        tags={**tags, Tag.SPEC_HASH: spec_hash},
+        hash=spec_hash,
+        stateful=tuple(stateful),
+        retain=retain,
+        termination_protection=kind in PROTECTED_KINDS and retain,
+        stack_policy=stack_policy(stateful) if retain and stateful else None,
+    )
     return StackBuild(entry, text, assets)
+
+
+def control_tags(kind: StackKind) -> dict[str, str]:
+    """Tags of a stack that belongs to the installation, not to a pipeline."""
+    return {Tag.KIND: kind, Tag.MANAGED_BY: MANAGED_BY}
 
 
 def stack_policy(stateful: list[str]) -> str:
@@ -216,17 +221,17 @@ def build_unit(unit: Unit) -> list[StackBuild]:
     if unit.pipeline is None:
         from generator.stacks.console import build_console
 
-        tags = {"pipectl:kind": "console", "pipectl:managed-by": "pipectl"}
+        tags = control_tags(StackKind.CONSOLE)
         template = build_console(unit.installation.console)
-        return [stack_build(CONSOLE_STACK, "console", template, "console.json", unit.region, [], tags, None, True)]
-    from generator.stacks.common import DEPENDS_ON, KINDS, stack_name
+        return [stack_build(CONSOLE_STACK, StackKind.CONSOLE, template, "console.json", unit.region, tags, None, True)]
+    from generator.stacks.common import stack_name
 
     pipeline, builders = unit.pipeline, import_builders()
-    base_tags = {
-        "pipectl:pipeline": pipeline.name,
-        "pipectl:env": pipeline.env,
-        "pipectl:owner": pipeline.spec.owner,
-        "pipectl:managed-by": "pipectl",
+    base_tags: dict[str, str] = {
+        Tag.PIPELINE: pipeline.name,
+        Tag.ENV: pipeline.env,
+        Tag.OWNER: pipeline.spec.owner,
+        Tag.MANAGED_BY: MANAGED_BY,
     }
     return [
         stack_build(
@@ -235,12 +240,11 @@ def build_unit(unit: Unit) -> list[StackBuild]:
             builders[kind](pipeline),
             f"{pipeline.name}/{pipeline.env}/{kind}.json",
             pipeline.spec.region,
-            [stack_name(pipeline, dep) for dep in DEPENDS_ON[kind]],
-            {**base_tags, "pipectl:kind": kind},
+            {**base_tags, Tag.KIND: kind},
             pipeline,
             pipeline.spec.retain,
         )
-        for kind in KINDS
+        for kind in PIPELINE_KINDS
     ]
 
 
@@ -249,102 +253,38 @@ def build_all(installation: Installation) -> list[StackBuild]:
     return [build for unit in units(installation) for build in build_unit(unit)]
 
 
-def bootstrap_build(regions: list[str]) -> StackBuild:
+def bootstrap_build(regions: list[str]) -> BucketBuild:
     """`pipectl-bootstrap`, one template deployed in each region the stacks use, before any of them.
 
     Its manifest entry is the manifest's `bootstrap` section, not a stack: the same stack name exists
     once per region, and deploys cannot start without it.
     """
-    from generator.stacks.template_bucket import KIND, TemplateBucketSpec, build_template_bucket
+    from generator.stacks.template_bucket import TemplateBucketSpec, build_template_bucket
 
     regions = sorted(set(regions))
     built = stack_build(
         BOOTSTRAP_STACK,
-        KIND,
+        StackKind.BOOTSTRAP,
         build_template_bucket(TemplateBucketSpec()),
         BOOTSTRAP_TEMPLATE,
         regions[0],
-        [],
-        {"pipectl:kind": KIND, "pipectl:managed-by": "pipectl"},
+        control_tags(StackKind.BOOTSTRAP),
         None,
         True,
     )
-    keys = ("name", "kind", "template", "hash", "tags")
-    return StackBuild({**{k: built.entry[k] for k in keys}, "regions": regions}, built.text)
+    entry = BootstrapEntry(
+        name=built.entry.name,
+        template=built.entry.template,
+        hash=built.entry.hash,
+        tags=built.entry.tags,
+        regions=tuple(regions),
+    )
+    return BucketBuild(entry, built.text)
 
 
-def manifest_text(builds: list[StackBuild], bootstrap: StackBuild | None = None) -> str:
-    manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "stacks": [b.entry for b in builds]}
-    if bootstrap is not None:
-        manifest["bootstrap"] = bootstrap.entry
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-
-
-def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
-    """Write each referenced asset under `<directory>/assets/` and drop zips no stack references any more.
-
-    A zip already there is rewritten only if its bytes differ (a name promises its content), so a zip
-    deleted or damaged after synth is written again, also when its stack came from the synth cache.
-    """
-    wanted = {asset.path: asset for build in builds for asset in build.assets}
-    folder = directory / ASSETS_DIR
-    for relative, asset in sorted(wanted.items()):
-        path = directory / relative
-        if path.is_file() and path.read_bytes() == asset.data:
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(asset.data)
-        partial.replace(path)
-    if folder.is_dir():
-        for stale in folder.glob("*.zip"):
-            if f"{ASSETS_DIR}/{stale.name}" not in wanted:
-                stale.unlink()
-        for partial in folder.glob(".*.zip.partial"):  # left by an interrupted write
-            partial.unlink()
-        if not any(folder.iterdir()):
-            folder.rmdir()
-
-
-def write_build(
-    build_dir: Path,
-    builds: list[StackBuild],
-    bootstrap: StackBuild | None = None,
-    verified: set[str] | None = None,
-) -> list[Path]:
-    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist.
-
-    `verified` names templates (relative paths) just read back and found identical: not read again.
-    """
-    build_dir.mkdir(parents=True, exist_ok=True)
-    write_assets(build_dir, builds)
-    wanted = {build_dir / b.entry["template"]: b.text for b in [*builds, *([bootstrap] if bootstrap else [])]}
-    skip = {build_dir / rel for rel in verified or ()}
-    written: list[Path] = []
-    for path, text in wanted.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path not in skip and (not path.exists() or path.read_text() != text):
-            path.write_text(text)
-        written.append(path)
-    for child in build_dir.iterdir():
-        if child.name in KEPT or child.name.startswith("plan"):
-            continue
-        if child.is_dir():
-            for stale in child.rglob("*.json"):
-                if stale not in wanted:
-                    stale.unlink()
-            for folder in sorted((p for p in child.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                if not any(folder.iterdir()):
-                    folder.rmdir()
-            if not any(child.iterdir()):
-                shutil.rmtree(child)
-        elif child.suffix == ".json" and child not in wanted:
-            child.unlink()
-    manifest = build_dir / MANIFEST
-    text = manifest_text(builds, bootstrap)
-    if not manifest.exists() or manifest.read_text() != text:
-        manifest.write_text(text)
-    return written
+def check_dependencies(builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
+    """Every stack imports only exports of stacks synthesized with it (see `generator.stacks.dependencies`)."""
+    check_imports((b.entry.name, b.entry.imports, b.entry.exports) for b in builds)
 
 
 def synthesize(
@@ -368,13 +308,17 @@ def synthesize(
     regions = sorted({unit.region for unit in todo})
     keys[BOOTSTRAP_UNIT] = hashlib.sha256("\0".join([fingerprint, BOOTSTRAP_UNIT, *regions]).encode()).hexdigest()
     done: dict[str, list[StackBuild]] = {}
+    bootstrap: BucketBuild | None = None
     if use_cache:
         for unit_id in [unit.id for unit in todo] + [BOOTSTRAP_UNIT]:
             records = cache.load(build_dir, unit_id, keys[unit_id], report)
             if records is None:
                 continue
             try:
-                done[unit_id] = [from_record(record) for record in records]
+                if unit_id == BOOTSTRAP_UNIT:
+                    [bootstrap] = [from_record(record, BootstrapEntry) for record in records]
+                else:
+                    done[unit_id] = [from_record(record, StackEntry) for record in records]
             except (KeyError, TypeError, ValueError) as exc:
                 cache.entry_path(build_dir, unit_id).unlink(missing_ok=True)
                 report.notes.append(f"{cache.entry_path(build_dir, unit_id)}: {exc}; discarded, {unit_id} rebuilt")
@@ -385,14 +329,17 @@ def synthesize(
         done[unit.id] = built
         report.rebuilt.append(unit.id)
     fresh = [unit.id for unit in missing]
-    if BOOTSTRAP_UNIT not in done:
-        done[BOOTSTRAP_UNIT] = [bootstrap_build(regions)]
+    if bootstrap is None:
+        bootstrap = bootstrap_build(regions)
         report.rebuilt.append(BOOTSTRAP_UNIT)
         fresh.append(BOOTSTRAP_UNIT)
     builds = [build for unit in todo for build in done[unit.id]]
-    verified = {build.entry["template"] for unit_id in report.reused for build in done[unit_id]}
-    write_build(build_dir, builds, done[BOOTSTRAP_UNIT][0], verified)
+    check_dependencies(builds)
+    verified = {build.entry.template for unit_id in report.reused if unit_id in done for build in done[unit_id]}
+    verified |= {bootstrap.entry.template} if BOOTSTRAP_UNIT in report.reused else set()
+    write_build(build_dir, builds, bootstrap, verified)
     for unit_id in fresh:
-        cache.store(build_dir, unit_id, keys[unit_id], [to_record(build) for build in done[unit_id]])
+        records = [to_record(bootstrap)] if unit_id == BOOTSTRAP_UNIT else [to_record(b) for b in done[unit_id]]
+        cache.store(build_dir, unit_id, keys[unit_id], records)
     cache.prune(build_dir, set(keys))
     return builds

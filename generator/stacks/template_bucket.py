@@ -32,11 +32,11 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from generator.contract import BOOTSTRAP_STACK, TEMPLATE_BUCKET_OUTPUT, TEMPLATE_KEY_PREFIX
+from generator.contract import BOOTSTRAP_STACK, TEMPLATE_BUCKET_OUTPUT, TEMPLATE_KEY_PREFIX, StackKind
 from generator.policy.bootstrap import template_bucket_policy
 from generator.stacks import common
 
-KIND = "bootstrap"
+KIND = StackKind.BOOTSTRAP
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
 
 

@@ -106,17 +106,17 @@ def example(
             chosen.append(replace(p, spec=p.spec.model_copy(update=changes)))
     for stack in build_all(Installation(tuple(chosen), installation.console, installation.sources)):
         entry = stack.entry
-        if kinds is not None and entry["kind"] not in (*kinds, "console"):
+        if kinds is not None and entry.kind not in (*kinds, "console"):
             continue
         build.add(
-            entry["name"],
-            entry["kind"],
+            entry.name,
+            entry.kind,
             json.loads(stack.text),
-            entry.get("pipeline"),
-            entry.get("env"),
-            tuple(d for d in entry["depends_on"] if kinds is None or d.rsplit("-", 1)[-1] in kinds),
-            entry.get("retain", True),
-            tuple(entry.get("stateful") or ()),
+            entry.pipeline,
+            entry.env,
+            tuple(d for d in entry.depends_on if kinds is None or d.rsplit("-", 1)[-1] in kinds),
+            entry.retain,
+            entry.stateful,
             {asset.path: asset.data for asset in stack.assets},
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,7 +108,7 @@ def test_a_failed_stack_is_counted_and_an_unchanged_rerun_publishes_no_duration(
 
 def test_metrics_go_to_the_pipelines_region_and_the_control_planes(aws: Aws, shop: Build, moto_url: str) -> None:
     manifest = shop.write()
-    moved = tuple(replace(s, region="us-east-1") if s.pipeline == "shop" else s for s in manifest.stacks)
+    moved = tuple(s.model_copy(update={"region": "us-east-1"}) if s.pipeline == "shop" else s for s in manifest.stacks)
     elsewhere = Manifest(manifest.root, moved)
 
     problems = telemetry.publish(aws, elsewhere, [telemetry.Datum("shop", "test", "DriftedStacks", 2)])

@@ -29,6 +29,7 @@ from generator.deploy.aws import Aws
 from generator.deploy.errors import DeployError, ManifestError
 from generator.deploy.manifest import Manifest, load_manifest
 from generator.deploy.plan import make_plan
+from generator.manifest_model import entry_data
 from tests.deploy.conftest import REGION, Build, new_aws
 
 BUCKET = "pipectl-templates-test"
@@ -341,7 +342,7 @@ def test_the_bootstrap_stack_is_created_in_each_region_and_stacks_use_their_regi
     section = bootstrap_build([REGION, "us-east-1"])
     (manifest.root / BOOTSTRAP_TEMPLATE).write_text(section.text)
     data = json.loads((manifest.root / "manifest.json").read_text())
-    data["bootstrap"] = section.entry
+    data["bootstrap"] = entry_data(section.entry)
     data["stacks"][0]["region"] = "us-east-1"
     (manifest.root / "manifest.json").write_text(json.dumps(data))
     manifest = load_manifest(manifest.root)

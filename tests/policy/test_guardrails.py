@@ -117,12 +117,12 @@ def test_every_role_of_every_console_and_pipeline_template_carries_the_boundary(
     seen = 0
     for build in builds:
         template = json.loads(build.text)
-        expected = {"Ref": "PermissionsBoundary"} if build.entry["kind"] == "console" else {"Fn::Sub": boundary.ARN}
+        expected = {"Ref": "PermissionsBoundary"} if build.entry.kind == "console" else {"Fn::Sub": boundary.ARN}
         for logical_id, role in _roles(template).items():
-            assert role["Properties"].get("PermissionsBoundary") == expected, (build.entry["name"], logical_id)
+            assert role["Properties"].get("PermissionsBoundary") == expected, (build.entry.name, logical_id)
             seen += 1
     assert seen > 20
-    console = next(json.loads(b.text) for b in builds if b.entry["kind"] == "console")
+    console = next(json.loads(b.text) for b in builds if b.entry.kind == "console")
     policy = console["Resources"]["PermissionsBoundary"]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
     assert policy["Properties"]["ManagedPolicyName"] == boundary.POLICY_NAME
@@ -130,8 +130,9 @@ def test_every_role_of_every_console_and_pipeline_template_carries_the_boundary(
 
 def test_the_delivery_roles_bootstrap_deploys_carry_none() -> None:
     """Only bootstrap deploys the delivery stack; its execution role needs what the boundary denies."""
+    from generator.contract import StackKind
     from generator.stacks.synth import stack_build
 
     delivery = build_delivery(DeliverySpec(CodeCommitSource("pipectl-config")))
-    built = stack_build("pipectl-delivery", "delivery", delivery, "delivery.json", "eu-west-1", [], {}, None, True)
+    built = stack_build("pipectl-delivery", StackKind.DELIVERY, delivery, "delivery.json", "eu-west-1", {}, None, True)
     assert all("PermissionsBoundary" not in r["Properties"] for r in _roles(json.loads(built.text)).values())

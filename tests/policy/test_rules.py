@@ -13,8 +13,6 @@ import pytest
 
 from generator.cli import main
 from generator.policy.lint import CACHE_DIR, LintFinding, LintJob, _load_rules, lint_templates
-from generator.policy.rules.retain_stateful import STATEFUL_TYPES
-from generator.stacks.synth import STATEFUL_TYPES as SYNTH_STATEFUL_TYPES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).resolve().parents[2] / "pipelines.d"
@@ -63,11 +61,6 @@ def test_shipped_examples_and_console_pass_every_rule(tmp_path: Path, capsys: py
     checked = {str(p.relative_to(build)) for p in build.rglob("*.json") if p.parent.name != CACHE_DIR}
     assert "console.json" in checked and len(checked) > 20
     assert "validated" in output and "no findings" in output
-
-
-def test_stateful_types_agree_with_synth() -> None:
-    """The rule and the stack policies must protect the same resource types."""
-    assert set(STATEFUL_TYPES) == set(SYNTH_STATEFUL_TYPES)
 
 
 def test_a_type_the_execution_role_lacks_is_a_located_validate_error(tmp_path: Path) -> None:

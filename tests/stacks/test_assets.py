@@ -175,10 +175,10 @@ def test_every_function_takes_its_code_from_an_asset_the_manifest_lists(checkout
 
 def test_the_spec_hash_follows_the_code_and_only_where_it_is_used(checkout: Path, functions: Path) -> None:
     builds = build_all(load_directory(Path("pipelines.d")))
-    before = {b.entry["name"]: b.entry["hash"] for b in builds}
-    using_sink = sorted(b.entry["name"] for b in builds if function_asset("sink").path in b.entry["assets"])
+    before = {b.entry.name: b.entry.hash for b in builds}
+    using_sink = sorted(b.entry.name for b in builds if function_asset("sink").path in b.entry.assets)
     (functions / "sink.py").write_text((functions / "sink.py").read_text() + "\n# a change of code\n")
-    after = {b.entry["name"]: b.entry["hash"] for b in build_all(load_directory(Path("pipelines.d")))}
+    after = {b.entry.name: b.entry.hash for b in build_all(load_directory(Path("pipelines.d")))}
     changed = sorted(name for name in before if before[name] != after[name])
     assert changed == using_sink and len(changed) == 4, changed
     assert all(name.endswith("-processing") for name in changed)

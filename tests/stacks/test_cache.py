@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from generator.manifest_model import StackEntry, entry_data
 from generator.spec.errors import Location, SpecError, SpecErrors
 from generator.spec.loader import load_directory
 from generator.stacks import assets, common, sources
@@ -248,9 +249,13 @@ def test_cached_asset_bytes_must_match_the_names_the_entry_lists(tmp_path: Path)
     folder = copy_examples(tmp_path)
     builds = synthesize(load_directory(folder, "pipelines.d"), tmp_path / "again")
     used = next(b for b in builds if b.assets)
-    record = {"entry": used.entry, "text": used.text, "assets": [{"source": "x.py", "data": b"other bytes"}]}
+    record = {
+        "entry": entry_data(used.entry),
+        "text": used.text,
+        "assets": [{"source": "x.py", "data": b"other bytes"}],
+    }
     with pytest.raises(ValueError, match="differ from its manifest entry"):
-        from_record(record)
+        from_record(record, StackEntry)
 
 
 def test_the_bootstrap_template_is_cached_and_rewritten_when_removed(tmp_path: Path) -> None:

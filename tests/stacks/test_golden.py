@@ -57,17 +57,21 @@ def test_synth_is_byte_identical_across_runs(built, tmp_path):
 
 def test_manifest_lists_every_stack_with_its_contract(built):
     out, builds = built
-    names = [b.entry["name"] for b in builds]
+    names = [b.entry.name for b in builds]
     assert names[0] == "pipectl-console"
     assert len(names) == len(set(names)) == 1 + 3 * 2 * 4
     for build in builds:
         entry = build.entry
-        assert set(entry) >= {"name", "template", "depends_on", "parameters", "tags", "hash"}
-        assert (out / entry["template"]).is_file()
-        assert entry["tags"]["pipectl:spec-hash"] == entry["hash"]
-        assert all(dep in names[: names.index(entry["name"])] for dep in entry["depends_on"])
-    monitoring = next(b.entry for b in builds if b.entry["name"] == "pipectl-shop-prod-monitoring")
-    assert monitoring["depends_on"] == ["pipectl-shop-prod-ingestion", "pipectl-shop-prod-processing"]
+        assert (out / entry.template).is_file()
+        assert entry.tags["pipectl:spec-hash"] == entry.hash
+        assert all(dep in names[: names.index(entry.name)] for dep in entry.depends_on)
+    monitoring = next(b.entry for b in builds if b.entry.name == "pipectl-shop-prod-monitoring")
+    # derived from its imports: the alarms also read the storage stack's key
+    assert monitoring.depends_on == (
+        "pipectl-shop-prod-ingestion",
+        "pipectl-shop-prod-processing",
+        "pipectl-shop-prod-storage",
+    )
 
 
 def test_a_change_in_one_file_changes_only_its_hashes(tmp_path):
@@ -75,9 +79,9 @@ def test_a_change_in_one_file_changes_only_its_hashes(tmp_path):
     source.mkdir()
     for path in (REPO / "pipelines.d").glob("*.yaml"):
         (source / path.name).write_text(path.read_text())
-    before = {b.entry["name"]: b.entry["hash"] for b in build_all(load_directory(source, "p"))}
+    before = {b.entry.name: b.entry.hash for b in build_all(load_directory(source, "p"))}
     shop = source / "shop.yaml"
     shop.write_text(shop.read_text().replace("retention_days: 365", "retention_days: 400"))
-    after = {b.entry["name"]: b.entry["hash"] for b in build_all(load_directory(source, "p"))}
+    after = {b.entry.name: b.entry.hash for b in build_all(load_directory(source, "p"))}
     changed = sorted(name for name in before if before[name] != after[name])
     assert changed and all(name.startswith("pipectl-shop-prod-") for name in changed), changed

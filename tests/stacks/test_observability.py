@@ -49,7 +49,7 @@ Templates = dict[str, dict[str, Any]]
 
 
 def _templates(installation: Installation) -> Templates:
-    return {b.entry["name"]: json.loads(b.text) for b in build_all(installation)}
+    return {b.entry.name: json.loads(b.text) for b in build_all(installation)}
 
 
 @pytest.fixture(scope="module")

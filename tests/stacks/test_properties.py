@@ -101,6 +101,6 @@ def test_any_valid_file_synthesizes_lint_clean_and_deterministic(document):
         assert types_of(first) <= set(load_table().types), "run scripts/gen-permissions"
         out = Path(work) / "build"
         write_build(out, first)
-        jobs = [LintJob(b.entry["template"], b.entry["region"]) for b in first if b.entry["kind"] != "console"]
+        jobs = [LintJob(b.entry.template, b.entry.region) for b in first if b.entry.kind != "console"]
         findings = lint_templates(out, jobs)
         assert not findings, "\n".join(map(str, findings))

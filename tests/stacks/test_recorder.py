@@ -1,11 +1,16 @@
-"""The recorder Lambda against moto's DynamoDB: the items it writes follow the console table layout."""
+"""The recorder Lambda against moto's DynamoDB: the items it writes follow the console table layout.
+
+The tests run the code as deployed: the module from the console's asset zip, with the values it imports
+from `generator.contract` rendered in, loaded without pipectl's package on its import path.
+"""
 
 from __future__ import annotations
 
+import builtins
 import io
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -14,11 +19,40 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from generator import contract
 from generator.spec.loader import ENV_NAME, PIPELINE_NAME
 from generator.stacks import common
 from generator.stacks.assets import function_asset
 from generator.stacks.console import TABLE_NAME
-from generator.stacks.functions import recorder
+from generator.stacks.functions import recorder as recorder_source
+
+
+def deployed_source() -> str:
+    with zipfile.ZipFile(io.BytesIO(function_asset("recorder").data)) as archive:
+        assert archive.namelist() == ["index.py"]
+        return archive.read("index.py").decode()
+
+
+def load_deployed() -> ModuleType:
+    """The zipped index.py as a module, refusing any import of pipectl's package while it loads."""
+    module = ModuleType("index")
+    module.__file__ = "index.py"
+    real_import = builtins.__import__
+
+    def guarded(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.split(".")[0] == "generator":
+            raise ImportError(f"the deployed recorder imports {name}")
+        return real_import(name, *args, **kwargs)
+
+    builtins.__import__ = guarded
+    try:
+        exec(compile(deployed_source(), "index.py", "exec"), module.__dict__)
+    finally:
+        builtins.__import__ = real_import
+    return module
+
+
+recorder: Any = load_deployed()
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -208,10 +242,40 @@ def test_every_pipeline_stack_name_parses_back(name: str, env: str, kind: str) -
 
 
 def test_the_recorder_knows_the_stack_kinds_of_the_generator() -> None:
-    assert recorder.KINDS == common.KINDS
+    assert tuple(str(kind) for kind in common.KINDS) == recorder.PIPELINE_KINDS
 
 
-def test_the_recorder_deployed_is_the_module_these_tests_run() -> None:
-    with zipfile.ZipFile(io.BytesIO(function_asset("recorder").data)) as archive:
-        assert archive.namelist() == ["index.py"]
-        assert archive.read("index.py") == Path(recorder.__file__).read_bytes()
+def test_the_deployed_recorder_has_the_contract_rendered_in() -> None:
+    """The drift this pins: the recorder filed the control plane under its own copy of the state keys."""
+    source = deployed_source()
+    assert "generator" not in "".join(line for line in source.splitlines() if line.startswith(("import", "from")))
+    assert recorder.CONTROL_PIPELINE == recorder.CONTROL_ENV == contract.CONTROL_PIPELINE == contract.CONTROL_ENV
+    assert recorder.CONTROL_STACKS == {contract.CONSOLE_STACK: "console", contract.DELIVERY_STACK: "delivery"}
+    assert recorder.PIPELINE_PK_PREFIX == contract.PIPELINE_PK_PREFIX
+    assert recorder.STACK_SK_PREFIX == contract.STACK_SK_PREFIX
+    assert recorder.STACK_PREFIX == contract.STACK_PREFIX
+    for name in ("CONTROL_PIPELINE", "PIPELINE_KINDS", "CONTROL_STACKS"):
+        assert f"{name} = " in source  # a literal in the zip, not an import
+
+
+def test_the_recorder_files_the_console_where_the_controller_does(table: Any) -> None:
+    from generator.manifest_model import StackEntry
+
+    console = StackEntry(
+        name=contract.CONSOLE_STACK,
+        kind=contract.StackKind.CONSOLE,
+        pipeline=None,
+        env=None,
+        account=None,
+        region=REGION,
+        template="console.json",
+        hash="h",
+        retain=True,
+    )
+    key = recorder.handler(stack_event(contract.CONSOLE_STACK, "UPDATE_COMPLETE", "2024-05-01T10:00:00Z"))
+    assert key == {"pk": f"PIPELINE#{console.owner}", "sk": f"STACK#{console.state_env}#{contract.CONSOLE_STACK}"}
+
+
+def test_the_source_file_runs_in_tests_as_the_deployed_module_does() -> None:
+    assert recorder_source.parse_stack("pipectl-shop-prod-storage") == recorder.parse_stack("pipectl-shop-prod-storage")
+    assert recorder_source.parse_stack(contract.DELIVERY_STACK) == recorder.parse_stack(contract.DELIVERY_STACK)

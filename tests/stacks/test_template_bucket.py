@@ -56,7 +56,7 @@ def test_the_bucket_name_is_an_output_exported_under_the_stack_name() -> None:
 
 def test_it_fits_inline_and_lints_clean(tmp_path: Path) -> None:
     built = bootstrap_build(["us-east-1", "eu-west-1", "eu-west-1"])
-    assert built.entry["regions"] == ["eu-west-1", "us-east-1"]
+    assert built.entry.regions == ("eu-west-1", "us-east-1")
     compact = json.dumps(json.loads(built.text), separators=(",", ":"))
     assert len(compact) < MAX_TEMPLATE_BODY // 10
     (tmp_path / BOOTSTRAP_TEMPLATE).write_text(built.text)
@@ -66,6 +66,6 @@ def test_it_fits_inline_and_lints_clean(tmp_path: Path) -> None:
 def test_synth_lists_it_for_every_region_the_stacks_use(tmp_path: Path) -> None:
     builds = synthesize(load_directory(REPO / "pipelines.d", "pipelines.d"), tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["bootstrap"]["regions"] == sorted({b.entry["region"] for b in builds})
+    assert manifest["bootstrap"]["regions"] == sorted({b.entry.region for b in builds})
     assert manifest["bootstrap"]["template"] == BOOTSTRAP_TEMPLATE and (tmp_path / BOOTSTRAP_TEMPLATE).is_file()
     assert BOOTSTRAP_STACK not in [s["name"] for s in manifest["stacks"]]

@@ -11,18 +11,9 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
+from generator.contract import STATEFUL_TYPES
 from generator.policy.rules._template import of_type, pipectl_metadata
 
-# The same set synth uses to flag replacements and build stack policies (a test keeps them equal).
-STATEFUL_TYPES = (
-    "AWS::S3::Bucket",
-    "AWS::DynamoDB::Table",
-    "AWS::Kinesis::Stream",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::Cognito::UserPool",
-    "AWS::CodeCommit::Repository",
-)
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
 
@@ -38,7 +29,7 @@ class RetainStateful(CloudFormationLintRule):  # type: ignore[misc]
         if pipectl_metadata(cfn.template).get("deletion") == "delete":
             return []
         matches: list[RuleMatch] = []
-        for logical_id, body in of_type(cfn.template, *STATEFUL_TYPES):
+        for logical_id, body in of_type(cfn.template, *sorted(STATEFUL_TYPES)):
             if pipectl_metadata(body).get("telemetry") is True:
                 continue
             for policy in POLICIES:

@@ -12,9 +12,10 @@ from troposphere.dynamodb import Table
 from troposphere.sqs import Queue
 from troposphere.wafv2 import WebACL
 
+from generator.contract import TELEMETRY_NAMESPACE
 from generator.stacks.common import render_json
 from generator.stacks.console.names import DASHBOARD_NAME
-from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S, TELEMETRY_NAMESPACE
+from generator.stacks.monitoring import DEPLOYMENT_PERIOD_S
 
 
 def add_dashboard(

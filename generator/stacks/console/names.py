@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator import contract
 from generator.stacks.common import CONSOLE_STACK
 
 STACK = CONSOLE_STACK
@@ -15,12 +16,12 @@ RATE_LIMIT_PER_5_MIN = 1000
 
 # Key prefixes of the table layout (the package's docstring), injected into the resolvers when they are rendered.
 KEYS = {
-    "pipeline_prefix": "PIPELINE#",
-    "meta": "META",
-    "stack_prefix": "STACK#",
-    "run_prefix": "RUN#",
-    "separator": "#",
-    "by_sort_key_index": "BySortKey",
+    "pipeline_prefix": contract.PIPELINE_PK_PREFIX,
+    "meta": contract.META_SK,
+    "stack_prefix": contract.STACK_SK_PREFIX,
+    "run_prefix": contract.RUN_PREFIX,
+    "separator": contract.KEY_SEPARATOR,
+    "by_sort_key_index": contract.BY_SORT_KEY_INDEX,
 }
 LIMITS = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
 # Query field -> logical id of its resolver; the code is templates/appsync/resolvers/<field>.js.j2.

@@ -17,6 +17,7 @@ from troposphere.dynamodb import (
 )
 from troposphere.kms import Alias, Key
 
+from generator.contract import STATE_TABLE_OUTPUT
 from generator.policy import console as policy
 from generator.spec.models import ConsoleSpec
 from generator.stacks.common import add_output, keep
@@ -100,6 +101,6 @@ def _state_table(template: Template, key: Key) -> Table:
             True,
         )
     )
-    add_output(template, STACK, "StateTableName", Ref(table), "The state table of pipelines, runs and stacks")
+    add_output(template, STACK, STATE_TABLE_OUTPUT, Ref(table), "The state table of pipelines, runs and stacks")
     add_output(template, STACK, "StateTableArn", GetAtt(table, "Arn"), "ARN of the state table")
     return table

@@ -1,7 +1,9 @@
 """Records CloudFormation stack-status and CodePipeline execution events in the state table.
 
 Code of the console's RecorderFunction, deployed as index.py in a content-addressed asset: stdlib and boto3.
-Item layout: generator/stacks/console/__init__.py.
+Item layout: generator/stacks/console/__init__.py. The names imported from `generator.contract` are
+rendered into the deployed code as literals when the asset is built, so the recorder files stacks under
+the same keys as the controller, and a change to the contract changes the asset.
 """
 
 from __future__ import annotations
@@ -16,10 +18,21 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-KINDS = ("storage", "ingestion", "processing", "monitoring")  # = generator.stacks.common.KINDS
-CONTROL = "_control"
-CONTROL_STACKS = {"pipectl-console": "console", "pipectl-delivery": "delivery"}
-STACK = re.compile(r"^pipectl-([a-z][a-z0-9-]*)-([a-z][a-z0-9]{0,9})-([a-z]+)$")
+from generator.contract import (
+    CONTROL_ENV,
+    CONTROL_PIPELINE,
+    CONTROL_STACKS,
+    DELIVERY_PK,
+    EXECUTION_SK_PREFIX,
+    EXECUTION_START_SK_PREFIX,
+    KEY_SEPARATOR,
+    PIPELINE_KINDS,
+    PIPELINE_PK_PREFIX,
+    STACK_PREFIX,
+    STACK_SK_PREFIX,
+)
+
+STACK = re.compile(rf"^{re.escape(STACK_PREFIX)}([a-z][a-z0-9-]*)-([a-z][a-z0-9]{{0,9}})-([a-z]+)$")
 POINTER_DAYS = 90
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -43,9 +56,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, str] | N
 def parse_stack(name: str) -> tuple[str, str, str] | None:
     """(pipeline, env, kind) of a pipectl stack; None for other stacks."""
     if name in CONTROL_STACKS:
-        return CONTROL, CONTROL, CONTROL_STACKS[name]
+        return CONTROL_PIPELINE, CONTROL_ENV, CONTROL_STACKS[name]
     match = STACK.match(name)
-    if match is None or match[3] not in KINDS:
+    if match is None or match[3] not in PIPELINE_KINDS:
         return None
     return match[1], match[2], match[3]
 
@@ -59,7 +72,7 @@ def stack_status(event: dict[str, Any]) -> dict[str, str] | None:
         return None
     pipeline, env, kind = parsed
     status = detail.get("status-details", {})
-    key = {"pk": f"PIPELINE#{pipeline}", "sk": f"STACK#{env}#{name}"}
+    key = {"pk": f"{PIPELINE_PK_PREFIX}{pipeline}", "sk": f"{STACK_SK_PREFIX}{env}{KEY_SEPARATOR}{name}"}
     values = {
         "stack": name,
         "stack_id": stack_id,
@@ -77,7 +90,7 @@ def execution(event: dict[str, Any]) -> dict[str, str] | None:
     detail = event["detail"]
     run = detail["execution-id"]
     pointer = table().update_item(
-        Key={"pk": "DELIVERY", "sk": f"EXECID#{run}"},
+        Key={"pk": DELIVERY_PK, "sk": f"{EXECUTION_START_SK_PREFIX}{run}"},
         UpdateExpression="SET started_at = if_not_exists(started_at, :t), expires_at = :e",
         ExpressionAttributeValues={":t": event["time"], ":e": int(time.time()) + POINTER_DAYS * 86400},
         ReturnValues="ALL_NEW",
@@ -92,7 +105,7 @@ def execution(event: dict[str, Any]) -> dict[str, str] | None:
         "trigger": trigger.get("trigger-type", ""),
         "updated_at": event["time"],
     }
-    return write({"pk": "DELIVERY", "sk": f"EXEC#{started}#{run}"}, values)
+    return write({"pk": DELIVERY_PK, "sk": f"{EXECUTION_SK_PREFIX}{started}{KEY_SEPARATOR}{run}"}, values)
 
 
 def write(key: dict[str, str], values: dict[str, Any]) -> dict[str, str] | None:

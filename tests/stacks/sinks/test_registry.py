@@ -93,7 +93,7 @@ def emitted() -> dict[str, set[str]]:
     for tag, sink in REGISTRY.items():
         pipelines = tuple(_with_sink(p, sink.sample) for p in installation.pipelines[:1])
         builds = build_all(replace(installation, pipelines=pipelines))
-        found[tag] = types_of(b for b in builds if b.entry["name"] != "pipectl-console")
+        found[tag] = types_of(b for b in builds if b.entry.name != "pipectl-console")
     return found
 
 

@@ -1,0 +1,92 @@
+"""Writing build/: templates, assets and the manifest, rewriting only what changed and dropping what no stack uses.
+
+Split from `generator.stacks.synth`, which decides what to build; this module only puts it on disk.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from generator.contract import ASSETS_DIR
+from generator.manifest_model import MANIFEST_FILE, ManifestFile, manifest_json
+from generator.stacks import cache
+from generator.stacks.built import BucketBuild, StackBuild
+
+MANIFEST = MANIFEST_FILE
+KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
+"""Entries of build/ that are not templates of this synth and stay (plan files, caches, other outputs)."""
+
+
+def manifest_text(builds: list[StackBuild], bootstrap: BucketBuild | None = None) -> str:
+    manifest = ManifestFile(stacks=tuple(b.entry for b in builds), bootstrap=bootstrap.entry if bootstrap else None)
+    return manifest_json(manifest)
+
+
+def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
+    """Write each referenced asset under `<directory>/assets/` and drop zips no stack references any more.
+
+    A zip already there is rewritten only if its bytes differ (a name promises its content), so a zip
+    deleted or damaged after synth is written again, also when its stack came from the synth cache.
+    """
+    wanted = {asset.path: asset for build in builds for asset in build.assets}
+    folder = directory / ASSETS_DIR
+    for relative, asset in sorted(wanted.items()):
+        path = directory / relative
+        if path.is_file() and path.read_bytes() == asset.data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(asset.data)
+        partial.replace(path)
+    if folder.is_dir():
+        for stale in folder.glob("*.zip"):
+            if f"{ASSETS_DIR}/{stale.name}" not in wanted:
+                stale.unlink()
+        for partial in folder.glob(".*.zip.partial"):  # left by an interrupted write
+            partial.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def write_build(
+    build_dir: Path,
+    builds: list[StackBuild],
+    bootstrap: BucketBuild | None = None,
+    verified: set[str] | None = None,
+) -> list[Path]:
+    """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist.
+
+    `verified` names templates (relative paths) just read back and found identical: not read again.
+    """
+    build_dir.mkdir(parents=True, exist_ok=True)
+    write_assets(build_dir, builds)
+    wanted = {build_dir / b.entry.template: b.text for b in builds}
+    if bootstrap is not None:
+        wanted[build_dir / bootstrap.entry.template] = bootstrap.text
+    skip = {build_dir / rel for rel in verified or ()}
+    written: list[Path] = []
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path not in skip and (not path.exists() or path.read_text() != text):
+            path.write_text(text)
+        written.append(path)
+    for child in build_dir.iterdir():
+        if child.name in KEPT or child.name.startswith("plan"):
+            continue
+        if child.is_dir():
+            for stale in child.rglob("*.json"):
+                if stale not in wanted:
+                    stale.unlink()
+            for folder in sorted((p for p in child.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+            if not any(child.iterdir()):
+                shutil.rmtree(child)
+        elif child.suffix == ".json" and child not in wanted:
+            child.unlink()
+    manifest = build_dir / MANIFEST
+    text = manifest_text(builds, bootstrap)
+    if not manifest.exists() or manifest.read_text() != text:
+        manifest.write_text(text)
+    return written
