@@ -50,7 +50,11 @@ def pipeline_file(index: int) -> str:
         else "{vpc_id: vpc-0a1b2c3d4e5f60718, public_subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002], "
         "private_subnets: [subnet-0a1b2c3d4e5f60101, subnet-0a1b2c3d4e5f60102]}"
     )
-    auth = "{type: none}" if index % 4 else "{type: cognito, callback_urls: [https://c.example.com/oauth2/idpresponse]}"
+    auth = (
+        "{type: none}"
+        if index % 4
+        else "{type: jwt, issuer: https://id.example.com, jwks_endpoint: https://id.example.com/jwks}"
+    )
     extra = "  instance_type: c6g.large\n" if launch == "ec2" else ""
     return (
         f"description: Benchmark pipeline {index}\n"

@@ -18,7 +18,7 @@ from typing import Any, TypedDict, Unpack
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.contract import CONTROL_PIPELINE, Tag
-from generator.deploy import cfn, deferred, telemetry, uploads
+from generator.deploy import cfn, costs, deferred, quota, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import PlanAction, from_change_set
 from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
@@ -61,6 +61,8 @@ def make_plan(
 
     # Templates over the inline limit and assets go to the template bucket before any change set exists.
     changing = [manifest[n] for n in order if not _in_sync(deployed.get(n), manifest[n].hash)]
+    if not aws.target.is_local:  # the local target has no concurrency quota to read
+        quota.check_reserved_concurrency(aws, manifest, changing, deployed)
     uploads.stage_all(aws, manifest, changing, template_bucket)
     planned_by_name: dict[str, StackPlan] = {}
     lock = threading.Lock()
@@ -137,6 +139,7 @@ class _Found(TypedDict, total=False):
     reason: str
     after: list[str]
     template_sha256: str | None
+    costs: list[str]
 
 
 def _base(spec: StackSpec, action: PlanAction, **values: Unpack[_Found]) -> StackPlan:
@@ -204,6 +207,7 @@ def _plan_stack(
             fingerprint=stamp,
             after=waits,
             template_sha256=digest,
+            costs=costs.paid_plan_moves(aws, spec, live, body, changes),
         )
     spec, source = uploads.stage(aws, manifest, spec, bucket)
     made = cfn.create_change_set(aws, spec, source, name, create=live is None, revision=revision)
@@ -227,6 +231,7 @@ def _plan_stack(
         status=live.status if live else None,
         fingerprint=stamp,
         template_sha256=digest,
+        costs=costs.paid_plan_moves(aws, spec, live, body, changes),
     )
 
 

@@ -1,8 +1,8 @@
 """plan.md: the plan as the person approving it reads it, in one pass, dangers first.
 
 The summary on top counts stacks per action, then names data at risk, then access widened and
-narrowed. Stacks whose file is gone are listed apart: apply never deletes them, prune does. The
-dependency graph follows, then one section per changed stack: a new stack summarised by resource
+narrowed; then changes that start a bill (a user pool moving to a paid plan). Stacks whose file
+is gone are listed apart: apply never deletes them, prune does. The dependency graph follows, then one section per changed stack: a new stack summarised by resource
 type (its statements folded away), a modified one with every changed property before → after,
 its IAM statements and security-group rules added and removed. Change set links point at the AWS
 console on the AWS target only; the local target shows its own identifiers.
@@ -38,6 +38,7 @@ def render_plan(plan: Plan, manifest: Manifest) -> str:
         "",
     ]
     lines += _summary(plan)
+    lines += _costs(plan)
     lines += _orphans(plan)
     lines += _graph(plan, manifest)
     for stack in plan.stacks:
@@ -169,6 +170,13 @@ def _graph(plan: Plan, manifest: Manifest) -> list[str]:
         return []
     marks = {s.name: str(s.action) for s in plan.stacks if s.action.changes_stack or s.action == PlanAction.ERROR}
     return ["## Dependency graph", "", "```mermaid", mermaid(graph, marks).rstrip(), "```", ""]
+
+
+def _costs(plan: Plan) -> list[str]:
+    out = [f"- {stack.name}: {line}" for stack in plan.stacks for line in stack.costs]
+    if not out:
+        return []
+    return ["## New costs", "", "Changes that move a resource to a paid plan: approve them knowingly.", "", *out, ""]
 
 
 def describe_action(stack: StackPlan) -> str:

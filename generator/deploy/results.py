@@ -48,6 +48,7 @@ class StackPlan:
     reason: str = ""
     after: list[str] = field(default_factory=list)
     template_sha256: str | None = None
+    costs: list[str] = field(default_factory=list)  # changes that start a bill (deploy/costs.py)
 
     def __post_init__(self) -> None:
         # plan.json is read back with plain strings: they become the enums here, or fail as a bad plan.

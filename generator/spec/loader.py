@@ -325,7 +325,7 @@ def _strip_tags(loc: tuple[int | str, ...], data: Any) -> Path:
     return tuple(out)
 
 
-_TAGS = {*SINK_TAGS, "none", "cognito", "oidc", "existing", "created"}
+_TAGS = {*SINK_TAGS, "none", "jwt", "browser", "cognito", "oidc", "existing", "created"}
 """Union tags pydantic puts in error locations; the sink types' come from their one list."""
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, StringConstraints, Tag
+from pydantic import ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from generator.spec.base import Strict
 from generator.spec.sinks import KinesisSink, Sink
@@ -98,31 +99,72 @@ Network = Annotated[
 
 
 class NoAuth(Strict):
+    """Anyone may send events, as public web pages do; the load balancer's firewall limits rate and size."""
+
     type: Literal["none"]
 
 
-class CognitoAuth(Strict):
-    """Collectors accept requests signed in through a Cognito user pool made for this pipeline."""
-
-    type: Literal["cognito"]
-    callback_urls: list[HttpsUrl] = Field(default_factory=list)
+ClaimName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^\S+$")]
+CHECKED_CLAIMS = ("exp", "iss", "nbf", "iat")
 
 
-class OidcAuth(Strict):
-    """Collectors accept requests signed in through an external OpenID Connect provider."""
+class JwtClaim(Strict):
+    """A claim the token must carry, besides the exp, iss, nbf and iat claims the load balancer always checks."""
 
-    type: Literal["oidc"]
-    issuer: HttpsUrl
-    authorization_endpoint: HttpsUrl
-    token_endpoint: HttpsUrl
-    user_info_endpoint: HttpsUrl
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    client_secret_arn: SecretArn = Field(
-        description="Secrets Manager secret whose `client_secret` key holds the secret; never the secret"
-    )
+    name: ClaimName = Field(description="not exp, iss, nbf or iat: those are always checked")
+    format: Literal["single-string", "space-separated-values", "string-array"] = "single-string"
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(min_length=1, max_length=10)
+
+    @field_validator("name")
+    @classmethod
+    def _not_always_checked(cls, value: str) -> str:
+        """The load balancer refuses a rule naming a claim it checks by itself."""
+        if value in CHECKED_CLAIMS:
+            raise ValueError(f"a claim other than {', '.join(CHECKED_CLAIMS)} (those are always checked)")
+        return value
 
 
-Auth = Annotated[NoAuth | CognitoAuth | OidcAuth, Field(discriminator="type")]
+class JwtAuth(Strict):
+    """Apps and servers send `Authorization: Bearer <JWT>`; the load balancer verifies it before the collectors."""
+
+    type: Literal["jwt"]
+    issuer: HttpsUrl = Field(description="the token's iss claim")
+    jwks_endpoint: HttpsUrl = Field(description="where the load balancer fetches the issuer's signing keys")
+    claims: list[JwtClaim] = Field(default_factory=list, max_length=10)
+
+
+BROWSER_SIGN_IN = ("cognito", "oidc")
+
+
+class BrowserSignIn(Strict):
+    """The shape of earlier versions (`type: cognito` or `oidc`), kept only to explain what to write instead:
+    browser sign-in answers apps with a redirect, so it can never guard the collection path."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _moved(cls, value: str) -> str:
+        raise ValueError(
+            f"type: none (public web pages) or type: jwt with issuer and jwks_endpoint (apps and servers); "
+            f"browser sign-in ({value}) redirects apps instead of accepting their events, so it is no longer "
+            "allowed on the collection path"
+        )
+
+
+def _auth_kind(value: object) -> str:
+    """`cognito` and `oidc` select the explaining model; the JSON Schema lists only `none` and `jwt`."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "browser" if kind in BROWSER_SIGN_IN else str(kind)
+
+
+Auth = Annotated[
+    Annotated[NoAuth, Tag("none")]
+    | Annotated[JwtAuth, Tag("jwt")]
+    | Annotated[SkipJsonSchema[BrowserSignIn], Tag("browser")],
+    Discriminator(_auth_kind),
+]
 
 
 class Ingestion(Strict):
@@ -153,7 +195,13 @@ class Processing(Strict):
     retention_days: int = Field(default=365, ge=1, le=3650, description="days data objects are kept")
     memory_mb: int = Field(default=1024, ge=128, le=10240)
     timeout_s: int = Field(default=300, ge=10, le=900)
-    concurrency: int = Field(default=5, ge=1, le=1000, description="reserved concurrency per function")
+    concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="reserved concurrency per function; unset, functions share the account's pool. "
+        "A Kinesis sink function reserves one per shard of a provisioned stream instead",
+    )
 
 
 class Monitoring(Strict):
@@ -223,6 +271,24 @@ class ConsoleAuthOidc(Strict):
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
+class ConsoleUserPool(Strict):
+    """What the console's Cognito user pool costs: threat protection needs the Plus plan, billed per active user."""
+
+    threat_protection: Literal["none", "audit", "enforced"] = Field(
+        default="none", description="audit or enforced moves the pool to the Plus plan, billed per active user"
+    )
+
+    @property
+    def tier(self) -> Literal["ESSENTIALS", "PLUS"]:
+        return "ESSENTIALS" if self.threat_protection == "none" else "PLUS"
+
+    @property
+    def advanced_security_mode(self) -> Literal["OFF", "AUDIT", "ENFORCED"]:
+        return (
+            "OFF" if self.threat_protection == "none" else "AUDIT" if self.threat_protection == "audit" else "ENFORCED"
+        )
+
+
 class ConsoleSpec(Strict):
     """Settings of the installation's control plane, from the optional `pipelines.d/_console.yaml`."""
 
@@ -234,6 +300,7 @@ class ConsoleSpec(Strict):
     )
     admin_email: Email | None = Field(default=None, description="first console user (Cognito only)")
     log_retention_days: Literal[30, 60, 90, 180, 365, 731] = 90
+    user_pool: ConsoleUserPool = Field(default_factory=ConsoleUserPool, description="Cognito only")
     hosted_zones: list[HostedZoneId] = Field(
         default_factory=list,
         description="the Route 53 zones pipelines may add records to: the execution role may change these, no others",

@@ -11,7 +11,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from generator.spec.errors import Path, shown
-from generator.spec.models import OidcAuth, PipelineSpec
+from generator.spec.models import PipelineSpec
 
 Finding = tuple[Path, str]
 Rule = Callable[[PipelineSpec, dict[str, Any]], Iterator[Finding]]
@@ -105,30 +105,12 @@ def same_region_arns(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Findin
     arns: list[tuple[Path, str, str]] = [
         (("ingestion", "domain", "certificate_arn"), spec.ingestion.domain.certificate_arn, "certificate"),
     ]
-    if isinstance(spec.ingestion.auth, OidcAuth):
-        arns.append((("ingestion", "auth", "client_secret_arn"), spec.ingestion.auth.client_secret_arn, "secret"))
     for path, arn, what in arns:
         arn_partition, arn_region = _arn_parts(arn)
         if arn_region != spec.region:
             yield path, f"expected a {what} in {spec.region}, found one in {arn_region}"
         elif arn_partition != partition:
             yield path, f"expected a {what} in partition {partition}, found one in {arn_partition}"
-
-
-def cognito_callbacks(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
-    auth = spec.ingestion.auth
-    if auth.type == "cognito" and not auth.callback_urls:
-        yield (
-            ("ingestion", "auth", "callback_urls"),
-            "expected at least one https:// callback URL for the Cognito client, found nothing",
-        )
-
-
-def auth_available(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
-    """Cognito user pools do not exist in the China partition; OIDC works everywhere."""
-    if spec.ingestion.auth.type == "cognito" and known_regions().get(spec.region) == "aws-cn":
-        where = ("ingestion", "auth", "type")
-        yield where, f"expected oidc or none in {spec.region} (no Cognito there), found 'cognito'"
 
 
 RULES: tuple[Rule, ...] = (
@@ -138,8 +120,6 @@ RULES: tuple[Rule, ...] = (
     launch_type_options,
     region_exists,
     same_region_arns,
-    cognito_callbacks,
-    auth_available,
 )
 
 

@@ -181,13 +181,14 @@ class ProcessingStack:
             Role=GetAtt(role, "Arn"),
             MemorySize=processing.memory_mb,
             Timeout=processing.timeout_s,
-            ReservedConcurrentExecutions=processing.concurrency,
             Environment=Environment(Variables=variables),
             KmsKeyArn=self.key_arn,
             LoggingConfig=common.json_logging(log_group),
             TracingConfig=TracingConfig(Mode="Active"),
             DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(self.dead_letter_queue, "Arn")),
         )
+        if processing.concurrency is not None:  # unset: the function draws on the account's unreserved pool
+            function.ReservedConcurrentExecutions = processing.concurrency
         name = f"pipectl-{pipeline.name}-{pipeline.env}-{source}"
         if len(name) <= MAX_FUNCTION_NAME:  # else CloudFormation names it after the stack
             function.FunctionName = name

@@ -235,15 +235,69 @@ def test_console_file_errors_are_located(pipelines):
     assert any(e.startswith("pipelines.d/_console.yaml:1:1: auth.client_id: ") for e in errors), errors
 
 
-def test_cognito_is_refused_where_it_does_not_exist(pipelines):
-    china = MINIMAL.replace("region: eu-west-1", "region: cn-north-1").replace(
-        CERT, "arn:aws-cn:acm:cn-north-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    )
-    folder = pipelines({"shop.yaml": china + "  auth: {type: cognito, callback_urls: [https://c.example.com/cb]}\n"})
-    assert errors_of(folder) == [
-        "pipelines.d/shop.yaml:7:16: ingestion.auth.type: expected oidc or none in cn-north-1 (no Cognito there), "
-        "found 'cognito'"
-    ]
+@pytest.mark.parametrize(
+    "auth",
+    [
+        "{type: cognito, callback_urls: [https://c.example.com/cb]}",
+        "{type: oidc, issuer: https://id.example.com, client_id: x}",
+    ],
+)
+def test_browser_sign_in_on_the_collection_path_is_refused_with_what_to_write(pipelines, auth):
+    """Files written for earlier versions stop at validate, located, and say what replaces them."""
+    folder = pipelines({"shop.yaml": MINIMAL + f"  auth: {auth}\n"})
+    (error,) = errors_of(folder)
+    assert error.startswith("pipelines.d/shop.yaml:7:16: ingestion.auth.type: expected type: none "), error
+    assert "type: jwt with issuer and jwks_endpoint" in error
+    assert "no longer allowed on the collection path, found " in error
+
+
+@pytest.mark.parametrize(
+    ("auth", "prefix", "words"),
+    [
+        ("{type: jwt, issuer: https://id.example.com}", "7:3: ingestion.auth.jwks_endpoint: ", "required"),
+        (
+            "{type: jwt, issuer: http://id.example.com, jwks_endpoint: https://id.example.com/k}",
+            "7:29: ingestion.auth.issuer: ",
+            "expected text matching",
+        ),
+        (
+            "{type: jwt, issuer: https://i.example.com, jwks_endpoint: https://i.example.com/k, "
+            "claims: [{name: exp, values: ['1']}]}",
+            "7:108: ingestion.auth.claims[0].name: ",
+            "expected a claim other than exp, iss, nbf, iat (those are always checked), found 'exp'",
+        ),
+        (
+            "{type: jwt, issuer: https://i.example.com, jwks_endpoint: https://i.example.com/k, "
+            "claims: [{name: aud, format: csv, values: [a]}]}",
+            "7:121: ingestion.auth.claims[0].format: ",
+            "found 'csv'",
+        ),
+        (
+            "{type: jwt, issuer: https://i.example.com, jwks_endpoint: https://i.example.com/k, "
+            "claims: [{name: aud, values: []}]}",
+            "7:121: ingestion.auth.claims[0].values: ",
+            "expected at least 1 item(s), found 0",
+        ),
+    ],
+)
+def test_jwt_options_are_checked_where_written(pipelines, auth, prefix, words):
+    folder = pipelines({"shop.yaml": MINIMAL + f"  auth: {auth}\n"})
+    (error,) = errors_of(folder)
+    assert error.startswith(f"pipelines.d/shop.yaml:{prefix}"), error
+    assert words in error, error
+
+
+def test_console_threat_protection_is_checked_where_written(pipelines):
+    folder = pipelines({"_console.yaml": "user_pool: {threat_protection: always}\n", "shop.yaml": MINIMAL})
+    (error,) = errors_of(folder)
+    assert error.startswith("pipelines.d/_console.yaml:1:32: user_pool.threat_protection: expected "), error
+    assert "found 'always'" in error
+
+
+def test_reserved_concurrency_is_checked_where_written(pipelines):
+    folder = pipelines({"shop.yaml": MINIMAL.replace("ingestion:", "processing: {concurrency: 0}\ningestion:")})
+    (error,) = errors_of(folder)
+    assert ": processing.concurrency: expected a number >= 1, found 0" in error, error
 
 
 def test_a_file_with_too_many_values_is_refused_where_the_limit_is_passed(pipelines):

@@ -197,7 +197,7 @@ def test_cognito_sign_in_is_invitation_only_with_mfa(templates: dict[str, dict[s
     pool = props(template, "ConsoleUserPool")
     assert pool["MfaConfiguration"] == "ON"
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    assert (pool["UserPoolTier"], pool["UserPoolAddOns"]) == ("ESSENTIALS", {"AdvancedSecurityMode": "OFF"})
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["DeletionProtection"] == "ACTIVE"
     password = pool["Policies"]["PasswordPolicy"]

@@ -20,7 +20,7 @@ NETWORKS = (
     "{vpc_id: vpc-0a1b2c3d4e5f60718, public_subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002], "
     "private_subnets: [subnet-0a1b2c3d4e5f60101, subnet-0a1b2c3d4e5f60102]}",
 )
-AUTHS = ("{type: none}", "{type: cognito, callback_urls: [https://c.example.com/oauth2/idpresponse]}")
+AUTHS = ("{type: none}", "{type: jwt, issuer: https://id.example.com, jwks_endpoint: https://id.example.com/jwks}")
 
 
 def varied(folder: Path) -> None:

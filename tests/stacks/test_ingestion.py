@@ -378,47 +378,47 @@ def test_without_sign_in_the_rule_forwards_the_endpoint_and_health(templates: Te
     assert rule["Actions"][0]["TargetGroupArn"] == {"Ref": "CollectorTargetGroup"}
 
 
-def test_cognito_signs_users_in_before_forwarding(templates: Templates) -> None:
-    template = _template(templates, "backoffice")
+def test_jwt_is_verified_by_the_load_balancer_before_forwarding(templates: Templates) -> None:
+    """Apps and servers cannot follow a sign-in redirect: the collection path verifies a bearer token."""
+    template = _template(templates, "mobile")
     rule = _props(template, "CollectorListenerRule")
-    assert [a["Type"] for a in rule["Actions"]] == ["authenticate-cognito", "forward"]
-    config = rule["Actions"][0]["AuthenticateCognitoConfig"]
-    assert config == {
-        "UserPoolArn": {"Fn::GetAtt": ["CollectorUserPool", "Arn"]},
-        "UserPoolClientId": {"Ref": "CollectorUserPoolClient"},
-        "UserPoolDomain": {"Ref": "CollectorUserPoolDomain"},
+    assert [a["Type"] for a in rule["Actions"]] == ["jwt-validation", "forward"]
+    assert rule["Actions"][0]["JwtValidationConfig"] == {
+        "Issuer": "https://login.example.com",
+        "JwksEndpoint": "https://login.example.com/.well-known/jwks.json",
+        "AdditionalClaims": [{"Name": "aud", "Format": "single-string", "Values": ["pipectl-mobile-collector"]}],
     }
     egress = _props(template, "LoadBalancerSecurityGroup")["SecurityGroupEgress"]
     assert any(r["FromPort"] == 443 and r.get("CidrIp") == "0.0.0.0/0" for r in egress)
 
 
-def test_cognito_user_pool_is_locked_down(templates: Templates) -> None:
-    template = _template(templates, "backoffice")
-    pool = _props(template, "CollectorUserPool")
-    assert pool["MfaConfiguration"] == "ON"
-    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
-    client = _props(template, "CollectorUserPoolClient")
-    assert client["GenerateSecret"] is True
-    assert client["AllowedOAuthFlows"] == ["code"]
-    assert client["CallbackURLs"] == ["https://collect.backoffice.example.com/oauth2/idpresponse"]
-    domain = _props(template, "CollectorUserPoolDomain")
-    assert domain["UserPoolId"] == {"Ref": "CollectorUserPool"}
-    assert domain["Domain"] == {"Fn::Sub": "pipectl-backoffice-prod-${AWS::AccountId}"}
+@pytest.mark.parametrize("key", [*SHIPPED, ("edge", "prod")], ids=lambda k: "-".join(k))
+def test_no_browser_sign_in_or_user_pool_on_the_collection_path(templates: Templates, key: tuple[str, str]) -> None:
+    template = _template(templates, *key)
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert not types & {"AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolDomain"}
+    actions = [a["Type"] for a in _props(template, "CollectorListenerRule")["Actions"]]
+    assert not {"authenticate-cognito", "authenticate-oidc"} & set(actions)
 
 
-def test_oidc_client_secret_is_a_dynamic_reference(templates: Templates) -> None:
-    text = templates[("mobile", "prod")]
-    rule = _props(json.loads(text), "CollectorListenerRule")
-    assert [a["Type"] for a in rule["Actions"]] == ["authenticate-oidc", "forward"]
-    config = rule["Actions"][0]["AuthenticateOidcConfig"]
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pipectl/mobile/oidc-AbCdEf"
-    assert config["ClientSecret"] == f"{{{{resolve:secretsmanager:{arn}:SecretString:client_secret}}}}"
-    assert config["Issuer"] == "https://login.example.com"
-    assert config["ClientId"] == "pipectl-mobile-collector"
-    assert text.count(arn) == 1
+@pytest.mark.parametrize("key", [*SHIPPED, ("edge", "prod")], ids=lambda k: "-".join(k))
+def test_a_firewall_checks_rate_and_requests_at_the_load_balancer(templates: Templates, key: tuple[str, str]) -> None:
+    template = _template(templates, *key)
+    acl = _props(template, "CollectorFirewall")
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    assert rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    size = rules["QueryStringSizeLimit"]["Statement"]["SizeConstraintStatement"]
+    assert (size["FieldToMatch"], size["ComparisonOperator"], size["Size"]) == ({"QueryString": {}}, "GT", 4096)
+    bad = rules["AWSManagedRulesKnownBadInputsRuleSet"]
+    assert bad["Statement"]["ManagedRuleGroupStatement"]["Name"] == "AWSManagedRulesKnownBadInputsRuleSet"
+    assert bad["OverrideAction"] == {"None": {}}  # the group blocks; nothing counts only
+    assert "Body" not in json.dumps(acl)  # a load balancer's WAF sees 8 KB of a body; the collector limits size
+    assert all("Block" in r["Action"] for r in rules.values() if "Action" in r)
+    association = _props(template, "CollectorFirewallAssociation")
+    assert association == {
+        "ResourceArn": {"Ref": "LoadBalancer"},
+        "WebACLArn": {"Fn::GetAtt": ["CollectorFirewall", "Arn"]},
+    }
 
 
 # --- service, scaling, DNS, outputs ----------------------------------------------------------------------

@@ -153,7 +153,8 @@ def test_functions_follow_the_spec(
         }
         assert props["MemorySize"] == spec.memory_mb
         assert props["Timeout"] == spec.timeout_s
-        assert props["ReservedConcurrentExecutions"] == spec.concurrency
+        # A reservation only where the file asks, never for the sink of an on-demand stream (these fixtures).
+        assert props.get("ReservedConcurrentExecutions") == (spec.concurrency if prefix == "Enrich" else None)
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": f"{prefix}LogGroup"}}
         assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
@@ -338,3 +339,29 @@ def test_the_window_covers_the_time_between_runs(schedule: str, minutes: int) ->
 def test_output_is_deterministic(pipelines: dict[tuple[str, str], Pipeline], texts: dict[tuple[str, str], str]) -> None:
     for key in (("shop", "prod"), ("mobile", "test")):
         assert build_processing(pipelines[key]).to_json() == texts[key]
+
+
+@pytest.mark.parametrize(
+    ("sink", "concurrency", "expected"),
+    [
+        ("{type: kinesis, mode: provisioned, shards: 3}", 5, {"Sink": 3, "Enrich": 5}),
+        ("{type: kinesis, mode: provisioned, shards: 3}", None, {"Sink": None, "Enrich": None}),
+        ("{type: kinesis, mode: on-demand}", 5, {"Sink": None, "Enrich": 5}),
+        ("{type: s3, buffer_mb: 8, interval_s: 60}", 7, {"Enrich": 7}),
+    ],
+)
+def test_reserved_concurrency_is_optional_and_sized_from_shards(
+    tmp_path: Path, sink: str, concurrency: int | None, expected: dict[str, int | None]
+) -> None:
+    """Unset, no function reserves any of the account's concurrency; set, a Kinesis sink function reserves
+    one per shard of a provisioned stream (what Lambda runs at once) and none for an on-demand stream."""
+    reserved = "" if concurrency is None else f"processing: {{concurrency: {concurrency}}}\n"
+    text = VARIATION.replace("  sink: {type: kinesis}\n", f"  sink: {sink}\n").replace(
+        'processing: {schedule: "cron(0/15 * * * ? *)", enrich: [], concurrency: 50, memory_mb: 256, timeout_s: 60}\n',
+        reserved,
+    )
+    (tmp_path / "p.yaml").write_text(text)
+    (pipeline,) = load_directory(tmp_path).pipelines
+    template = json.loads(build_processing(pipeline).to_json())
+    found = {prefix: _props(template, f"{prefix}Function").get("ReservedConcurrentExecutions") for prefix in expected}
+    assert found == expected

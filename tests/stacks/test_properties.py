@@ -31,7 +31,7 @@ networks = st.one_of(
     ),
     st.just({"vpc_id": "vpc-0a1b2c3d4e5f60718", "public_subnets": SUBNETS[:2], "private_subnets": SUBNETS[2:]}),
 )
-auths = st.sampled_from(["none", "cognito", "oidc"])
+auths = st.sampled_from(["none", "jwt", "jwt-claims"])
 
 
 @st.composite
@@ -58,18 +58,17 @@ def pipeline_files(draw: st.DrawFn) -> dict:
     }
     if launch == "ec2":
         ingestion["instance_type"] = draw(st.sampled_from(["t3.medium", "c6g.large", "m7i.xlarge"]))
-    if auth == "cognito":
-        ingestion["auth"] = {"type": "cognito", "callback_urls": ["https://collect.example.com/oauth2/idpresponse"]}
-    elif auth == "oidc":
+    if auth.startswith("jwt"):
         ingestion["auth"] = {
-            "type": "oidc",
+            "type": "jwt",
             "issuer": "https://id.example.com",
-            "client_id": "abc",
-            "authorization_endpoint": "https://id.example.com/authorize",
-            "token_endpoint": "https://id.example.com/token",
-            "user_info_endpoint": "https://id.example.com/userinfo",
-            "client_secret_arn": f"arn:aws:secretsmanager:{region}:123456789012:secret:oidc-AbCdEf",
+            "jwks_endpoint": "https://id.example.com/.well-known/jwks.json",
         }
+        if auth == "jwt-claims":
+            ingestion["auth"]["claims"] = [
+                {"name": "aud", "values": ["collector"]},
+                {"name": "scope", "format": "space-separated-values", "values": ["events.write"]},
+            ]
     return {
         "description": draw(st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40)),
         "owner": "team@example.com",

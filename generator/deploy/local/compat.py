@@ -46,6 +46,7 @@ __all__ = [
     "Stack",
     "UnformattedGetAttTemplateException",
     "ValidationError",
+    "allow_elbv2_action",
     "backend",
     "cfn_backend",
     "generate_stack_id",
@@ -265,6 +266,35 @@ def patch_once(owner: Any, name: str, wrap: Callable[[Any], Any], key: str | Non
             return
         setattr(owner, name, wrap(getattr(owner, name, None)))
         _patched.add(marker)
+
+
+def allow_elbv2_action(action_type: str, problem: Callable[[dict[str, Any]], str | None]) -> None:
+    """Teach moto's ELBv2 an action type AWS accepts and moto 5.2.5 does not know (`jwt-validation`).
+
+    moto lists allowed types twice: `ALLOWED_ACTIONS` (read when CloudFormation converts a rule's or a
+    listener's actions) and an inline list in `ELBv2Backend._validate_actions`. The type is added to the
+    first; the second is wrapped so that an action of this type is checked with `problem(action)`, which
+    names what AWS would refuse, and the other actions keep moto's own checks.
+    """
+    from moto.elbv2 import models as elbv2
+    from moto.elbv2.exceptions import ValidationError as Elbv2ValidationError
+
+    with _lock:
+        if action_type not in elbv2.ALLOWED_ACTIONS:
+            elbv2.ALLOWED_ACTIONS.append(action_type)
+
+    def wrap(original: Any) -> Any:
+        def validate_actions(self: Any, actions: list[Any]) -> None:
+            for action in actions:
+                if action.type == action_type:
+                    reason = problem(action.data)
+                    if reason is not None:
+                        raise Elbv2ValidationError(reason)
+            original(self, [action for action in actions if action.type != action_type])
+
+        return validate_actions
+
+    patch_once(elbv2.ELBv2Backend, "_validate_actions", wrap, key=f"elbv2._validate_actions.{action_type}")
 
 
 def wsgi_app(wrap_service_app: Callable[[Any], Any] | None = None) -> Any:

@@ -38,7 +38,7 @@ from generator.deploy.local.iam_eval import ANY_RESOURCE, Decision, decide
 from generator.deploy.local.iam_limits import enforce_policy_sizes
 from generator.policy.boundary import POLICY_NAME as BOUNDARY_NAME
 from generator.policy.guardrails import PASSED_TO
-from generator.policy.permissions import PermissionsTable, ResourceType, load_table
+from generator.policy.permissions import TEMPLATE_FEATURES, PermissionsTable, ResourceType, load_table
 from generator.resource_schemas import UnknownResourceType, handler_permissions, schema
 
 SESSION_NAME = "AWSCloudFormation"
@@ -193,7 +193,7 @@ def denial(role_arn: str, documents: list[str], op: Operation, table: Permission
         for action in handler_actions(table, op.resource_type, op.operation)
     ]
     if op.operation != "delete":
-        checks.extend(_dynamic_references(table, op))
+        checks.extend(_dynamic_references(op))
     for action, requested in checks:
         candidates: list[str | None] = list(requested) if requested else [None]
         for resource in candidates:
@@ -203,11 +203,15 @@ def denial(role_arn: str, documents: list[str], op: Operation, table: Permission
     return None
 
 
-def _dynamic_references(table: PermissionsTable, op: Operation) -> list[tuple[str, list[str] | None]]:
-    """CloudFormation resolves `{{resolve:secretsmanager:ARN:…}}` with the role: GetSecretValue on that secret."""
+def _dynamic_references(op: Operation) -> list[tuple[str, list[str] | None]]:
+    """CloudFormation resolves `{{resolve:secretsmanager:ARN:…}}` with the role: GetSecretValue on that secret.
+
+    Every feature CloudFormation knows is checked, not only those the derived role grants: a template
+    using one the role was not derived for is refused, as AWS refuses it.
+    """
     found: list[tuple[str, list[str] | None]] = []
     for text in _strings(op.properties):
-        for marker, actions in table.features.items():
+        for marker, actions in TEMPLATE_FEATURES.items():
             if not (marker.startswith("{{resolve:") and marker in text):
                 continue
             reference = text.split(marker, 1)[1]

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from generator.deploy.local import changes, compat, limits, outcomes
+from generator.deploy.local import changes, compat, limits, listener_actions, outcomes
 from generator.deploy.local.deleted_stacks import freeze_deleted_stacks
 from generator.deploy.local.execution_role import install as install_execution_role_checks
 from generator.deploy.local.models import register_models
@@ -76,6 +76,7 @@ def make_app(log_path: Path | None = None) -> Any:
     outcomes.enforce()
     limits.enforce()
     changes.enforce()
+    listener_actions.enforce()
     compat.patch_once(compat.parsing, "clean_json", _resolve_get_azs)
     compat.make_kinesis_shards_safe()
     enforce_protection()

@@ -53,18 +53,19 @@ def add_api(plane: ControlPlane) -> GraphQLApi:
 
 
 def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
-    """Console users: invited by an administrator only, MFA and threat protection always on."""
+    """Console users: invited by an administrator only, MFA always on; threat protection (the paid Plus
+    plan, billed per active user) only when `_console.yaml` asks for it."""
     pool = template.add_resource(
         keep(
             UserPool(
                 "ConsoleUserPool",
                 UserPoolName="pipectl-console",
-                UserPoolTier="PLUS",  # threat protection (advanced security) needs the Plus plan
+                UserPoolTier=console.user_pool.tier,
                 UsernameAttributes=["email"],
                 AutoVerifiedAttributes=["email"],
                 MfaConfiguration="ON",
                 EnabledMfas=["SOFTWARE_TOKEN_MFA"],
-                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode="ENFORCED"),
+                UserPoolAddOns=UserPoolAddOns(AdvancedSecurityMode=console.user_pool.advanced_security_mode),
                 AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
                 AccountRecoverySetting=AccountRecoverySetting(
                     RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]

@@ -11,7 +11,8 @@ the file asks. One module per part of the architecture, each building the resour
 | `collectors.py`    | cluster, log group, roles, task definition (the sink gives settings, policy) |
 | `load_balancer.py` | security groups, load balancer, target group, DNS record, endpoint           |
 | `listener.py`      | the HTTPS listener and the rule (and its actions) in front of the collectors |
-| `signin.py`        | sign-in actions for the collector rule (Cognito or OpenID Connect)           |
+| `tokens.py`        | the JWT verification action for the collector rule, when the file asks       |
+| `firewall.py`      | the WAF web ACL on the load balancer: per-IP rate limit, body size limit     |
 | `service.py`       | the ECS service and its target tracking autoscaling                          |
 | `capacity.py`      | EC2 instances and the capacity provider, with `launch_type: ec2`             |
 """

@@ -16,7 +16,7 @@ from troposphere.logs import LogGroup
 
 from generator.spec.loader import Pipeline
 from generator.stacks import common
-from generator.stacks.ingestion import capacity, collectors
+from generator.stacks.ingestion import capacity, collectors, firewall
 from generator.stacks.ingestion import listener as listeners
 from generator.stacks.ingestion import load_balancer as balancing
 from generator.stacks.ingestion import service as services
@@ -41,6 +41,7 @@ class IngestionStack:
         """Everything the stack holds; the rest is built as these name it."""
         _ = self.service  # names the cluster, task definition, network, load balancer and listener rule
         services.autoscaling(self)
+        firewall.web_acl(self)
         balancing.dns_record(self)
         balancing.endpoint_output(self)
         return self.template

@@ -1,7 +1,7 @@
 """The HTTPS listener and the rule that sends collection requests to the collectors.
 
-What happens to a request before it is forwarded (sign-in, today; other checks later) is the rule's
-list of actions, assembled here in `collector_rule`; `signin.py` contributes the sign-in actions.
+What happens to a request before it is forwarded (token verification, when the file asks for it) is
+the rule's list of actions, assembled here in `collector_rule`; `tokens.py` contributes the verification.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from troposphere.elasticloadbalancingv2 import (
     PathPatternConfig,
 )
 
-from generator.stacks.ingestion import signin
+from generator.stacks.ingestion import tokens
 from generator.stacks.ingestion.collectors import HEALTH_PATH
 from generator.stacks.ingestion.parts import IngestionParts
 
@@ -62,8 +62,8 @@ def https_listener(stack: IngestionParts) -> Listener:
 
 
 def collector_rule(stack: IngestionParts) -> ListenerRule:
-    """The endpoint path and /health go to the collectors, after sign-in when the file asks for it."""
-    authentication = signin.listener_actions(stack.template, stack.pipeline)
+    """The endpoint path and /health go to the collectors, after token verification when the file asks for it."""
+    authentication = tokens.listener_actions(stack.pipeline)
     forward = ListenerRuleAction(Type="forward", Order=len(authentication) + 1, TargetGroupArn=Ref(stack.target_group))
     paths = sorted({stack.pipeline.spec.ingestion.endpoint_path, HEALTH_PATH})
     return stack.template.add_resource(

@@ -56,14 +56,14 @@ def security_groups(stack: IngestionParts) -> SecurityGroups:
         )
     ]
     if _authenticates(stack):
-        # authenticate-cognito/-oidc: the load balancer itself calls the IdP's token and user info endpoints.
+        # jwt-validation: the load balancer itself fetches the issuer's signing keys from the JWKS endpoint.
         egress.append(
             SecurityGroupRule(
                 IpProtocol="tcp",
                 FromPort=443,
                 ToPort=443,
                 CidrIp=ANYWHERE_V4,
-                Description="HTTPS to the identity provider",
+                Description="HTTPS to the token issuer's JWKS endpoint",
             )
         )
     load_balancer = template.add_resource(

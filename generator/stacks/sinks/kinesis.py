@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from awacs import kinesis, kms, s3
 from awacs.aws import Allow, Policy, Statement
 from troposphere import GetAtt, Ref
-from troposphere.awslambda import DestinationConfig, EventSourceMapping, OnFailure
+from troposphere.awslambda import DestinationConfig, EventSourceMapping, Function, OnFailure
 from troposphere.kinesis import Stream, StreamEncryption, StreamModeDetails
 
 from generator.policy.ingestion import key_via
@@ -35,6 +35,8 @@ from generator.stacks.sinks.base import (
 SINK_BATCH_SIZE = 1000
 SINK_BATCH_WINDOW_S = 60
 SINK_RETRIES = 10
+SINK_PARALLELIZATION = 1
+"""Concurrent batches per shard (the event source mapping's ParallelizationFactor): one keeps each shard in order."""
 ITERATOR_AGE_PERIOD_S = 60
 ITERATOR_AGE_PERIODS = 5
 
@@ -93,6 +95,7 @@ class Kinesis(SinkType[KinesisSink]):
             "Writes each batch of the event stream to raw/ as gzip newline-delimited JSON",
             {"BUCKET": stack.bucket_name, "RAW_PREFIX": RAW_PREFIX},
         )
+        _size_concurrency(function, self.settings(stack.pipeline), stack.pipeline.spec.processing.concurrency)
         stack.template.add_resource(
             EventSourceMapping(
                 "SinkEventSource",
@@ -103,6 +106,7 @@ class Kinesis(SinkType[KinesisSink]):
                 MaximumBatchingWindowInSeconds=SINK_BATCH_WINDOW_S,
                 BisectBatchOnFunctionError=True,
                 MaximumRetryAttempts=SINK_RETRIES,
+                ParallelizationFactor=SINK_PARALLELIZATION,
                 DestinationConfig=DestinationConfig(OnFailure=OnFailure(Destination=queue_arn)),
             )
         )
@@ -186,6 +190,18 @@ class Kinesis(SinkType[KinesisSink]):
             Threshold=age_s * 1000,
             TreatMissingData="notBreaching",
         )
+
+
+def _size_concurrency(function: Function, sink: KinesisSink, reserved: int | None) -> None:
+    """Lambda reads each shard with one concurrent invocation (parallelization factor 1), so a reservation
+    is sized from the shard count; an on-demand stream changes its shard count by itself, so its sink
+    function is left unreserved rather than throttled below what the stream needs."""
+    if reserved is None:
+        return
+    if sink.mode == "provisioned" and sink.shards is not None:
+        function.ReservedConcurrentExecutions = sink.shards * SINK_PARALLELIZATION
+    else:
+        del function.properties["ReservedConcurrentExecutions"]
 
 
 def _stream(stack: MonitoringView) -> Any:
