@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.cli import context, options
@@ -37,7 +38,13 @@ def smoke(args: argparse.Namespace, out: Output) -> SmokeReport:
 
     manifest = context.load_manifest(args)
     with context.target(args, manifest) as aws:
-        result = check(aws, manifest, args.pipeline, args.env, SmokeOptions(execution_timeout=args.timeout))
+        collectors: dict[tuple[str, str], str] = {}
+        if aws.target.is_local:
+            from generator.deploy.local.collectors import collector_status
+
+            collectors = {(r["pipeline"], r["env"]): r["url"] for r in collector_status(Path.cwd())}
+        opts = SmokeOptions(execution_timeout=args.timeout, local_collectors=collectors)
+        result = check(aws, manifest, args.pipeline, args.env, opts)
     return SmokeReport(result.ok, result.checks, result.summary())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.cli import context, options
@@ -21,9 +22,20 @@ from generator.cli.validate import ValidateResult, validate
 from generator.cli.validate import render as render_validate
 
 if TYPE_CHECKING:
+    from generator.deploy.manifest import Manifest
     from generator.deploy.results import Plan
 
 HEADLINE_KINDS = ("ingestion", "monitoring", "console")  # the stacks whose endpoints a person wants next
+
+
+@dataclass
+class CollectorRow:
+    """A collector `up` runs on the local target: where to send events, and its log."""
+
+    pipeline: str
+    env: str
+    url: str
+    log: str
 
 
 @dataclass
@@ -34,10 +46,12 @@ class UpResult:
     plan: Plan | None = None
     apply: ApplyReport | None = None
     status: list[StatusRow] = field(default_factory=list)
+    collectors: list[CollectorRow] = field(default_factory=list)
+    collector_error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.validate.ok and self.apply is not None and self.apply.ok
+        return self.validate.ok and self.apply is not None and self.apply.ok and self.collector_error is None
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -47,6 +61,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     options.planning(p)
     options.replacing(p)
     options.locking(p)
+    p.add_argument(
+        "--no-collectors",
+        dest="collectors",
+        action="store_false",
+        help="on the local target, do not run the deployed pipelines' collectors (default: run them)",
+    )
     p.set_defaults(func=run)
 
 
@@ -63,8 +83,25 @@ def up(args: argparse.Namespace, out: Output) -> UpResult:
         context.local_bootstrap(aws, prepared.manifest, args, out)
         plan, result = plan_then_apply(aws, prepared.manifest, args, out, context.progress(out, args))
         stacks = rows(aws, prepared.manifest)
+        collectors: list[CollectorRow] = []
+        error: str | None = None
+        if aws.target.is_local and args.collectors and result.ok:
+            collectors, error = _collectors(aws.target.endpoint_url, prepared.manifest)
     headline = [s for s in stacks if s.kind in HEADLINE_KINDS]
-    return UpResult(checked, plan, ApplyReport.of(result), headline)
+    return UpResult(checked, plan, ApplyReport.of(result), headline, collectors, error)
+
+
+def _collectors(endpoint: str | None, manifest: Manifest) -> tuple[list[CollectorRow], str | None]:
+    """Run each deployed pipeline environment's collector against the local AWS (running ones are kept)."""
+    from generator.deploy.local.collectors import start_collectors
+
+    if endpoint is None:
+        return [], "the local target has no endpoint to point the collectors at"
+    try:
+        records = start_collectors(endpoint, manifest, Path.cwd())
+    except RuntimeError as exc:
+        return [], str(exc)
+    return [CollectorRow(r["pipeline"], r["env"], r["url"], r["log"]) for r in records], None
 
 
 def render(result: UpResult, out: Output) -> None:
@@ -78,6 +115,10 @@ def render(result: UpResult, out: Output) -> None:
     else:
         render_apply(result.apply, out)
     render_status(result.status, out)
+    for collector in result.collectors:
+        out.line(f"collector {collector.pipeline}/{collector.env}: POST events to {collector.url}")
+    if result.collector_error:
+        out.error(f"a collector did not start: {result.collector_error}")
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitCode:

@@ -2,9 +2,10 @@
 
 The summary on top counts stacks per action, then names data at risk, then access widened and
 narrowed; then changes that start a bill (a user pool moving to a paid plan). Stacks whose file
-is gone are listed apart: apply never deletes them, prune does. The dependency graph follows, then one section per changed stack: a new stack summarised by resource
-type (its statements folded away), a modified one with every changed property before → after,
-its IAM statements and security-group rules added and removed. Change set links point at the AWS
+is gone are listed apart: apply never deletes them, prune does. The dependency graph follows, then
+one section per changed stack: a new stack summarised by resource type (its statements folded
+away), a modified one with every changed property before → after, its IAM statements and
+security-group rules added and removed. Change set links point at the AWS
 console on the AWS target only; the local target shows its own identifiers.
 """
 

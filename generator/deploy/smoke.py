@@ -46,6 +46,8 @@ class SmokeOptions:
     execution_timeout: float = 900.0
     http_timeout: float = 10.0
     post: Post | None = None
+    local_collectors: dict[tuple[str, str], str] = field(default_factory=dict)
+    """On the local target: the URL of each pipeline environment's running collector (`pipectl up`)."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,12 @@ def _collector(
     if not endpoint:
         return Check(pipeline, env, "collector", FAILED, "the ingestion stack has no CollectorEndpoint output")
     if aws.target.is_local:
-        return Check(
-            pipeline, env, "collector", SKIPPED, f"{endpoint}: the local target runs no load balancer that serves HTTP"
-        )
+        local = opts.local_collectors.get((pipeline, env))
+        if local is None:
+            return Check(
+                pipeline, env, "collector", SKIPPED, "no local collector runs for it: `pipectl up` starts them"
+            )
+        endpoint = local
     app_id = _first_app_id(manifest, stacks.get("ingestion"))
     return check_collector(pipeline, env, endpoint, app_id, opts)
 

@@ -174,8 +174,11 @@ def test_up_prints_one_document_with_each_steps_result(
         result = run_json(capsys, "up", "--pipelines", str(shop), "--revision", "r1")
     finally:
         main(["local", "stop"])
-    assert set(result) == {"validate", "plan", "apply", "status"}
+    assert set(result) == {"validate", "plan", "apply", "status", "collectors", "collector_error"}
     assert result["validate"]["findings"] == []
+    assert result["collector_error"] is None
+    [collector] = result["collectors"]  # shop's one environment in this file, running on the local target
+    assert collector["url"].startswith("http://127.0.0.1:") and collector["pipeline"] == "shop"
     planned = json.loads((tmp_path / "plan.json").read_text())
     # plan.json is written before apply, which then records the plan in the (newly created) state table
     assert {k: v for k, v in result["plan"].items() if k != "recorded"} == {

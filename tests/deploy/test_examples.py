@@ -131,6 +131,42 @@ def test_up_brings_every_example_up(workdir, capsys):
     assert {s["StackStatus"] for s in stacks.values()} == {"CREATE_COMPLETE"}
 
 
+def test_up_runs_each_pipelines_collector_and_a_posted_event_lands_in_the_local_s3(workdir, capsys):
+    """The README's promise: after `pipectl up`, one POST to a printed collector URL puts the event,
+    enriched, into the local S3 (Kinesis → the sink function's local event source → raw/)."""
+    import gzip
+    import urllib.request
+
+    assert main(["up"]) == 0
+    out = capsys.readouterr().out
+    records = json.loads((workdir / ".pipectl" / "collectors.json").read_text())
+    assert sorted((r["pipeline"], r["env"]) for r in records) == sorted(
+        (p, e) for p in ("backoffice", "mobile", "shop") for e in ("prod", "test")
+    )
+    shop = next(r for r in records if (r["pipeline"], r["env"]) == ("shop", "test"))
+    assert f"collector shop/test: POST events to {shop['url']}" in out
+
+    event = {"app_id": "shop_web", "events": [{"event_id": "readme-1", "event": "page_view"}]}
+    request = urllib.request.Request(
+        shop["url"], json.dumps(event).encode(), {"Content-Type": "application/json", "User-Agent": "readme"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 202
+    s3, landed = client(workdir, "s3"), []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not landed:
+        time.sleep(0.5)
+        for item in s3.list_objects_v2(Bucket=shop["bucket"], Prefix="raw/").get("Contents", []):
+            body = gzip.decompress(s3.get_object(Bucket=shop["bucket"], Key=item["Key"])["Body"].read())
+            landed += [e for e in map(json.loads, body.splitlines()) if e.get("event_id") == "readme-1"]
+    assert len(landed) == 1, "the event did not reach raw/ in the local S3"
+    assert landed[0]["user_agent"] == "readme" and landed[0]["ingest_time"] and landed[0]["app_id"] == "shop_web"
+
+    assert main(["smoke", "shop", "--env", "test", "--timeout", "120"]) in (0, 1)
+    smoked = capsys.readouterr().out
+    assert f"shop/test collector: {shop['url']} accepted a sample event (HTTP 202)" in smoked
+
+
 def test_every_resource_exists_in_its_service(workdir):
     """Spot checks through each service's own API, not CloudFormation's bookkeeping."""
     cfn = client(workdir, "cloudformation")

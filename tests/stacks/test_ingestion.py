@@ -248,7 +248,8 @@ def test_collector_container_is_read_only_and_health_checked(templates: Template
     assert container["Image"] == "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/collector:2.0.0"
     assert container["ReadonlyRootFilesystem"] is True
     assert container["PortMappings"] == [{"ContainerPort": 9000, "Protocol": "tcp"}]
-    assert "http://localhost:9000/health" in container["HealthCheck"]["Command"][1]
+    assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "collector.healthcheck"]
+    assert {"Name": "PORT", "Value": "9000"} in container["Environment"]  # what the health check asks
     definition = _props(template, "CollectorTaskDefinition")
     assert definition["NetworkMode"] == "awsvpc"
     assert definition["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
@@ -484,3 +485,22 @@ def test_log_groups_and_user_pools_follow_the_deletion_setting(templates: Templa
     assert kept
     for resource in kept.values():
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (policy, policy)
+
+
+def test_the_collector_container_is_health_checked_and_stopped_the_way_its_image_allows(templates: Templates) -> None:
+    """The image is slim (no curl): the health check runs the collector's own module, and ECS waits longer
+    before SIGKILL than the collector takes to drain what it acknowledged."""
+    import importlib.util
+
+    from collector.config import load_settings
+
+    for key, text in templates.items():
+        definition = json.loads(text)["Resources"]["CollectorTaskDefinition"]["Properties"]
+        (container,) = definition["ContainerDefinitions"]
+        command = container["HealthCheck"]["Command"]
+        assert command[0] == "CMD" and "curl" not in " ".join(command), key
+        assert command[1:3] == ["python", "-m"] and importlib.util.find_spec(command[3]) is not None, key
+        variables = {item["Name"]: item["Value"] for item in container["Environment"]}
+        assert (variables["PIPELINE"], variables["ENVIRONMENT"]) == key, key
+        drain = load_settings({**variables, "STREAM_NAME": "s", "BUCKET_NAME": "b", "DELIVERY_STREAM_NAME": "d"})
+        assert drain.drain_timeout_s < container["StopTimeout"] <= 120, key

@@ -83,6 +83,9 @@ def background_status(workdir: Path) -> dict[str, Any] | None:
 
 def stop_background(workdir: Path) -> bool:
     """Stop the recorded server; False when none was running."""
+    from generator.deploy.local.collectors import stop_collectors
+
+    stop_collectors(workdir)  # first: a collector drains what it acknowledged into the server's sinks
     record = background_status(workdir)
     if record is None:
         return False

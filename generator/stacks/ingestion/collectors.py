@@ -40,6 +40,10 @@ CONTAINER = "collector"
 HEALTH_PATH = "/health"
 TRACE_HEADER = "X-Amzn-Trace-Id"  # added by the load balancer to every request it forwards
 LOG_FORMAT = "json"
+DRAIN_TIMEOUT_S = 25
+"""On SIGTERM the collector stops accepting and flushes its queue to the sink for at most this long ..."""
+STOP_TIMEOUT_S = 30
+"""... inside the time ECS waits before SIGKILL (the container's StopTimeout; Fargate allows up to 120)."""
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repository>[^:@]+)"
 )
@@ -144,6 +148,9 @@ def _environment(stack: IngestionParts) -> list[Environment]:
         "CORS_ORIGINS": ",".join(ingestion.cors_origins),
         "TRACE_HEADER": TRACE_HEADER,
         "LOG_FORMAT": LOG_FORMAT,
+        "PIPELINE": pipeline.name,  # dimensions of the collector's metrics
+        "ENVIRONMENT": pipeline.env,
+        "DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S),
     }
     values |= sink_of(pipeline).collector_environment(stack)
     return [Environment(Name=name, Value=values[name]) for name in sorted(values)]
@@ -170,8 +177,9 @@ def task_definition(stack: IngestionParts) -> TaskDefinition:
                 "awslogs-stream-prefix": CONTAINER,
             },
         ),
+        StopTimeout=STOP_TIMEOUT_S,
         HealthCheck=HealthCheck(
-            Command=["CMD-SHELL", f"curl -fsS http://localhost:{ingestion.container_port}{HEALTH_PATH} || exit 1"],
+            Command=["CMD", "python", "-m", "collector.healthcheck"],  # the slim image has no curl
             Interval=30,
             Timeout=5,
             Retries=3,
