@@ -92,7 +92,7 @@ def test_on_the_local_target_what_moto_emulates_is_checked_and_the_rest_skipped(
     result = smoke(aws, deploy(aws, build))
     checks = by_name(result.checks)
     assert checks["collector"].result == SKIPPED
-    assert "runs no load balancer" in checks["collector"].detail
+    assert "no local collector runs for it" in checks["collector"].detail  # none started: `up` starts them
     assert checks["processing"].result == SKIPPED and "started" in checks["processing"].detail
     assert checks["dashboard"].result == OK and "1 widgets" in checks["dashboard"].detail
     assert result.ok and result.summary() == "1 ok, 0 failed, 2 skipped"

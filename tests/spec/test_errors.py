@@ -258,7 +258,7 @@ def test_browser_sign_in_on_the_collection_path_is_refused_with_what_to_write(pi
         (
             "{type: jwt, issuer: http://id.example.com, jwks_endpoint: https://id.example.com/k}",
             "7:29: ingestion.auth.issuer: ",
-            "expected text matching",
+            "expected an https URL, found 'http://id.example.com'",
         ),
         (
             "{type: jwt, issuer: https://i.example.com, jwks_endpoint: https://i.example.com/k, "
