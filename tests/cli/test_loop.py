@@ -26,10 +26,13 @@ def test_plan_then_apply_then_auto_approve_an_edit(
     )
     try:
         assert main(["plan", "--revision", "r1"]) == 0
+        planned_out = "".join(capsys.readouterr())
+        # shop names an existing VPC: the line saying local values stand in for it comes once, with the plan
+        assert planned_out.count("stood in by local ones") == 1, planned_out
         # plan left the background server running, so its change sets are still there for apply
         assert main(["local", "status"]) == 0
         assert main(["apply", "--plan", "plan.json"]) == 0
-        capsys.readouterr()
+        assert "stood in" not in "".join(capsys.readouterr()), "said once per plan, not again by apply"
 
         shop.write_text(shop.read_text().replace("{capacity: {max: 2}}", "{capacity: {max: 3}}"))
         assert main(["apply", "--auto-approve", "--revision", "r2"]) == 0  # synthesizes the edit first
