@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -336,3 +337,36 @@ def make_kinesis_shards_safe() -> None:
 
     patch_once(Shard, "put_record", put_record, key="kinesis-shard-put-record")
     patch_once(Shard, "get_max_sequence_number", max_number, key="kinesis-shard-max-sequence")
+
+
+class _SnapshotDict(OrderedDict[Any, Any]):
+    """A dict whose iteration walks a copy: another request may add an entry meanwhile."""
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def keys(self) -> Any:
+        return list(super().keys())
+
+    def values(self) -> Any:
+        return list(super().values())
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
+def make_stack_registry_safe() -> None:
+    """moto's CloudFormation backend keeps stacks and exports in plain dicts that one request iterates
+    (resolving `Fn::ImportValue`, listing exports) while a concurrent one adds to them: "OrderedDict
+    mutated during iteration" failed a resource. CloudFormation serves concurrent stack operations, so
+    the local target must too: iteration walks a snapshot."""
+
+    def init(original: Any) -> Any:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            self.stacks = _SnapshotDict(self.stacks)
+            self.exports = _SnapshotDict(self.exports)
+
+        return __init__
+
+    patch_once(CloudFormationBackend, "__init__", init, key="cloudformation-backend-snapshots")

@@ -79,6 +79,7 @@ def make_app(log_path: Path | None = None) -> Any:
     listener_actions.enforce()
     compat.patch_once(compat.parsing, "clean_json", _resolve_get_azs)
     compat.make_kinesis_shards_safe()
+    compat.make_stack_registry_safe()
     enforce_protection()
     freeze_deleted_stacks()
     install_execution_role_checks()

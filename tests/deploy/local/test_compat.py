@@ -199,3 +199,15 @@ def test_patch_once_patches_once() -> None:
     compat.patch_once(Owner, "call", lambda original: lambda: original() + 1, key="test-compat-owner")
     compat.patch_once(Owner, "call", lambda original: lambda: original() + 1, key="test-compat-owner")
     assert Owner.call() == 2
+
+
+def test_the_stack_registry_can_grow_while_a_request_walks_it() -> None:
+    """Concurrent stack operations: one walks the exports (Fn::ImportValue) while another adds one. On
+    moto's plain dict that raised "OrderedDict mutated during iteration" and failed a resource."""
+    compat.make_stack_registry_safe()  # as the server's make_app does
+    backend = compat.CloudFormationBackend("eu-west-1", "123456789012")
+    for registry in (backend.exports, backend.stacks):
+        registry["first"] = 1
+        for value in registry.values():  # another request adds meanwhile: the walk is of a snapshot
+            registry[f"added-{value}"] = value
+        assert sorted(registry) == ["added-1", "first"]
