@@ -211,3 +211,19 @@ def test_the_stack_registry_can_grow_while_a_request_walks_it() -> None:
         for value in registry.values():  # another request adds meanwhile: the walk is of a snapshot
             registry[f"added-{value}"] = value
         assert sorted(registry) == ["added-1", "first"]
+
+
+def test_every_concrete_local_model_writes_its_own_create() -> None:
+    """`PipectlModel.create` only names the hook: a registered model that left it out would fail at deploy
+    time with NotImplementedError, so each concrete model must define it."""
+    from generator.deploy.local.models import _base, register_models
+
+    register_models()
+    concrete = [
+        m
+        for m in compat.model_list()
+        if issubclass(m, _base.PipectlModel) and m.TYPE and not m.__dict__.get("ABSTRACT_MODEL")
+    ]
+    assert concrete, "no pipectl model registered"
+    missing = [m.TYPE for m in concrete if m.create.__func__ is _base.PipectlModel.create.__func__]
+    assert missing == []
