@@ -21,6 +21,7 @@ SERVICE_MODULES = (
     "codestarnotifications",
     "cognitoidp",
     "ec2",
+    "ecr",
     "ecs",
     "elbv2",
     "firehose",
