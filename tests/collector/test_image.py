@@ -7,9 +7,9 @@ from __future__ import annotations
 import ast
 import json
 import os
-import shutil
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass

@@ -39,7 +39,10 @@ class PipectlEcrRepository(PipectlModel):
             raise ValueError(f"EncryptionConfiguration.EncryptionType: expected one of {ENCRYPTION_TYPES}")
         if encryption.get("kmsKey"):
             # AWS describes the key before creating the repository (and creates a grant on it).
-            backend("kms", account_id, region_name).describe_key(str(encryption["kmsKey"]))
+            try:
+                backend("kms", account_id, region_name).describe_key(str(encryption["kmsKey"]))
+            except (KeyError, LookupError) as exc:
+                raise ValueError(f"EncryptionConfiguration.KmsKey: no KMS key {encryption['kmsKey']}") from exc
         ecr = backend("ecr", account_id, region_name)
         repository = ecr.create_repository(
             repository_name=resource_name,
