@@ -248,7 +248,10 @@ def test_collector_logs_are_encrypted_and_kept_as_configured(templates: Template
 def test_collector_container_is_read_only_and_health_checked(templates: Templates) -> None:
     template = _template(templates, "edge")
     container = _container(template)
-    assert container["Image"] == "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/collector:2.0.0"
+    assert container["Image"] == {"Ref": "CollectorImage"}
+    assert template["Parameters"]["CollectorImage"]["Default"] == (
+        "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/collector:2.0.0"
+    )
     assert container["ReadonlyRootFilesystem"] is True
     assert container["PortMappings"] == [{"ContainerPort": 9000, "Protocol": "tcp"}]
     assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "collector.healthcheck"]
