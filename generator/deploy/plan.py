@@ -62,10 +62,10 @@ def make_plan(
 
     # Templates over the inline limit and assets go to the template bucket before any change set exists.
     changing = [manifest[n] for n in order if not _in_sync(deployed.get(n), manifest[n].hash)]
-    check_parameters(manifest, changing)
     if not aws.target.is_local:  # the local target has no concurrency quota to read
         quota.check_reserved_concurrency(aws, manifest, changing, deployed)
     uploads.stage_all(aws, manifest, changing, template_bucket)
+    check_parameters(manifest, changing)  # after the uploads, whose mistakes name a file to fix first
     planned_by_name: dict[str, StackPlan] = {}
     lock = threading.Lock()
 
