@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 STACK_RESULT = {"name", "action", "result", "detail", "events", "change_set"}
 STATUS_ROW = {
     "stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs", "dashboard_url",
+    "local_collector",
 }  # fmt: skip
 REMOVAL = {
     "name", "pipeline", "env", "kind", "region", "status", "retained", "data_deleted", "protected", "result",
