@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.examples import example_only_test
+
 REPO = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 STACKS = [
@@ -78,7 +80,7 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "pipelines.d"
     folder.mkdir()
     shutil.copy(REPO / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
-    (folder / "shop.yaml").write_text((REPO / "pipelines.d" / "shop.yaml").read_text() + "environments: {test: {}}\n")
+    (folder / "shop.yaml").write_text(example_only_test("shop"))
     return tmp_path
 
 
