@@ -72,7 +72,8 @@ def check_local_collector(
     def read() -> dict[str, dict[str, Any]]:
         return raw_events(lambda **kw: s3.list_objects_v2(**kw), lambda **kw: s3.get_object(**kw), bucket, prefix)
 
-    return find_events(read, sent, f"s3://{bucket}/{prefix}", pipeline, env, opts.collect_timeout)
+    found = find_events(read, sent, f"s3://{bucket}/{prefix}", pipeline, env, opts.collect_timeout)
+    return Check(pipeline, env, "collector", found.result, f"{len(sent.ids)} events posted to {url}; {found.detail}")
 
 
 def find_events(
@@ -88,7 +89,7 @@ def find_events(
         missing = [i for i in sent.ids if i not in found]
         bare = [i for i in sent.ids if i in found and not _enriched(found[i], sent.trace_id)]
         if not missing and not bare:
-            detail = f"{len(sent.ids)} events posted, all found in {where} with {', '.join(ENRICHED)}"
+            detail = f"all found in {where} with {', '.join(ENRICHED)}"
             return Check(pipeline, env, "collector", OK, detail)
         if time.monotonic() >= deadline:
             problems = []
