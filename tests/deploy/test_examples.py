@@ -164,8 +164,9 @@ def test_up_runs_each_pipelines_collector_and_a_posted_event_lands_in_the_local_
 
     assert main(["smoke", "shop", "--env", "test", "--timeout", "120"]) == 0
     smoked = capsys.readouterr().out
-    assert f"ok      shop/test collector: 5 events posted to {shop['url']}; all found in s3://{shop['bucket']}/raw/" in (
-        smoked
+    assert (
+        f"ok      shop/test collector: 5 events posted to {shop['url']}; all found in s3://{shop['bucket']}/raw/"
+        in (smoked)
     )
 
 
