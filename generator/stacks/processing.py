@@ -37,6 +37,7 @@ from troposphere.stepfunctions import (
 from generator.policy import processing as policy
 from generator.spec.loader import Pipeline
 from generator.stacks import assets, common
+from generator.stacks.accepted import NO_VPC, accept
 from generator.stacks.sinks import sink_of
 from generator.stacks.sinks.base import RAW_PREFIX
 
@@ -192,7 +193,7 @@ class ProcessingStack:
         name = f"pipectl-{pipeline.name}-{pipeline.env}-{source}"
         if len(name) <= MAX_FUNCTION_NAME:  # else CloudFormation names it after the stack
             function.FunctionName = name
-        self.template.add_resource(function)
+        self.template.add_resource(accept(function, NO_VPC))
         return function
 
 

@@ -33,6 +33,7 @@ from troposphere.s3 import (
 from generator.policy import storage as policy
 from generator.spec.loader import Pipeline
 from generator.stacks import common
+from generator.stacks.accepted import LOGS_BUCKET, accept
 from generator.stacks.sinks import sink_of
 
 KIND = "storage"
@@ -167,7 +168,7 @@ def _logs_bucket(stack: StorageStack) -> Bucket:
             LifecycleConfiguration=_lifecycle("ExpireLogs", pipeline.spec.monitoring.log_retention_days),
         )
     )
-    template.add_resource(common.keep(bucket, pipeline.spec.retain))
+    template.add_resource(common.keep(accept(bucket, LOGS_BUCKET), pipeline.spec.retain))
     stack.output("LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
     return bucket
 

@@ -35,6 +35,7 @@ from troposphere.s3 import (
 from generator.contract import BOOTSTRAP_STACK, TEMPLATE_BUCKET_OUTPUT, TEMPLATE_KEY_PREFIX, StackKind
 from generator.policy.bootstrap import template_bucket_policy
 from generator.stacks import common
+from generator.stacks.accepted import TEMPLATE_BUCKET, accept
 
 KIND = StackKind.BOOTSTRAP
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
@@ -59,7 +60,7 @@ def build_template_bucket(spec: TemplateBucketSpec) -> Template:
     template = common.new_template(
         "pipectl bootstrap: the template and asset bucket that deploys into this account and region read"
     )
-    bucket = template.add_resource(common.keep(_bucket(spec), retain=True))
+    bucket = template.add_resource(common.keep(accept(_bucket(spec), TEMPLATE_BUCKET), retain=True))
     template.add_resource(
         BucketPolicy(
             "TemplateBucketPolicy", Bucket=Ref(bucket), PolicyDocument=template_bucket_policy(GetAtt(bucket, "Arn"))

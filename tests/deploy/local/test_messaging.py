@@ -99,6 +99,15 @@ def template(threshold: int) -> dict[str, Any]:
                     "Code": {"ZipFile": LAMBDA_CODE},
                 },
             },
+            "EnrichInvokeConfig": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "EnrichFunction"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 2,
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}},
+                },
+            },
             "ProcessingSchedule": {
                 "Type": "AWS::Scheduler::Schedule",
                 "Properties": {
@@ -173,6 +182,16 @@ def test_inline_lambda_is_created_without_docker(session: LocalSession, stack: t
     configuration = session.client("lambda").get_function(FunctionName=out["FunctionName"])["Configuration"]
     assert configuration["Runtime"] == "python3.12"
     assert configuration["CodeSize"] > 0
+
+
+def test_asynchronous_invocations_retry_then_go_to_the_queue(
+    session: LocalSession, stack: tuple[str, dict[str, str]]
+) -> None:
+    _, out = stack
+    config = session.client("lambda").get_function_event_invoke_config(FunctionName=out["FunctionName"])
+    assert config["MaximumRetryAttempts"] == 2
+    queue_arn = session.client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn["Attributes"]["QueueArn"]
 
 
 def test_change_set_updates_the_alarm_in_place(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:
