@@ -8,7 +8,11 @@ E9012 fails a suppression that gives none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
+
+from troposphere import AWSObject
+
+Resource = TypeVar("Resource", bound=AWSObject)
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,31 @@ TEMPLATE_BUCKET = Finding(
     "the bootstrap stack has no logs bucket: it holds only templates and code assets that CloudFormation "
     "reads, written by pipectl's roles; object-level audit is CloudTrail data events'",
 )
+UNRESERVED = Finding(
+    "CKV_AWS_115",
+    "reserved concurrency is opt-in (processing.concurrency): unset, the function shares the account's "
+    "unreserved pool and its schedule or stream bounds its invocations; an on-demand stream resizes itself, "
+    "so a fixed reservation would throttle its sink function below what the stream needs",
+)
+
+_BOUNDARY_REASON = (
+    "a permissions boundary grants nothing: it caps the roles that carry it; its Allow * leaves their own "
+    "policies in force and its Deny statements take away IAM, escalation and foreign roles"
+)
+# Scanners read the boundary's `Allow *` as a grant of each of these.
+BOUNDARY = tuple(
+    Finding(check, f"{_BOUNDARY_REASON} (not {what})")
+    for check, what in (
+        ("CKV_AWS_107", "credentials exposure"),
+        ("CKV_AWS_108", "data exfiltration"),
+        ("CKV_AWS_109", "permissions management"),
+        ("CKV_AWS_110", "privilege escalation"),
+        ("CKV_AWS_111", "write access"),
+    )
+)
 
 
-def accept(resource: Any, *findings: Finding) -> Any:
+def accept(resource: Resource, *findings: Finding) -> Resource:
     """Record the accepted findings in the resource's Metadata (checkov's skip list) and return it."""
     metadata = dict(getattr(resource, "Metadata", None) or {})
     checkov = dict(metadata.get("checkov") or {})

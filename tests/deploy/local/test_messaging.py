@@ -37,6 +37,7 @@ def template(threshold: int) -> dict[str, Any]:
                     "TopicArn": {"Ref": "AlarmTopic"},
                     "Protocol": "email",
                     "Endpoint": "oncall@example.com",
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
                 },
             },
             "AlarmTopicPolicy": {
@@ -150,6 +151,32 @@ def test_subscription_and_topic_policy_exist(session: LocalSession, stack: tuple
     ]
     policy = json.loads(sns.get_topic_attributes(TopicArn=out["TopicArn"])["Attributes"]["Policy"])
     assert policy["Statement"][0]["Resource"] == out["TopicArn"]
+
+
+def test_undeliverable_e_mails_are_redriven_to_the_queue(
+    session: LocalSession, stack: tuple[str, dict[str, str]]
+) -> None:
+    _, out = stack
+    attributes = session.client("sns").get_subscription_attributes(SubscriptionArn=out["SubscriptionArn"])
+    queue_arn = session.client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": queue_arn["Attributes"]["QueueArn"]}
+
+
+def test_a_redrive_policy_that_names_no_queue_is_refused(session: LocalSession) -> None:
+    broken = template(threshold=0)
+    subscription = broken["Resources"]["AlarmEmail"]["Properties"]
+    subscription["RedrivePolicy"] = {"deadLetterTargetArn": {"Ref": "AlarmTopic"}}  # a topic, not a queue
+    name = unique("redrive")
+    cfn = session.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(broken), Capabilities=["CAPABILITY_IAM"])
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [
+        str(e.get("ResourceStatusReason"))
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+        if e["LogicalResourceId"] == "AlarmEmail" and e["ResourceStatus"] == "CREATE_FAILED"
+    ]
+    assert reasons and "deadLetterTargetArn must be an SQS queue ARN" in reasons[0], reasons
 
 
 def test_queue_and_bucket_policies_exist(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:
