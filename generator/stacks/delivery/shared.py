@@ -8,22 +8,15 @@ from troposphere import GetAtt, Ref, Template
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     Bucket,
-    BucketEncryption,
     BucketPolicy,
-    LifecycleConfiguration,
     LifecycleRule,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 from troposphere.sns import Topic, TopicPolicy
 
 from generator.policy import delivery as policy
 from generator.stacks.accepted import ARTIFACT_BUCKET, accept
+from generator.stacks.buckets import kms_encryption, private_bucket
 from generator.stacks.common import add_output, keep
 from generator.stacks.delivery.spec import ARTIFACT_DAYS, PIPELINE_NAME, STACK, DeliverySpec
 from generator.stacks.notifications import email_subscriptions
@@ -76,35 +69,17 @@ def _artifact_bucket(template: Template, key: Key) -> Bucket:
     bucket = template.add_resource(
         keep(
             accept(
-                Bucket(
+                private_bucket(
                     "ArtifactBucket",
-                    BucketEncryption=BucketEncryption(
-                        ServerSideEncryptionConfiguration=[
-                            ServerSideEncryptionRule(
-                                BucketKeyEnabled=True,
-                                ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                    SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
-                                ),
-                            )
-                        ]
-                    ),
-                    PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-                        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-                    ),
-                    OwnershipControls=OwnershipControls(
-                        Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-                    ),
-                    VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                    LifecycleConfiguration=LifecycleConfiguration(
-                        Rules=[
-                            LifecycleRule(
-                                Id="ExpireArtifacts",
-                                Status="Enabled",
-                                ExpirationInDays=ARTIFACT_DAYS,
-                                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=7),
-                            )
-                        ]
-                    ),
+                    kms_encryption(GetAtt(key, "Arn")),
+                    [
+                        LifecycleRule(
+                            Id="ExpireArtifacts",
+                            Status="Enabled",
+                            ExpirationInDays=ARTIFACT_DAYS,
+                            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=7),
+                        )
+                    ],
                 ),
                 ARTIFACT_BUCKET,
             ),
