@@ -20,8 +20,11 @@ from typing import Any
 import pytest
 
 from generator.policy.rules.suppression_reasons import SuppressionReasons
+from generator.spec.loader import load_directory
 from generator.stacks import accepted
 from generator.stacks.emitted import scanned_templates
+from generator.stacks.synth import synthesize
+from generator.stacks.writing import SCAN_VENV_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
@@ -177,3 +180,13 @@ def test_a_checkov_that_gives_no_report_is_an_error(scan: ModuleType, tmp_path: 
         scan.run_checkov(str(broken), tmp_path)
     with pytest.raises(scan.ScanError, match="missing"):
         scan.run_checkov(str(tmp_path / "missing"), tmp_path)
+
+
+def test_synth_leaves_the_scanners_virtualenv_in_build_alone(tmp_path: Path) -> None:
+    """checkov's package data is JSON; synth drops JSON files under build/ that are not its templates."""
+    assert f"build/{SCAN_VENV_DIR}/" in (REPO / "scripts" / "scan").read_text()
+    data = tmp_path / "build" / SCAN_VENV_DIR / "checkov-1" / "lib" / "checks.json"
+    data.parent.mkdir(parents=True)
+    data.write_text("{}")
+    synthesize(load_directory(REPO / "pipelines.d", "pipelines.d"), tmp_path / "build")
+    assert data.read_text() == "{}"
