@@ -36,12 +36,13 @@ LOGS_BUCKET = Finding(
 ARTIFACT_BUCKET = Finding(
     "CKV_AWS_18",
     "the delivery stack has no logs bucket: only the delivery's own roles read and write here (bucket policy, "
-    "TLS only), objects expire after the artifact retention; object-level audit is CloudTrail data events'",
+    "TLS only), objects expire after the artifact retention; object-level access is audited by CloudTrail data "
+    "events",
 )
 TEMPLATE_BUCKET = Finding(
     "CKV_AWS_18",
     "the bootstrap stack has no logs bucket: it holds only templates and code assets that CloudFormation "
-    "reads, written by pipectl's roles; object-level audit is CloudTrail data events'",
+    "reads, written by pipectl's roles; object-level access is audited by CloudTrail data events",
 )
 UNRESERVED = Finding(
     "CKV_AWS_115",
