@@ -43,13 +43,49 @@ def _same_account() -> ConditionElement:
     return StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")})
 
 
-def key_policy(log_group_patterns: list[str]) -> PolicyDocument:
-    """The console key: the account administers and uses it; CloudWatch Logs may use it for our groups."""
+def key_policy(log_group_patterns: list[str], recorder_rule: str) -> PolicyDocument:
+    """The console key: the account administers and uses it; CloudWatch Logs may use it for our groups,
+    EventBridge for the recorder rule's dead letters."""
     return PolicyDocument(
         Version=VERSION,
         Statement=[
             keys.account_administers_and_delegates(),
             keys.logs_may_encrypt("CloudWatchLogsEncryptsConsoleLogGroups", log_group_patterns),
+            _events_may_encrypt_dead_letters(recorder_rule),
+        ],
+    )
+
+
+def _events_may_encrypt_dead_letters(rule: str) -> Statement:
+    """EventBridge may encrypt, for the recorder's rule only, the events it moves to the dead-letter queue."""
+    return Statement(
+        Sid="EventBridgeEncryptsRecorderDeadLetters",
+        Effect=Allow,
+        Principal=_service("events.amazonaws.com"),
+        Action=[kms.Decrypt, kms.GenerateDataKey],
+        Resource=[keys.THIS_KEY],
+        Condition=Condition([_same_account(), ArnLike({"aws:SourceArn": rule_arn(rule)})]),
+    )
+
+
+def rule_arn(name: str) -> Sub:
+    """Built from its name, not GetAtt: the key that the rule's queue uses cannot depend on the rule."""
+    return Sub(f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}")
+
+
+def recorder_dead_letters(queue_arn: Any, rule_arn: Any) -> PolicyDocument:
+    """Only the recorder's rule may send the events it could not deliver to the dead-letter queue."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="RecorderRuleSendsUndeliveredEvents",
+                Effect=Allow,
+                Principal=_service("events.amazonaws.com"),
+                Action=[sqs.SendMessage],
+                Resource=[queue_arn],
+                Condition=Condition(ArnLike({"aws:SourceArn": rule_arn})),
+            )
         ],
     )
 

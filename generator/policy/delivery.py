@@ -33,7 +33,7 @@ from awacs.aws import (
 from troposphere import Sub
 
 from generator.contract import STACK_PREFIX as STACK_PREFIX
-from generator.policy import keys, storage
+from generator.policy import keys, notifications, storage
 
 VERSION = "2012-10-17"
 
@@ -79,6 +79,7 @@ def key_policy(log_group_pattern: str) -> PolicyDocument:
             keys.account_administers_and_delegates(),
             keys.logs_may_encrypt("CloudWatchLogsEncryptsBuildLogs", [log_group_pattern]),
             keys.alarms_may_publish(),
+            notifications.sns_may_encrypt_dead_letters(),
             Statement(
                 Sid="NotificationsPublishToTheEncryptedTopic",
                 Effect=Allow,

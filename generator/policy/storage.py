@@ -23,7 +23,7 @@ from awacs.aws import (
 )
 from troposphere import AccountId, Sub
 
-from generator.policy import keys
+from generator.policy import keys, notifications
 from generator.policy.keys import KEY_ADMINISTRATION, KEY_USE, LOGS_KEY_USE, THIS_KEY
 
 # Elastic Load Balancing's own account per region, for regions launched before August 2022.
@@ -101,6 +101,7 @@ def key_policy() -> Policy:
                 ),
             ),
             keys.alarms_may_publish(),
+            notifications.sns_may_encrypt_dead_letters(),
         ],
     )
 

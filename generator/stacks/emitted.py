@@ -16,11 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from generator.contract import BOOTSTRAP_STACK
 from generator.spec.loader import Pipeline, load_directory
 from generator.stacks.bootstrap import BootstrapRequest, synthesize_bootstrap
 from generator.stacks.sinks import REGISTRY
 from generator.stacks.sinks.base import SinkType
-from generator.stacks.synth import StackBuild, build_all
+from generator.stacks.synth import StackBuild, bootstrap_build, build_all
 
 # Bootstrap options that change which resources the control plane holds.
 BOOTSTRAP_VARIANTS = (
@@ -74,6 +75,24 @@ def synthesized(pipelines_dir: Path) -> list[StackBuild]:
         for request in BOOTSTRAP_VARIANTS:
             builds.extend(synthesize_bootstrap(pipelines_dir, Path(scratch), request).builds)
     return builds
+
+
+def scanned_templates(pipelines_dir: Path) -> dict[str, str]:
+    """Every distinct template of `synthesized` and the bootstrap bucket's, by a file name that says
+    which stack it is: what scripts/scan hands the IaC scanner and the scanner-contract test reads."""
+    builds = synthesized(pipelines_dir)
+    regions = sorted({build.entry.region for build in builds})
+    texts = [(build.entry.name, build.text) for build in builds]
+    texts.append((BOOTSTRAP_STACK, bootstrap_build(regions).text))
+    named: dict[str, str] = {}
+    seen: set[str] = set()
+    for stack, text in texts:
+        if text in seen:
+            continue
+        seen.add(text)
+        count = sum(1 for name in named if name.startswith(f"{stack}."))
+        named[f"{stack}.{count + 1}.json"] = text
+    return named
 
 
 def emitted_types(pipelines_dir: Path) -> set[str]:

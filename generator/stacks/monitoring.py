@@ -15,12 +15,13 @@ from typing import Any
 
 from troposphere import ImportValue, Ref, Sub, Template
 from troposphere.cloudwatch import Dashboard, MetricDataQuery
-from troposphere.sns import SubscriptionResource, Topic
+from troposphere.sns import Topic
 
 from generator.contract import TELEMETRY_NAMESPACE
 from generator.spec.loader import Pipeline
 from generator.stacks import common
 from generator.stacks.alarms import FAILURE_PERIOD_S, Alarms, dashboard_name, failed_more_than, metric, query
+from generator.stacks.notifications import email_subscriptions
 from generator.stacks.sinks import sink_of
 
 __all__ = ["DEPLOYMENT_PERIOD_S", "TELEMETRY_NAMESPACE", "MonitoringStack", "build_monitoring", "dashboard_name"]
@@ -123,17 +124,10 @@ def _alarm_topic(stack: MonitoringStack) -> Topic:
             KmsMasterKeyId=stack.key_arn,
         )
     )
-    stack.template.add_resource(
-        SubscriptionResource(
-            "AlarmEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=pipeline.spec.alarm_email
-        )
-    )
+    emails = {"AlarmEmailSubscription": pipeline.spec.alarm_email}
     if pipeline.spec.owner != pipeline.spec.alarm_email:
-        stack.template.add_resource(
-            SubscriptionResource(
-                "OwnerEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=pipeline.spec.owner
-            )
-        )
+        emails["OwnerEmailSubscription"] = pipeline.spec.owner
+    email_subscriptions(stack.template, topic, stack.key_arn, emails, pipeline.spec.retain)
     stack.output("AlarmTopicArn", Ref(topic), "SNS topic every alarm of the pipeline notifies")
     return topic
 

@@ -37,6 +37,7 @@ from troposphere.stepfunctions import (
 from generator.policy import processing as policy
 from generator.spec.loader import Pipeline
 from generator.stacks import assets, common
+from generator.stacks.accepted import NO_VPC, UNRESERVED, accept
 from generator.stacks.sinks import sink_of
 from generator.stacks.sinks.base import RAW_PREFIX
 
@@ -74,6 +75,9 @@ class ProcessingStack:
         _ = self.dead_letter_queue
         sink_of(self.pipeline).add_processing(self)
         _ = self.schedule  # names the state machine, which names the enrich function
+        for resource in self.template.resources.values():  # the sink may have dropped a reservation
+            if isinstance(resource, Function) and "ReservedConcurrentExecutions" not in resource.properties:
+                accept(resource, UNRESERVED)
         return self.template
 
     def output(self, name: str, value: Any, description: str) -> None:
@@ -192,7 +196,7 @@ class ProcessingStack:
         name = f"pipectl-{pipeline.name}-{pipeline.env}-{source}"
         if len(name) <= MAX_FUNCTION_NAME:  # else CloudFormation names it after the stack
             function.FunctionName = name
-        self.template.add_resource(function)
+        self.template.add_resource(accept(function, NO_VPC))
         return function
 
 

@@ -15,24 +15,18 @@ from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
     BucketPolicy,
-    LifecycleConfiguration,
     LifecycleRule,
     LoggingConfiguration,
     MetricsConfiguration,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 
 from generator.policy import storage as policy
 from generator.spec.loader import Pipeline
 from generator.stacks import common
+from generator.stacks.accepted import LOGS_BUCKET, accept
+from generator.stacks.buckets import kms_encryption, private_bucket, s3_managed_encryption
 from generator.stacks.sinks import sink_of
 
 KIND = "storage"
@@ -123,51 +117,29 @@ def _key(stack: StorageStack) -> Key:
     return key
 
 
-def _private(bucket: Bucket) -> Bucket:
-    """No public access and no ACLs: the bucket policy and IAM are the only way in."""
-    bucket.PublicAccessBlockConfiguration = PublicAccessBlockConfiguration(
-        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-    )
-    bucket.OwnershipControls = OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
-    bucket.VersioningConfiguration = VersioningConfiguration(Status="Enabled")
-    return bucket
-
-
-def _lifecycle(rule_id: str, expiration_days: int) -> LifecycleConfiguration:
-    return LifecycleConfiguration(
-        Rules=[
-            LifecycleRule(
-                Id=rule_id,
-                Status="Enabled",
-                ExpirationInDays=expiration_days,
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=NONCURRENT_VERSION_DAYS),
-                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                    DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
-                ),
-            )
-        ]
-    )
+def _lifecycle(rule_id: str, expiration_days: int) -> list[LifecycleRule]:
+    return [
+        LifecycleRule(
+            Id=rule_id,
+            Status="Enabled",
+            ExpirationInDays=expiration_days,
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=NONCURRENT_VERSION_DAYS),
+            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS),
+        )
+    ]
 
 
 def _logs_bucket(stack: StorageStack) -> Bucket:
     """Server access logs of the data bucket and access logs of the load balancer, kept as long as the
     pipeline's CloudWatch logs (monitoring.log_retention_days)."""
     template, pipeline = stack.template, stack.pipeline
-    bucket = _private(
-        Bucket(
-            "LogsBucket",
-            # ALB access logs can only be written to buckets encrypted with SSE-S3 (AES256), not SSE-KMS.
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            LifecycleConfiguration=_lifecycle("ExpireLogs", pipeline.spec.monitoring.log_retention_days),
-        )
+    bucket = private_bucket(
+        "LogsBucket",
+        # ALB access logs can only be written to buckets encrypted with SSE-S3 (AES256), not SSE-KMS.
+        s3_managed_encryption(),
+        _lifecycle("ExpireLogs", pipeline.spec.monitoring.log_retention_days),
     )
-    template.add_resource(common.keep(bucket, pipeline.spec.retain))
+    template.add_resource(common.keep(accept(bucket, LOGS_BUCKET), pipeline.spec.retain))
     stack.output("LogsBucketName", Ref(bucket), "Bucket for S3 and ALB access logs")
     return bucket
 
@@ -193,26 +165,15 @@ def _logs_bucket_policy(stack: StorageStack) -> BucketPolicy:
 def _data_bucket(stack: StorageStack) -> Bucket:
     """Raw and processed events, encrypted with the pipeline key, expired after retention_days."""
     template, pipeline, key, logs_bucket = stack.template, stack.pipeline, stack.key, stack.logs_bucket
-    bucket = _private(
-        Bucket(
-            "DataBucket",
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        BucketKeyEnabled=True,
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                            SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
-                        ),
-                    )
-                ]
-            ),
-            LoggingConfiguration=LoggingConfiguration(
-                DestinationBucketName=Ref(logs_bucket), LogFilePrefix=DATA_ACCESS_LOG_PREFIX
-            ),
-            LifecycleConfiguration=_lifecycle("ExpireData", pipeline.spec.processing.retention_days),
-            # Request metrics for the whole bucket: the dashboard's "objects delivered" widget reads them.
-            MetricsConfigurations=[MetricsConfiguration(Id="EntireBucket")],
-        )
+    bucket = private_bucket(
+        "DataBucket",
+        kms_encryption(GetAtt(key, "Arn")),
+        _lifecycle("ExpireData", pipeline.spec.processing.retention_days),
+        LoggingConfiguration=LoggingConfiguration(
+            DestinationBucketName=Ref(logs_bucket), LogFilePrefix=DATA_ACCESS_LOG_PREFIX
+        ),
+        # Request metrics for the whole bucket: the dashboard's "objects delivered" widget reads them.
+        MetricsConfigurations=[MetricsConfiguration(Id="EntireBucket")],
     )
     template.add_resource(common.keep(bucket, pipeline.spec.retain))
     template.add_resource(

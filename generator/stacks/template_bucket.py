@@ -19,22 +19,16 @@ from troposphere import GetAtt, Ref, Template
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
     BucketPolicy,
-    LifecycleConfiguration,
     LifecycleRule,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 
 from generator.contract import BOOTSTRAP_STACK, TEMPLATE_BUCKET_OUTPUT, TEMPLATE_KEY_PREFIX, StackKind
 from generator.policy.bootstrap import template_bucket_policy
 from generator.stacks import common
+from generator.stacks.accepted import TEMPLATE_BUCKET, accept
+from generator.stacks.buckets import kms_encryption, private_bucket
 
 KIND = StackKind.BOOTSTRAP
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
@@ -59,7 +53,7 @@ def build_template_bucket(spec: TemplateBucketSpec) -> Template:
     template = common.new_template(
         "pipectl bootstrap: the template and asset bucket that deploys into this account and region read"
     )
-    bucket = template.add_resource(common.keep(_bucket(spec), retain=True))
+    bucket = template.add_resource(common.keep(accept(_bucket(spec), TEMPLATE_BUCKET), retain=True))
     template.add_resource(
         BucketPolicy(
             "TemplateBucketPolicy", Bucket=Ref(bucket), PolicyDocument=template_bucket_policy(GetAtt(bucket, "Arn"))
@@ -77,40 +71,24 @@ def build_template_bucket(spec: TemplateBucketSpec) -> Template:
 
 def _bucket(spec: TemplateBucketSpec) -> Bucket:
     """Private, versioned, SSE-KMS (aws/s3, see the module's docstring), with lifecycle rules."""
-    return Bucket(
+    return private_bucket(
         "TemplateBucket",
-        BucketEncryption=BucketEncryption(
-            ServerSideEncryptionConfiguration=[
-                ServerSideEncryptionRule(
-                    BucketKeyEnabled=True,
-                    ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                        SSEAlgorithm="aws:kms", KMSMasterKeyID=AWS_MANAGED_S3_KEY
-                    ),
-                )
-            ]
-        ),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-        ),
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        LifecycleConfiguration=LifecycleConfiguration(
-            Rules=[
-                LifecycleRule(
-                    Id="ExpireTemplates",
-                    Status="Enabled",
-                    Prefix=TEMPLATE_KEY_PREFIX,
-                    ExpirationInDays=spec.template_days,
+        kms_encryption(AWS_MANAGED_S3_KEY),
+        [
+            LifecycleRule(
+                Id="ExpireTemplates",
+                Status="Enabled",
+                Prefix=TEMPLATE_KEY_PREFIX,
+                ExpirationInDays=spec.template_days,
+            ),
+            LifecycleRule(
+                Id="ExpireNoncurrentVersions",
+                Status="Enabled",
+                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=spec.noncurrent_days),
+                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                    DaysAfterInitiation=spec.incomplete_upload_days
                 ),
-                LifecycleRule(
-                    Id="ExpireNoncurrentVersions",
-                    Status="Enabled",
-                    NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=spec.noncurrent_days),
-                    AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                        DaysAfterInitiation=spec.incomplete_upload_days
-                    ),
-                    ExpiredObjectDeleteMarker=True,
-                ),
-            ]
-        ),
+                ExpiredObjectDeleteMarker=True,
+            ),
+        ],
     )

@@ -14,7 +14,9 @@ from generator.stacks import cache
 from generator.stacks.built import BucketBuild, StackBuild
 
 MANIFEST = MANIFEST_FILE
-KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR}
+SCAN_VENV_DIR = ".scan-venv"
+"""Where scripts/scan keeps checkov's virtualenv, whose package data holds JSON files synth must not touch."""
+KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR, SCAN_VENV_DIR}
 """Entries of build/ that are not templates of this synth and stay (plan files, caches, other outputs)."""
 
 

@@ -383,6 +383,41 @@ def test_the_recorder_function(templates: dict[str, dict[str, Any]]) -> None:
     assert props(template, "RecorderRule")["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RecorderFunction", "Arn"]}
 
 
+def test_recorder_failures_end_in_its_encrypted_dead_letter_queue(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    queue = {"Fn::GetAtt": ["RecorderDeadLetterQueue", "Arn"]}
+    assert props(template, "RecorderFunction")["KmsKeyArn"] == {"Fn::GetAtt": ["ConsoleKey", "Arn"]}
+    # Events the rule cannot deliver, and invocations that fail after their retries, land in the queue.
+    (target,) = props(template, "RecorderRule")["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": queue}
+    invoke = props(template, "RecorderInvokeConfig")
+    assert invoke["FunctionName"] == {"Ref": "RecorderFunction"}
+    assert invoke["MaximumRetryAttempts"] == 2
+    assert invoke["DestinationConfig"] == {"OnFailure": {"Destination": queue}}
+    (sender,) = props(template, "RecorderDeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
+    assert sender["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sender["Condition"] == {"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": ["RecorderRule", "Arn"]}}}
+    # EventBridge may encrypt into the queue with the console key, for the recorder's rule only.
+    statements = props(template, "ConsoleKey")["KeyPolicy"]["Statement"]
+    (events,) = [st for st in statements if st["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert events["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":rule/pipectl-console-recorder")
+
+
+def test_accepted_scanner_findings_give_their_reason(templates: dict[str, dict[str, Any]]) -> None:
+    skip = template_skips(templates["shipped"])
+    assert set(skip) >= {("RecorderFunction", "CKV_AWS_117")}
+    assert all(len(reason) > 40 for reason in skip.values())
+
+
+def template_skips(template: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {
+        (name, entry["id"]): entry["comment"]
+        for name, resource in template["Resources"].items()
+        for entry in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+
 def _resolve_subs(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         return (

@@ -228,6 +228,17 @@ def test_approvers_are_subscribed_and_failures_notified(templates: dict[str, dic
     subscriptions = _resources(template, "AWS::SNS::Subscription").values()
     assert sorted(s["Properties"]["Endpoint"] for s in subscriptions) == ["a@example.com", "b@example.com"]
     assert {s["Properties"]["Protocol"] for s in subscriptions} == {"email"}
+    # A mail SNS cannot deliver waits in a queue encrypted with the delivery key, which only the topic fills.
+    queue = {"Fn::GetAtt": ["DeliveryTopicDeadLetterQueue", "Arn"]}
+    assert {json.dumps(s["Properties"]["RedrivePolicy"]) for s in subscriptions} == {
+        json.dumps({"deadLetterTargetArn": queue})
+    }
+    dead_letters = template["Resources"]["DeliveryTopicDeadLetterQueue"]["Properties"]
+    assert dead_letters["KmsMasterKeyId"] == {"Fn::GetAtt": ["DeliveryKey", "Arn"]}
+    (sender,) = template["Resources"]["DeliveryTopicDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert sender["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert sender["Condition"] == {"ArnLike": {"aws:SourceArn": {"Ref": "DeliveryTopic"}}}
+    assert not _resources(templates["connection"], "AWS::SQS::Queue").keys() & {"DeliveryTopicDeadLetterQueue"}
     (topic,) = _resources(template, "AWS::SNS::Topic").values()
     assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["DeliveryKey", "Arn"]}
     (rule,) = _resources(template, "AWS::CodeStarNotifications::NotificationRule").values()

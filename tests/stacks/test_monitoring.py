@@ -266,7 +266,15 @@ def test_topic_is_encrypted_and_mails_the_on_call_address(
         "TopicArn": {"Ref": "AlarmTopic"},
         "Protocol": "email",
         "Endpoint": pipeline.spec.alarm_email,
+        "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["AlarmTopicDeadLetterQueue", "Arn"]}},
     }
+    # What SNS cannot deliver waits in a queue encrypted with the pipeline key, which only the topic may fill.
+    queue = _props(template, "AlarmTopicDeadLetterQueue")
+    assert queue["KmsMasterKeyId"] == _imported(pipeline, "storage", "KeyArn")
+    (statement,) = _props(template, "AlarmTopicDeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] == ["sqs:SendMessage"]
+    assert statement["Condition"] == {"ArnLike": {"aws:SourceArn": {"Ref": "AlarmTopic"}}}
     stack = f"pipectl-{pipeline.name}-{pipeline.env}-monitoring"
     assert {name: o["Export"]["Name"] for name, o in template["Outputs"].items()} == {
         "DashboardName": f"{stack}:DashboardName",

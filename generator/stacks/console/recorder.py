@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from troposphere import GetAtt, Ref
-from troposphere.awslambda import DeadLetterConfig, Environment, Function, Permission, TracingConfig
+from troposphere.awslambda import (
+    DeadLetterConfig,
+    DestinationConfig,
+    Environment,
+    EventInvokeConfig,
+    Function,
+    OnFailure,
+    Permission,
+    TracingConfig,
+)
+from troposphere.events import DeadLetterConfig as RuleDeadLetterConfig
 from troposphere.events import RetryPolicy, Rule, Target
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
-from troposphere.sqs import Queue
+from troposphere.sqs import Queue, QueuePolicy
 
 from generator.policy import console as policy
 from generator.stacks import assets, common
+from generator.stacks.accepted import NO_VPC, accept
 from generator.stacks.console.names import RECORDER_CONCURRENCY, RECORDER_NAME, RECORDER_SOURCE
 from generator.stacks.console.state import ControlPlane
 
@@ -68,12 +79,14 @@ def add_recorder(plane: ControlPlane) -> tuple[Function, Queue]:
             Timeout=30,
             Role=GetAtt(role, "Arn"),
             Environment=Environment(Variables={"TABLE_NAME": Ref(table)}),
+            KmsKeyArn=GetAtt(key, "Arn"),
             LoggingConfig=common.json_logging(group),
             TracingConfig=TracingConfig(Mode="Active"),
             ReservedConcurrentExecutions=RECORDER_CONCURRENCY,
             DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dead_letters, "Arn")),
         )
     )
+    accept(function, NO_VPC)
     rule = template.add_resource(
         Rule(
             "RecorderRule",
@@ -86,8 +99,27 @@ def add_recorder(plane: ControlPlane) -> tuple[Function, Queue]:
                     Id="Recorder",
                     Arn=GetAtt(function, "Arn"),
                     RetryPolicy=RetryPolicy(MaximumRetryAttempts=8, MaximumEventAgeInSeconds=3600),
+                    DeadLetterConfig=RuleDeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
                 )
             ],
+        )
+    )
+    template.add_resource(
+        QueuePolicy(
+            "RecorderDeadLetterQueuePolicy",
+            Queues=[Ref(dead_letters)],
+            PolicyDocument=policy.recorder_dead_letters(GetAtt(dead_letters, "Arn"), GetAtt(rule, "Arn")),
+        )
+    )
+    # Events the function fails on are retried twice, then recorded with their error in the same queue.
+    template.add_resource(
+        EventInvokeConfig(
+            "RecorderInvokeConfig",
+            FunctionName=Ref(function),
+            Qualifier="$LATEST",
+            MaximumRetryAttempts=2,
+            MaximumEventAgeInSeconds=3600,
+            DestinationConfig=DestinationConfig(OnFailure=OnFailure(Destination=GetAtt(dead_letters, "Arn"))),
         )
     )
     template.add_resource(

@@ -56,7 +56,7 @@ def _console_key(template: Template) -> Key:
                 Description="pipectl console: state table, recorder queue and log groups",
                 EnableKeyRotation=True,
                 PendingWindowInDays=30,
-                KeyPolicy=policy.key_policy(["/aws/appsync/apis/*", f"/aws/lambda/{RECORDER_NAME}"]),
+                KeyPolicy=policy.key_policy(["/aws/appsync/apis/*", f"/aws/lambda/{RECORDER_NAME}"], RECORDER_NAME),
             ),
             True,
         )

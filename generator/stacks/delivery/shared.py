@@ -8,23 +8,18 @@ from troposphere import GetAtt, Ref, Template
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
     Bucket,
-    BucketEncryption,
     BucketPolicy,
-    LifecycleConfiguration,
     LifecycleRule,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
-from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
+from troposphere.sns import Topic, TopicPolicy
 
 from generator.policy import delivery as policy
+from generator.stacks.accepted import ARTIFACT_BUCKET, accept
+from generator.stacks.buckets import kms_encryption, private_bucket
 from generator.stacks.common import add_output, keep
 from generator.stacks.delivery.spec import ARTIFACT_DAYS, PIPELINE_NAME, STACK, DeliverySpec
+from generator.stacks.notifications import email_subscriptions
 
 
 @dataclass(frozen=True)
@@ -73,35 +68,20 @@ def _artifact_bucket(template: Template, key: Key) -> Bucket:
     """Source zips, plans and build/ between stages: encrypted, private, TLS-only, expired after a month."""
     bucket = template.add_resource(
         keep(
-            Bucket(
-                "ArtifactBucket",
-                BucketEncryption=BucketEncryption(
-                    ServerSideEncryptionConfiguration=[
-                        ServerSideEncryptionRule(
-                            BucketKeyEnabled=True,
-                            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
-                            ),
-                        )
-                    ]
-                ),
-                PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-                    BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-                ),
-                OwnershipControls=OwnershipControls(
-                    Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-                ),
-                VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                LifecycleConfiguration=LifecycleConfiguration(
-                    Rules=[
+            accept(
+                private_bucket(
+                    "ArtifactBucket",
+                    kms_encryption(GetAtt(key, "Arn")),
+                    [
                         LifecycleRule(
                             Id="ExpireArtifacts",
                             Status="Enabled",
                             ExpirationInDays=ARTIFACT_DAYS,
                             NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=7),
                         )
-                    ]
+                    ],
                 ),
+                ARTIFACT_BUCKET,
             ),
             True,
         )
@@ -130,9 +110,8 @@ def _topic(template: Template, key: Key, approvers: tuple[str, ...]) -> Topic:
     template.add_resource(
         TopicPolicy("DeliveryTopicPolicy", Topics=[Ref(topic)], PolicyDocument=policy.topic_policy(Ref(topic)))
     )
-    for index, email in enumerate(approvers):
-        template.add_resource(
-            SubscriptionResource(f"Approver{index + 1}", TopicArn=Ref(topic), Protocol="email", Endpoint=email)
-        )
+    if approvers:
+        emails = {f"Approver{index + 1}": email for index, email in enumerate(approvers)}
+        email_subscriptions(template, topic, GetAtt(key, "Arn"), emails, True)
     add_output(template, STACK, "TopicArn", Ref(topic), "Approval requests and failures of the delivery pipeline")
     return topic

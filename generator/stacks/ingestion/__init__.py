@@ -12,7 +12,7 @@ the file asks. One module per part of the architecture, each building the resour
 | `load_balancer.py` | security groups, load balancer, target group, DNS record, endpoint           |
 | `listener.py`      | the HTTPS listener and the rule (and its actions) in front of the collectors |
 | `tokens.py`        | the JWT verification action for the collector rule, when the file asks       |
-| `firewall.py`      | the WAF web ACL on the load balancer: per-IP rate limit, body size limit     |
+| `firewall.py`      | the WAF web ACL on the load balancer: rate limit, query size, bad inputs     |
 | `service.py`       | the ECS service and its target tracking autoscaling                          |
 | `capacity.py`      | EC2 instances and the capacity provider, with `launch_type: ec2`             |
 """

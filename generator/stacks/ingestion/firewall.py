@@ -9,25 +9,10 @@ collector's own limit (MAX_BODY_KB, answered with 413). The same firewall guards
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref
-from troposphere.wafv2 import (
-    AllowAction,
-    BlockAction,
-    DefaultAction,
-    FieldToMatch,
-    ManagedRuleGroupStatement,
-    OverrideAction,
-    RateBasedStatement,
-    RuleAction,
-    SizeConstraintStatement,
-    Statement,
-    TextTransformation,
-    VisibilityConfig,
-    WebACL,
-    WebACLAssociation,
-    WebACLRule,
-)
+from troposphere import Ref
+from troposphere.wafv2 import WebACL
 
+from generator.stacks.firewall import add_web_acl, managed_rules, query_string_limit, rate_limit_per_ip
 from generator.stacks.ingestion.parts import IngestionParts
 
 RATE_LIMIT_PER_5_MIN = 6000
@@ -37,64 +22,18 @@ MAX_QUERY_STRING_BYTES = 4096
 """The longest query string a GET beacon sends; longer ones are refused before a collector parses them."""
 
 
-def _visibility(metric: str) -> VisibilityConfig:
-    return VisibilityConfig(CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True)
-
-
 def web_acl(stack: IngestionParts) -> WebACL:
     """Rate limit per IP, query string size, known bad inputs; attached to the load balancer."""
-    prefix = f"pipectl-{stack.pipeline.name}-{stack.pipeline.env}"
-    acl = stack.template.add_resource(
-        WebACL(
-            "CollectorFirewall",
-            Name=f"{prefix}-collectors",
-            Description=f"Rate limit and request checks in front of the {stack.label} collectors",
-            Scope="REGIONAL",
-            DefaultAction=DefaultAction(Allow=AllowAction()),
-            VisibilityConfig=_visibility(f"{prefix}-collectors"),
-            Rules=[
-                WebACLRule(
-                    Name="RateLimitPerIp",
-                    Priority=0,
-                    Action=RuleAction(Block=BlockAction()),
-                    Statement=Statement(
-                        RateBasedStatement=RateBasedStatement(
-                            Limit=RATE_LIMIT_PER_5_MIN, AggregateKeyType="IP", EvaluationWindowSec=300
-                        )
-                    ),
-                    VisibilityConfig=_visibility("rate-limit-per-ip"),
-                ),
-                WebACLRule(
-                    Name="QueryStringSizeLimit",
-                    Priority=1,
-                    Action=RuleAction(Block=BlockAction()),
-                    Statement=Statement(
-                        SizeConstraintStatement=SizeConstraintStatement(
-                            FieldToMatch=FieldToMatch(QueryString={}),
-                            ComparisonOperator="GT",
-                            Size=MAX_QUERY_STRING_BYTES,
-                            TextTransformations=[TextTransformation(Priority=0, Type="NONE")],
-                        )
-                    ),
-                    VisibilityConfig=_visibility("query-string-size-limit"),
-                ),
-                WebACLRule(
-                    Name="AWSManagedRulesKnownBadInputsRuleSet",
-                    Priority=2,
-                    OverrideAction=OverrideAction(**{"None": {}}),  # the group's own actions (block) apply
-                    Statement=Statement(
-                        ManagedRuleGroupStatement=ManagedRuleGroupStatement(
-                            VendorName="AWS", Name="AWSManagedRulesKnownBadInputsRuleSet"
-                        )
-                    ),
-                    VisibilityConfig=_visibility("known-bad-inputs"),
-                ),
-            ],
-        )
+    name = f"pipectl-{stack.pipeline.name}-{stack.pipeline.env}-collectors"
+    return add_web_acl(
+        stack.template,
+        "CollectorFirewall",
+        name,
+        f"Rate limit and request checks in front of the {stack.label} collectors",
+        Ref(stack.load_balancer),
+        [
+            rate_limit_per_ip(RATE_LIMIT_PER_5_MIN),
+            query_string_limit(MAX_QUERY_STRING_BYTES),
+            managed_rules("AWSManagedRulesKnownBadInputsRuleSet", "known-bad-inputs"),
+        ],
     )
-    stack.template.add_resource(
-        WebACLAssociation(
-            "CollectorFirewallAssociation", ResourceArn=Ref(stack.load_balancer), WebACLArn=GetAtt(acl, "Arn")
-        )
-    )
-    return acl

@@ -37,6 +37,7 @@ def template(threshold: int) -> dict[str, Any]:
                     "TopicArn": {"Ref": "AlarmTopic"},
                     "Protocol": "email",
                     "Endpoint": "oncall@example.com",
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
                 },
             },
             "AlarmTopicPolicy": {
@@ -99,6 +100,15 @@ def template(threshold: int) -> dict[str, Any]:
                     "Code": {"ZipFile": LAMBDA_CODE},
                 },
             },
+            "EnrichInvokeConfig": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "EnrichFunction"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 2,
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}},
+                },
+            },
             "ProcessingSchedule": {
                 "Type": "AWS::Scheduler::Schedule",
                 "Properties": {
@@ -143,6 +153,32 @@ def test_subscription_and_topic_policy_exist(session: LocalSession, stack: tuple
     assert policy["Statement"][0]["Resource"] == out["TopicArn"]
 
 
+def test_undeliverable_e_mails_are_redriven_to_the_queue(
+    session: LocalSession, stack: tuple[str, dict[str, str]]
+) -> None:
+    _, out = stack
+    attributes = session.client("sns").get_subscription_attributes(SubscriptionArn=out["SubscriptionArn"])
+    queue_arn = session.client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": queue_arn["Attributes"]["QueueArn"]}
+
+
+def test_a_redrive_policy_that_names_no_queue_is_refused(session: LocalSession) -> None:
+    broken = template(threshold=0)
+    subscription = broken["Resources"]["AlarmEmail"]["Properties"]
+    subscription["RedrivePolicy"] = {"deadLetterTargetArn": {"Ref": "AlarmTopic"}}  # a topic, not a queue
+    name = unique("redrive")
+    cfn = session.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(broken), Capabilities=["CAPABILITY_IAM"])
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [
+        str(e.get("ResourceStatusReason"))
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+        if e["LogicalResourceId"] == "AlarmEmail" and e["ResourceStatus"] == "CREATE_FAILED"
+    ]
+    assert reasons and "deadLetterTargetArn must be an SQS queue ARN" in reasons[0], reasons
+
+
 def test_queue_and_bucket_policies_exist(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:
     _, out = stack
     attributes = session.client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["All"])
@@ -173,6 +209,16 @@ def test_inline_lambda_is_created_without_docker(session: LocalSession, stack: t
     configuration = session.client("lambda").get_function(FunctionName=out["FunctionName"])["Configuration"]
     assert configuration["Runtime"] == "python3.12"
     assert configuration["CodeSize"] > 0
+
+
+def test_asynchronous_invocations_retry_then_go_to_the_queue(
+    session: LocalSession, stack: tuple[str, dict[str, str]]
+) -> None:
+    _, out = stack
+    config = session.client("lambda").get_function_event_invoke_config(FunctionName=out["FunctionName"])
+    assert config["MaximumRetryAttempts"] == 2
+    queue_arn = session.client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn["Attributes"]["QueueArn"]
 
 
 def test_change_set_updates_the_alarm_in_place(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from generator.deploy.local.compat import backend
@@ -16,6 +17,17 @@ SUBSCRIPTION_ATTRIBUTES = (
     "RedrivePolicy",
     "SubscriptionRoleArn",
 )
+
+QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$")
+
+
+def _redrive_target(policy: Any) -> str:
+    """The dead-letter queue of a RedrivePolicy; SNS refuses a policy that names no SQS queue."""
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    target = document.get("deadLetterTargetArn") if isinstance(document, dict) else None
+    if not isinstance(target, str) or not QUEUE_ARN.match(target):
+        raise ValueError(f"RedrivePolicy: deadLetterTargetArn must be an SQS queue ARN, found {target!r}")
+    return target
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -34,6 +46,8 @@ class PipectlSubscription(PipectlModel):
     def create(
         cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
     ) -> PipectlSubscription:
+        if "RedrivePolicy" in properties:
+            _redrive_target(properties["RedrivePolicy"])
         backend = _backend(account_id, region_name)
         subscription = backend.subscribe(properties["TopicArn"], properties.get("Endpoint", ""), properties["Protocol"])
         for name in SUBSCRIPTION_ATTRIBUTES:
