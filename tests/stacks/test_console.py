@@ -461,6 +461,22 @@ def _event(detail_type: str, source: str, resource: str) -> dict[str, Any]:
         ),
         (
             _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing",
+            ),
+            False,
+        ),
+        (
+            _event(
                 "CloudFormation Stack Status Change",
                 "aws.cloudformation",
                 f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1",
