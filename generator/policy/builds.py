@@ -16,6 +16,7 @@ import awacs.logs as logs
 from awacs.aws import Action, Allow, Condition, ForAnyValueStringEquals, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
 
+from generator.contract import CONSOLE_SITE_BUCKET
 from generator.policy.delivery import CONSOLE_KEY_ALIAS, STACK_PREFIX, VERSION, artifacts
 
 
@@ -168,6 +169,25 @@ def _deploy_role(
                 Condition=Condition(StringEquals({"cloudwatch:namespace": "pipectl"})),
             ),
             *_state_table(table_arn),
+            Statement(
+                Sid="PublishTheConsoleApp",
+                Effect=Allow,
+                # The controller copies the console app into its site bucket, under the app's digest.
+                Action=[Action("s3", "GetObject"), Action("s3", "PutObject")],
+                Resource=[Sub(f"arn:${{AWS::Partition}}:s3:::{CONSOLE_SITE_BUCKET}/*")],
+            ),
+            Statement(
+                Sid="UseTheConsoleKeyThroughS3",
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=[Sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
+                Condition=Condition(
+                    [
+                        ForAnyValueStringEquals({"kms:ResourceAliases": CONSOLE_KEY_ALIAS}),
+                        StringEquals({"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}),
+                    ]
+                ),
+            ),
         ],
     )
 
