@@ -188,6 +188,7 @@ def _run_all(
             run.result, run.ended_at = "refused", now_iso()
             store.record_run(run)
         raise
+    site.publish(aws, manifest, deployed)  # before a change set points CloudFront at a new version of the app
     graph = subgraph(manifest.dependencies(), {s.name for s in todo})
 
     def work(name: str) -> StackResult:

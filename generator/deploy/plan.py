@@ -18,7 +18,7 @@ from typing import Any, TypedDict, Unpack
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.contract import CONTROL_PIPELINE, Tag
-from generator.deploy import cfn, costs, deferred, quota, site, telemetry, uploads
+from generator.deploy import cfn, costs, deferred, quota, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import PlanAction, from_change_set
 from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
@@ -64,7 +64,6 @@ def make_plan(
     if not aws.target.is_local:  # the local target has no concurrency quota to read
         quota.check_reserved_concurrency(aws, manifest, changing, deployed)
     uploads.stage_all(aws, manifest, changing, template_bucket)
-    site.publish(aws, manifest, deployed)  # before a change set points CloudFront at a new version
     planned_by_name: dict[str, StackPlan] = {}
     lock = threading.Lock()
 

@@ -1,14 +1,17 @@
 """Publishing the console app: its files into the console's site bucket, under the app's digest.
 
 The console template names the app's asset (a deterministic zip synth wrote to build/assets/) and the
-prefix CloudFront serves (`Metadata`, key `pipectl:console-site`). Plan publishes into the deployed
-site bucket before any change set switches CloudFront to the prefix; apply publishes right after the
-console stack, for its first deploy. Content-addressed: a prefix holding index.html is never written
-again. `config.json` beside the files tells the app its API and sign-in, from the console's outputs.
+prefix CloudFront serves (`Metadata`, key `pipectl:console-site`). Apply publishes into the deployed
+site bucket before it executes any change set (one may switch CloudFront to the prefix), and again
+right after the console stack changed, for its first deploy. Plan never writes there: it runs the
+pushed commit's code, and the served app must change only with an approved apply. Content-addressed:
+a zip whose digest is not its name is refused, and a prefix holding index.html is never written again.
+`config.json` beside the files tells the app its API and sign-in, from the console's outputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import mimetypes
@@ -21,6 +24,7 @@ from botocore.exceptions import ClientError
 from generator.contract import ASSETS_DIR, CONSOLE_SITE_METADATA
 from generator.deploy.aws import Aws, error_code
 from generator.deploy.deployed import DeployedStack
+from generator.deploy.errors import DeployError
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
 
 CONFIG_FILE = "config.json"
@@ -70,7 +74,10 @@ def publish(aws: Aws, manifest: Manifest, deployed: Mapping[str, DeployedStack])
     written = 0
     if not _exists(s3, bucket, f"{prefix}/index.html"):
         archive = manifest.root / ASSETS_DIR / f"{prefix}.zip"
-        with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as files:
+        data = archive.read_bytes()
+        if hashlib.sha256(data).hexdigest() != prefix:
+            raise DeployError(f"{archive}: the console app's digest is not its name: run synth again")
+        with zipfile.ZipFile(io.BytesIO(data)) as files:
             names = sorted(files.namelist(), key=lambda name: name == "index.html")  # index.html last: the marker
             for name in names:
                 kind = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,8 +1,8 @@
 """The controller publishes the console app into the site bucket, under its digest, against a moto server.
 
-Apply publishes right after the console stack is created; plan publishes a new version into the
-deployed bucket before its change set points CloudFront at it. Content-addressed: files once, config.json
-(from the console's outputs) every time.
+Apply publishes right after the console stack is created, and a new version into the deployed bucket
+before it executes the change set that points CloudFront at it; plan never writes there. Content-addressed:
+files once, config.json (from the console's outputs) every time, and a zip that is not its digest is refused.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from generator.contract import CONSOLE_SITE_METADATA
 from generator.deploy import site
-from generator.deploy.apply import apply_now
+from generator.deploy.apply import apply_now, apply_plan
 from generator.deploy.aws import Aws
 from generator.deploy.deployed import read_deployed
+from generator.deploy.errors import DeployError
 from generator.deploy.plan import make_plan
 from generator.stacks.assets import site_asset
 from tests.deploy.conftest import REGION, Build
@@ -54,9 +57,7 @@ def objects(aws: Aws) -> dict[str, bytes]:
     return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
 
 
-def test_apply_publishes_the_app_and_plan_publishes_the_next_before_the_switch(
-    aws: Aws, build: Build, tmp_path: Path
-) -> None:
+def test_apply_publishes_the_app_and_the_next_version_beside_it(aws: Aws, build: Build, tmp_path: Path) -> None:
     first = app(tmp_path / "one", "1")
     build.console()
     with_site(build, first)
@@ -81,9 +82,11 @@ def test_apply_publishes_the_app_and_plan_publishes_the_next_before_the_switch(
     with_site(build, second)
     manifest = build.write()
     (manifest.root / second.path).write_bytes(second.data)
-    make_plan(aws, manifest, "two")
+    plan = make_plan(aws, manifest, "two")
+    assert f"{second.sha256}/index.html" not in objects(aws)  # plan runs pushed code: it never publishes
+    assert apply_plan(aws, manifest, plan).ok
     assert objects(aws)[f"{second.sha256}/index.html"] == b"<!doctype html><title>2</title>"
-    assert f"{first.sha256}/index.html" in objects(aws)  # the version CloudFront still serves stays
+    assert f"{first.sha256}/index.html" in objects(aws)  # the version served until the switch stays
 
 
 def test_nothing_is_published_without_a_site_bucket(aws: Aws, build: Build) -> None:
@@ -91,3 +94,15 @@ def test_nothing_is_published_without_a_site_bucket(aws: Aws, build: Build) -> N
     manifest = build.write()
     assert apply_now(aws, manifest, "one")[1].ok
     assert site.publish(aws, manifest, read_deployed(aws, (REGION,))) is None
+
+
+def test_an_app_whose_digest_is_not_its_name_is_refused(aws: Aws, build: Build, tmp_path: Path) -> None:
+    first = app(tmp_path / "one", "1")
+    build.console()
+    with_site(build, first)
+    manifest = build.write()
+    (manifest.root / first.path).parent.mkdir(parents=True, exist_ok=True)
+    (manifest.root / first.path).write_bytes(first.data + b"tampered")
+    with pytest.raises(DeployError, match="the console app's digest is not its name"):
+        apply_now(aws, manifest, "one")
+    assert f"{first.sha256}/index.html" not in objects(aws)
