@@ -4,7 +4,7 @@ exist fails, as on AWS)."""
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from typing import Any
 
 from generator.deploy.local.compat import backend
@@ -18,10 +18,6 @@ GLOBAL = "global"  # moto keeps CloudFront, a global service, under this region
 
 def _backend(account_id: str) -> Any:
     return backend("cloudfront", account_id, GLOBAL)
-
-
-def _policy_id(account_id: str, kind: str, name: str) -> str:
-    return hashlib.sha256(f"{account_id}/{kind}/{name}".encode()).hexdigest()[:8] + "-pipectl-local"
 
 
 class PipectlOriginAccessControl(PipectlModel):
@@ -65,10 +61,7 @@ class _RecordedPolicy(PipectlModel):
 
     @classmethod
     def create(cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str) -> Any:
-        name = properties[cls.CONFIG]["Name"]
-        policy_id = _policy_id(account_id, cls.TYPE, name)
-        if policy_id in recorded_resources(account_id, GLOBAL, cls.TYPE):
-            raise ValueError(f"{cls.TYPE}: a policy named {name} already exists")
+        policy_id = str(uuid.uuid4())
         record(account_id, GLOBAL, cls.TYPE, policy_id, properties)
         return cls(policy_id)
 
