@@ -84,6 +84,7 @@ STATEFUL_TYPES: Final = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::Cognito::UserPool",
         "AWS::CodeCommit::Repository",
+        "AWS::ECR::Repository",
     }
 )
 """Resource types that hold data or identities: retained (policy rule E9008), guarded by the stack policy,
@@ -168,3 +169,15 @@ MAX_TEMPLATE_BODY: Final = 51_200
 """Bytes CloudFormation accepts inline as TemplateBody; larger templates go through S3."""
 MAX_TEMPLATE_URL_BODY: Final = 1_000_000
 """Bytes CloudFormation accepts for a template read from S3 by TemplateURL."""
+
+# The collector image: built by the delivery pipeline from collector/, run by the ingestion stacks by digest.
+COLLECTOR_REPOSITORY: Final = "pipectl/collector"
+"""The ECR repository the delivery stack holds (and the local target stands in) for the collector image."""
+COLLECTOR_IMAGE_PARAMETER: Final = "CollectorImage"
+"""The ingestion template's parameter naming the image its task runs. Its default is the image synth was
+given; without one it has none, so nothing deploys until the delivery pipeline's image build names it
+(the local target stands in an image it pushes to its own registry)."""
+IMAGE_DIGEST_REFERENCE: Final = r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+@sha256:[0-9a-f]{64}$"
+"""`REPOSITORY@sha256:DIGEST`: an image named by its content, as the delivery pipeline's build writes it."""
+IMAGE_PINNED_REFERENCE: Final = r"^[^\s@]+(@sha256:[0-9a-f]{64}|:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$"
+"""What a template accepts as the collector image: a digest, or an explicit tag (the spec refuses `latest`)."""

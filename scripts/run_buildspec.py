@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-STAGES = ("Validate", "Plan", "Apply", "SmokeTest")
+STAGES = ("Validate", "Image", "Plan", "Apply", "SmokeTest")
 PHASES = ("install", "pre_build", "build", "post_build")
 VENV = Path(".pipectl") / "buildspec-venv"
 SHELL_NOISE = frozenset({"_", "SHLVL", "OLDPWD", "PWD"})

@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 
 def synth_builds(args: argparse.Namespace, out: Output) -> list[StackBuild]:
     """Read pipelines.d (errors exit 2 with file:line:col) and write build/; cache notes go to standard error."""
+    from generator.spec.collector_image import read_collector_image, with_collector_image
     from generator.spec.loader import load_directory
     from generator.stacks.cache import CacheReport
     from generator.stacks.synth import synthesize
 
-    installation = load_directory(Path(args.pipelines), args.pipelines.rstrip("/"))
+    given = getattr(args, "collector_image", None)
+    image = read_collector_image(given) if given else None
+    installation = with_collector_image(load_directory(Path(args.pipelines), args.pipelines.rstrip("/")), image)
     report = CacheReport()
     use_cache = not getattr(args, "no_cache", False)
     builds = synthesize(installation, Path(args.build_dir), use_cache, getattr(args, "jobs", None), report)

@@ -20,6 +20,19 @@ def source(parser: argparse.ArgumentParser) -> None:
     """Where the pipeline files are and where synth writes."""
     pipelines(parser, "directory of pipeline files")
     parser.add_argument("--build-dir", default="build", metavar="DIR", help="where synth writes (default: build)")
+    collector_image(parser)
+
+
+def collector_image(parser: argparse.ArgumentParser) -> None:
+    """The image the delivery pipeline built; without it the ingestion templates wait for one (see README)."""
+    parser.add_argument(
+        "--collector-image",
+        metavar="REF|FILE.json",
+        default=os.environ.get("PIPECTL_COLLECTOR_IMAGE") or None,
+        help="the collector image pipelines run unless their file names another: REPOSITORY@sha256:DIGEST, or "
+        "the image build's image.json (default: PIPECTL_COLLECTOR_IMAGE; none: the ingestion templates' "
+        "CollectorImage parameter has no default, and only the local target, which stands one in, deploys them)",
+    )
 
 
 def jobs(parser: argparse.ArgumentParser, what: str) -> None:
@@ -85,6 +98,7 @@ def planning(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="stacks worked on at once (default: 4)")
     parser.add_argument("--out", default=".", metavar="DIR", help="where plan.json and plan.md go (default: .)")
     template_bucket(parser)
+    collector_image(parser)
 
 
 def replacing(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError, PlanError
 from generator.deploy.graph import subgraph, topological_order, walk
 from generator.deploy.manifest import Manifest, StackSpec
+from generator.deploy.parameters import check_parameters
 from generator.deploy.progress import NullProgress, Progress
 from generator.deploy.report import render_plan
 from generator.deploy.results import Plan as Plan  # re-exported: what plan makes
@@ -64,6 +65,7 @@ def make_plan(
     if not aws.target.is_local:  # the local target has no concurrency quota to read
         quota.check_reserved_concurrency(aws, manifest, changing, deployed)
     uploads.stage_all(aws, manifest, changing, template_bucket)
+    check_parameters(manifest, changing)  # after the uploads, whose mistakes name a file to fix first
     planned_by_name: dict[str, StackPlan] = {}
     lock = threading.Lock()
 

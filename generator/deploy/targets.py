@@ -16,8 +16,9 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from generator.contract import Tag
+from generator.contract import COLLECTOR_IMAGE_PARAMETER, Tag
 from generator.deploy.aws import Aws, Client, Target, error_code
+from generator.deploy.collector_image import BUILT_BY, local_collector_image
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 
@@ -94,7 +95,8 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[Stan
     """Replace parameters naming things of a real account with stand-ins made in the embedded AWS.
 
     An existing VPC and its subnets, an ACM certificate, and a public SSM parameter (the ECS AMI)
-    belong to a real account or to AWS; the embedded one has none of them. Returns the manifest to
+    belong to a real account or to AWS; the embedded one has none of them. A collector image the
+    delivery pipeline has not built is stood in by one put in the local ECR (`collector_image`). Returns the manifest to
     deploy and each stand-in. Hashes and tags are unchanged, so a later plan still compares
     what synth produced.
     """
@@ -105,6 +107,8 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[Stan
         declared = template.get("Parameters") or {}
         params = {name: str(p["Default"]) for name, p in declared.items() if "Default" in p}
         params.update(stack.parameters)
+        if COLLECTOR_IMAGE_PARAMETER in declared and COLLECTOR_IMAGE_PARAMETER not in params:
+            params[COLLECTOR_IMAGE_PARAMETER] = BUILT_BY
         changed = dict(params)
         ec2 = aws.client("ec2", stack.region)
         for name, value in params.items():
@@ -115,6 +119,8 @@ def stand_in_networks(aws: Aws, manifest: Manifest) -> tuple[Manifest, list[Stan
                 changed[name] = _stand_in_ssm(aws, stack.region, value)
             elif CERTIFICATE.match(value):
                 changed[name] = _stand_in_certificate(aws, stack.region, value)
+            elif name == COLLECTOR_IMAGE_PARAMETER and value == BUILT_BY:
+                changed[name] = local_collector_image(aws, stack.region)
         vpc_local = next((changed[n] for n in params if declared.get(n, {}).get("Type") == "AWS::EC2::VPC::Id"), None)
         for name, value in params.items():
             kind = declared.get(name, {}).get("Type", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import awacs.codebuild as codebuild
+import awacs.ecr as ecr
 import awacs.iam as iam
 import awacs.kms as kms
 import awacs.logs as logs
@@ -230,6 +231,38 @@ def smoke_role(bucket_arn: Any, key_arn: Any, log_group_arn: Any) -> PolicyDocum
                 Effect=Allow,
                 Action=[Action("cloudwatch", "GetDashboard")],
                 Resource=[Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{STACK_PREFIX}*")],
+            ),
+        ],
+    )
+
+
+def image_role(bucket_arn: Any, key_arn: Any, log_group_arn: Any, repository_arn: Any) -> PolicyDocument:
+    """Image reads the source, writes image.json, and pushes to (and pulls from) the collector's repository only."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            *_build_basics(bucket_arn, key_arn, log_group_arn, write=True),
+            Statement(
+                Sid="PushAndPullTheCollectorImageOnly",
+                Effect=Allow,
+                Action=[
+                    ecr.BatchCheckLayerAvailability,
+                    ecr.BatchGetImage,
+                    ecr.CompleteLayerUpload,
+                    ecr.GetDownloadUrlForLayer,
+                    ecr.InitiateLayerUpload,
+                    ecr.PutImage,
+                    ecr.UploadLayerPart,
+                ],
+                Resource=[repository_arn],
+            ),
+            Statement(
+                Sid="GetRegistryToken",
+                Effect=Allow,
+                Action=[ecr.GetAuthorizationToken],
+                # ecr:GetAuthorizationToken has no resource-level permissions: AWS accepts only "*"
+                # (generator/policy/rules/unscoped_actions.py); the token pushes nowhere the grants above do not.
+                Resource=["*"],
             ),
         ],
     )

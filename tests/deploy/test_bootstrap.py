@@ -181,7 +181,7 @@ def test_bootstrap_against_the_local_target_creates_both_stacks(aws: Aws, checko
     pipeline = aws.client("codepipeline", region).get_pipeline(name="pipectl-delivery")["pipeline"]
     assert [s["name"] for s in pipeline["stages"]] == ["Source", "Validate", "Plan", "Approve", "Apply", "SmokeTest"]
     projects = aws.client("codebuild", region).list_projects()["projects"]
-    assert sorted(projects) == [f"pipectl-delivery-{s}" for s in ("apply", "plan", "smoketest", "validate")]
+    assert sorted(projects) == [f"pipectl-delivery-{s}" for s in ("apply", "image", "plan", "smoketest", "validate")]
     schedule = aws.client("scheduler", region).get_schedule(Name="pipectl-delivery-nightly")
     assert json.loads(schedule["Target"]["Input"])["variables"] == [{"name": "RUN", "value": "nightly"}]
     parked = schedule["Target"]["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1]

@@ -210,8 +210,11 @@ def test_task_role_trusts_only_ecs_tasks_of_this_account(templates: Templates) -
 
 
 def test_execution_role_pulls_a_private_ecr_image_from_its_repository_only(templates: Templates) -> None:
-    public = _role_statements(_template(templates, "shop"), "CollectorExecutionRole")
-    assert [s["Sid"] for s in public] == ["WriteCollectorLogs"]
+    # No image in the file and none given: the image the delivery pipeline builds, in the collector's repository.
+    built = {s["Sid"]: s for s in _role_statements(_template(templates, "shop"), "CollectorExecutionRole")}
+    assert built["PullCollectorImage"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/pipectl/collector"}
+    ]
     private = {s["Sid"]: s for s in _role_statements(_template(templates, "edge"), "CollectorExecutionRole")}
     assert private["PullCollectorImage"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:210987654321:repository/team/collector"}
@@ -245,7 +248,10 @@ def test_collector_logs_are_encrypted_and_kept_as_configured(templates: Template
 def test_collector_container_is_read_only_and_health_checked(templates: Templates) -> None:
     template = _template(templates, "edge")
     container = _container(template)
-    assert container["Image"] == "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/collector:2.0.0"
+    assert container["Image"] == {"Ref": "CollectorImage"}
+    assert template["Parameters"]["CollectorImage"]["Default"] == (
+        "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/collector:2.0.0"
+    )
     assert container["ReadonlyRootFilesystem"] is True
     assert container["PortMappings"] == [{"ContainerPort": 9000, "Protocol": "tcp"}]
     assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "collector.healthcheck"]

@@ -11,6 +11,7 @@ CloudFormation deploys with the execution role; the Plan/Apply role may only pas
 
 One module per part of a run: `shared` (the key, artifact bucket and topic every part uses),
 `execution` (the role CloudFormation deploys with), `builds` (a CodeBuild project and role per stage),
+`image` (the collector's ECR repository and the build that pushes its image, before Plan),
 `pipeline` (source, stages, approval) and `triggers` (push rule, nightly schedule, notifications).
 """
 
@@ -20,7 +21,7 @@ from troposphere import Output, Ref, Sub, Template
 
 from generator.stacks import common
 from generator.stacks.common import add_output
-from generator.stacks.delivery import builds, execution, pipeline, shared, triggers
+from generator.stacks.delivery import builds, execution, image, pipeline, shared, triggers
 from generator.stacks.delivery.spec import (
     BUILD_STAGES,
     DEFAULT_BRANCH,
@@ -57,6 +58,7 @@ def build_delivery(spec: DeliverySpec) -> Template:
     delivery = shared.add_shared(template, spec)
     role = execution.add_execution_role(delivery)
     projects = builds.add_projects(delivery, role)
+    projects[image.STAGE] = image.add_image_project(delivery, image.add_repository(delivery))
     source_arn = pipeline.add_source(delivery)
     built = pipeline.add_pipeline(delivery, projects, source_arn)
     triggers.add_triggers(delivery, source_arn)
@@ -81,6 +83,7 @@ def _description(spec: DeliverySpec) -> str:
         else f"{spec.source.repository} (CodeStar connection)"
     )
     return (
-        f"pipectl delivery: {source}@{spec.branch} -> Validate -> Plan -> Approve -> Apply -> SmokeTest, "
+        f"pipectl delivery: {source}@{spec.branch} -> Validate (and the collector image) -> Plan -> Approve -> "
+        "Apply -> SmokeTest, "
         f"on push and on {spec.schedule} (nightly {NIGHTLY_ENV} run)"
     )

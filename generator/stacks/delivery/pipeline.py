@@ -34,6 +34,7 @@ from troposphere.iam import Role
 from generator.policy import delivery as policy
 from generator.stacks import common
 from generator.stacks.common import add_output, keep
+from generator.stacks.delivery import image
 from generator.stacks.delivery.shared import Delivery
 from generator.stacks.delivery.spec import (
     APPROVAL_NOT_REQUIRED,
@@ -97,7 +98,7 @@ def _source_action(spec: DeliverySpec) -> Actions:
     )
 
 
-def _build_action(stage: str, project: Project, source: str, output: str | None = None) -> Actions:
+def _build_action(stage: str, project: Project, source: str, output: str | None = None, run_order: int = 1) -> Actions:
     """A CodeBuild action; the run kind and the commit reach the build as environment variables."""
     variables = [
         {"name": "PIPECTL_RUN", "value": "#{variables.RUN}", "type": "PLAINTEXT"},
@@ -109,17 +110,24 @@ def _build_action(stage: str, project: Project, source: str, output: str | None 
             {"name": "PIPECTL_APPROVAL", "value": "#{PlanVariables.PIPECTL_APPROVAL}", "type": "PLAINTEXT"}
         )
     extra: dict[str, Any] = {"OutputArtifacts": [OutputArtifacts(Name=output)]} if output else {}
+    configuration: dict[str, Any] = {
+        "ProjectName": Ref(project),
+        "EnvironmentVariables": json.dumps(variables, separators=(",", ":")),
+    }
+    inputs = [InputArtifacts(Name=source)]
     if stage == "Plan":
         extra["Namespace"] = "PlanVariables"
+        # The Image action's image.json, at $CODEBUILD_SRC_DIR_Image: what the stacks run, by digest.
+        inputs.append(InputArtifacts(Name=image.STAGE))
+        configuration["PrimarySource"] = source
+    elif stage == image.STAGE:
+        extra["Namespace"] = "ImageVariables"
     return Actions(
         Name=stage,
         ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
-        Configuration={
-            "ProjectName": Ref(project),
-            "EnvironmentVariables": json.dumps(variables, separators=(",", ":")),
-        },
-        InputArtifacts=[InputArtifacts(Name=source)],
-        RunOrder=1,
+        Configuration=configuration,
+        InputArtifacts=inputs,
+        RunOrder=run_order,
         **extra,
     )
 
@@ -188,7 +196,7 @@ def _pipeline_role(delivery: Delivery, projects: dict[str, Project], source_arn:
 
 
 def add_pipeline(delivery: Delivery, projects: dict[str, Project], source_arn: Any) -> Pipeline:
-    """Source -> Validate -> Plan -> Approve -> Apply -> SmokeTest, run by its own role."""
+    """Source -> Validate (then Image) -> Plan -> Approve -> Apply -> SmokeTest, run by its own role."""
     spec = delivery.spec
     role = _pipeline_role(delivery, projects, source_arn)
     extra: dict[str, Any] = {}
@@ -229,7 +237,14 @@ def add_pipeline(delivery: Delivery, projects: dict[str, Project], source_arn: A
             ],
             Stages=[
                 Stages(Name="Source", Actions=[_source_action(spec)]),
-                Stages(Name="Validate", Actions=[_build_action("Validate", projects["Validate"], "Source")]),
+                Stages(
+                    Name="Validate",
+                    Actions=[
+                        _build_action("Validate", projects["Validate"], "Source"),
+                        # After the checks pass: only a validated commit's image is pushed.
+                        _build_action(image.STAGE, projects[image.STAGE], "Source", image.STAGE, run_order=2),
+                    ],
+                ),
                 Stages(Name="Plan", Actions=[_build_action("Plan", projects["Plan"], "Source", "Planned")]),
                 _approval_stage(delivery),
                 Stages(Name="Apply", Actions=[_build_action("Apply", projects["Apply"], "Planned")]),

@@ -14,7 +14,15 @@ DEFAULT_BRANCH = "main"
 NIGHTLY_ENV = "test"
 BUILD_STAGES = ("Validate", "Plan", "Apply", "SmokeTest")
 # The files whose change can change what is deployed: a push touching none of them starts no run.
-TRIGGER_PATHS = ("pipelines.d/**", "generator/**", "templates/**", "buildspec.yml", "pyproject.toml", "setup.py")
+TRIGGER_PATHS = (
+    "pipelines.d/**",
+    "generator/**",
+    "collector/**",
+    "templates/**",
+    "buildspec.yml",
+    "pyproject.toml",
+    "setup.py",
+)
 BUILD_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"  # Python 3.11 and 3.12
 BUILD_LOG_RETENTION_DAYS = 90
 ARTIFACT_DAYS = 30

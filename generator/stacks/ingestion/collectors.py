@@ -9,10 +9,9 @@ the collector's log group with a CloudWatch Logs Insights query on `trace_id`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from troposphere import GetAtt, Ref, Region, Sub
+from troposphere import GetAtt, Ref, Region
 from troposphere.ecs import (
     Cluster,
     ClusterSetting,
@@ -32,7 +31,7 @@ from troposphere.logs import LogGroup
 
 from generator.policy import ingestion as policy
 from generator.stacks import common
-from generator.stacks.ingestion import capacity
+from generator.stacks.ingestion import capacity, image
 from generator.stacks.ingestion.parts import IngestionParts
 from generator.stacks.sinks import sink_of
 
@@ -44,9 +43,6 @@ DRAIN_TIMEOUT_S = 25
 """On SIGTERM the collector stops accepting and flushes its queue to the sink for at most this long ..."""
 STOP_TIMEOUT_S = 30
 """... inside the time ECS waits before SIGKILL (the container's StopTimeout; Fargate allows up to 120)."""
-ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repository>[^:@]+)"
-)
 
 
 def cluster(stack: IngestionParts) -> Cluster:
@@ -93,14 +89,6 @@ def log_group(stack: IngestionParts) -> LogGroup:
     )
 
 
-def _repository_arn(image: str) -> Sub | None:
-    """The ECR repository of a private ECR image, so the execution role can pull exactly that one."""
-    match = ECR_IMAGE.match(image)
-    if match is None:
-        return None
-    return Sub(f"arn:${{AWS::Partition}}:ecr:{match['region']}:{match['account']}:repository/{match['repository']}")
-
-
 def _execution_role(stack: IngestionParts) -> Role:
     """ECS starts the task with this role: write the collector's logs, pull its image."""
     return stack.template.add_resource(
@@ -112,7 +100,8 @@ def _execution_role(stack: IngestionParts) -> Role:
                 RolePolicy(
                     PolicyName="StartCollector",
                     PolicyDocument=policy.execution_policy(
-                        GetAtt(stack.collector_log_group, "Arn"), _repository_arn(stack.pipeline.spec.ingestion.image)
+                        GetAtt(stack.collector_log_group, "Arn"),
+                        image.repository_arn(stack.pipeline.spec.ingestion.image),
                     ),
                 )
             ],
@@ -163,7 +152,7 @@ def task_definition(stack: IngestionParts) -> TaskDefinition:
     execution, task = _execution_role(stack), _task_role(stack)
     container = ContainerDefinition(
         Name=CONTAINER,
-        Image=ingestion.image,
+        Image=Ref(stack.collector_image),
         Essential=True,
         ReadonlyRootFilesystem=True,
         PortMappings=[PortMapping(ContainerPort=ingestion.container_port, Protocol="tcp")],

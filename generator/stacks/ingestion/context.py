@@ -9,14 +9,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from troposphere import ImportValue, Template
+from troposphere import ImportValue, Parameter, Template
 from troposphere.ecs import CapacityProvider, Cluster, Service, TaskDefinition
 from troposphere.elasticloadbalancingv2 import Listener, ListenerRule, LoadBalancer, TargetGroup
 from troposphere.logs import LogGroup
 
 from generator.spec.loader import Pipeline
 from generator.stacks import common
-from generator.stacks.ingestion import capacity, collectors, firewall
+from generator.stacks.ingestion import capacity, collectors, firewall, image
 from generator.stacks.ingestion import listener as listeners
 from generator.stacks.ingestion import load_balancer as balancing
 from generator.stacks.ingestion import service as services
@@ -68,6 +68,10 @@ class IngestionStack:
     @cached_property
     def collector_log_group(self) -> LogGroup:
         return collectors.log_group(self)
+
+    @cached_property
+    def collector_image(self) -> Parameter:
+        return image.image_parameter(self)
 
     @cached_property
     def task_definition(self) -> TaskDefinition:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from troposphere import ImportValue, Template
+from troposphere import ImportValue, Parameter, Template
 from troposphere.ec2 import SecurityGroup
 from troposphere.ecs import CapacityProvider, Cluster, Service, TaskDefinition
 from troposphere.elasticloadbalancingv2 import Listener, ListenerRule, LoadBalancer, TargetGroup
@@ -45,6 +45,8 @@ class IngestionParts(Protocol):
     def cluster(self) -> Cluster: ...
     @property
     def collector_log_group(self) -> LogGroup: ...
+    @property
+    def collector_image(self) -> Parameter: ...
     @property
     def task_definition(self) -> TaskDefinition: ...
     @property

@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "codestarnotifications",
     "cognitoidp",
     "ec2",
+    "ecr",
     "ecs",
     "elbv2",
     "firehose",
