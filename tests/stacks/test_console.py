@@ -3,18 +3,17 @@ resolvers that really answer the four queries (run with node against moto's Dyna
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 from cfnlint.api import ManualArgs, lint
 from moto import mock_aws
 from moto.events.models import EventPattern
@@ -22,8 +21,17 @@ from moto.events.models import EventPattern
 from generator.spec.loader import load_directory
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
-from generator.stacks.assets import function_asset
-from generator.stacks.console import QUERIES, build_console, resolver_code
+from generator.stacks.assets import function_asset, site_asset
+from generator.stacks.console import (
+    ACCESS_FUNCTION,
+    ACCESS_METADATA,
+    FIELDS,
+    QUERIES,
+    build_console,
+    query_code,
+    resolver_code,
+)
+from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask, ask_field, run_function
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "pipelines.d"
@@ -31,7 +39,12 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 CONSOLE_FILES = {
     "cognito-365": "auth: {type: cognito}\nlog_retention_days: 365\n",
-    "oidc": "auth: {type: oidc, issuer: 'https://login.example.com', client_id: pipectl-console}\n",
+    "oidc": "auth: {type: oidc, issuer: 'https://login.example.com/tenant', client_id: pipectl-console}\n",
+    "domain": (
+        "domain: {name: console.example.com, certificate_arn: "
+        "'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012'}\n"
+        "access: {groups: {team-shop: [shop]}}\n"
+    ),
 }
 STATEFUL = {
     "AWS::KMS::Key",
@@ -69,7 +82,7 @@ def templates(rendered: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {name: json.loads(text) for name, text in rendered.items()}
 
 
-@pytest.fixture(scope="module", params=["shipped", "cognito-365", "oidc"])
+@pytest.fixture(scope="module", params=["shipped", "cognito-365", "oidc", "domain"])
 def variant(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -96,7 +109,16 @@ def test_the_same_spec_gives_the_same_template(specs: dict[str, ConsoleSpec], re
 
 
 def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]) -> None:
-    contract = ["GraphQLApiId", "GraphQLUrl", "PermissionsBoundaryArn", "StateTableArn", "StateTableName"]
+    contract = [
+        "ConsoleDistributionId",
+        "ConsoleUrl",
+        "GraphQLApiId",
+        "GraphQLUrl",
+        "PermissionsBoundaryArn",
+        "SiteBucketName",
+        "StateTableArn",
+        "StateTableName",
+    ]
     for name, template in templates.items():
         exported = {key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out}
         expected = [*contract, "UserPoolId"] if name != "oidc" else contract
@@ -107,7 +129,8 @@ def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]
 
 def test_nothing_hard_codes_an_account_or_a_region(rendered: dict[str, str]) -> None:
     for text in rendered.values():
-        text = re.sub(r"assets/[0-9a-f]{64}\.zip", "assets/<sha256>.zip", text)  # a digest may hold 12 digits
+        text = re.sub(r"[0-9a-f]{64}", "<sha256>", text)  # a digest may hold 12 digits
+        text = re.sub(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+", "<the given certificate>", text)
         assert not re.search(r"\d{12}", text)
         assert not re.search(r"(eu|us|ap|sa|ca|me|af)-(west|east|north|south|central)-\d", text)
         assert "arn:aws:" not in text
@@ -221,7 +244,7 @@ def test_oidc_sign_in_has_no_user_pool(templates: dict[str, dict[str, Any]]) -> 
     template = templates["oidc"]
     api = props(template, "GraphQLApi")
     assert api["AuthenticationType"] == "OPENID_CONNECT"
-    assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com", "ClientId": "pipectl-console"}
+    assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com/tenant", "ClientId": "pipectl-console"}
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Cognito::")]
     assert "UserPoolId" not in template["Outputs"]
 
@@ -243,24 +266,46 @@ def schema_queries() -> set[str]:
     return set(re.findall(r"^\s+(\w+)[(:]", body.group(1), re.M))
 
 
-def test_one_js_resolver_per_query_of_the_schema(templates: dict[str, dict[str, Any]]) -> None:
+def test_every_query_is_a_pipeline_of_the_access_function_and_its_own(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["shipped"]
     assert (
         props(template, "GraphQLSchema")["Definition"]
         == (common.TEMPLATES_DIR / "appsync" / "schema.graphql").read_text()
     )
     resolvers = resources(template, "AWS::AppSync::Resolver")
-    fields = {r["Properties"]["FieldName"] for r in resolvers.values()}
-    assert fields == schema_queries() == {"pipelines", "pipeline", "runs", "stacks"}
-    for resolver in resolvers.values():
+    functions = resources(template, "AWS::AppSync::FunctionConfiguration")
+    queries = {r["Properties"]["FieldName"]: r for r in resolvers.values() if r["Properties"]["TypeName"] == "Query"}
+    assert set(queries) == schema_queries() == {"pipelines", "pipeline", "runs", "run", "stacks", "approvals"}
+    by_id = {name: f["Properties"] for name, f in functions.items()}
+    assert {f["Name"] for f in by_id.values()} == {*QUERIES, ACCESS_FUNCTION}
+    for field, resolver in queries.items():
         p = resolver["Properties"]
-        assert p["TypeName"] == "Query"
+        assert p["Kind"] == "PIPELINE"
         assert p["Runtime"] == {"Name": "APPSYNC_JS", "RuntimeVersion": "1.0.0"}
-        assert p["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
         assert resolver["DependsOn"] == ["GraphQLSchema"]
-        assert p["Code"] == resolver_code(p["FieldName"])
-        assert "{{" not in p["Code"] and "{%" not in p["Code"]
-        assert "export function request" in p["Code"] and "export function response" in p["Code"]
+        first, own = (ref["Fn::GetAtt"] for ref in p["PipelineConfig"]["Functions"])
+        assert by_id[first[0]]["Name"] == ACCESS_FUNCTION and by_id[own[0]]["Name"] == field
+        assert p["Code"] == query_code(field)
+    for function in by_id.values():
+        assert function["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
+        assert function["Code"] == resolver_code(function["Name"])
+        assert "{{" not in function["Code"] and "{%" not in function["Code"]
+        assert "export function request" in function["Code"] and "export function response" in function["Code"]
+    below = {(r["Properties"]["TypeName"], r["Properties"]["FieldName"]) for r in resolvers.values()} - {
+        ("Query", field) for field in queries
+    }
+    assert below == set(FIELDS) == {("Pipeline", "environments")}
+
+
+def test_the_groups_claim_follows_the_sign_in(templates: dict[str, dict[str, Any]]) -> None:
+    """Cognito puts groups in cognito:groups; an OIDC provider in the claim _console.yaml names."""
+    cognito = props(templates["shipped"], "AccessFunction")["Code"]
+    oidc = props(templates["oidc"], "AccessFunction")["Code"]
+    assert 'claims["cognito:groups"]' in cognito and 'claims["groups"]' in oidc
+
+
+def test_the_group_mapping_rides_in_the_template_metadata(templates: dict[str, dict[str, Any]]) -> None:
+    assert templates["shipped"]["Metadata"][ACCESS_METADATA] == {"admins_group": "admins", "groups": {}}
 
 
 def test_the_firewall_guards_the_api(templates: dict[str, dict[str, Any]]) -> None:
@@ -466,6 +511,22 @@ def _event(detail_type: str, source: str, resource: str) -> dict[str, Any]:
         ),
         (
             _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing",
+            ),
+            False,
+        ),
+        (
+            _event(
                 "CloudFormation Stack Status Change",
                 "aws.cloudformation",
                 f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1",
@@ -525,150 +586,14 @@ def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[s
 
 # --- the resolvers, evaluated with node against moto's DynamoDB ----------------------------------------
 
-NODE = shutil.which("node")
-UTILS = """
-function toAttr(v) {
-  if (v === null || v === undefined) return { NULL: true };
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  if (typeof v === 'boolean') return { BOOL: v };
-  if (Array.isArray(v)) return { L: v.map(toAttr) };
-  return { M: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAttr(x)])) };
-}
-export const util = {
-  error(message, type) { const e = new Error(message); e.type = type; throw e; },
-  dynamodb: { toMapValues(o) { return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, toAttr(v)])); } },
-};
-"""
-HARNESS = """
-import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
-const [, , file, phase] = process.argv;
-const ctx = JSON.parse(readFileSync(0, 'utf8'));
-const resolver = await import(pathToFileURL(file).href);
-try {
-  console.log(JSON.stringify({ value: resolver[phase](ctx) ?? null }));
-} catch (e) {
-  console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
-}
-"""
-
-
-class Resolvers:
-    """The rendered resolvers in a directory node can import them from, with a stand-in for AppSync's util."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        utils = directory / "node_modules" / "@aws-appsync" / "utils"
-        utils.mkdir(parents=True)
-        (utils / "package.json").write_text(
-            json.dumps({"name": "@aws-appsync/utils", "type": "module", "exports": "./index.js"})
-        )
-        (utils / "index.js").write_text(UTILS)
-        (directory / "harness.mjs").write_text(HARNESS)
-        for field in QUERIES:
-            (directory / f"{field}.mjs").write_text(resolver_code(field))
-
-    def run(self, field: str, phase: str, ctx: dict[str, Any]) -> dict[str, Any]:
-        assert NODE is not None
-        done = subprocess.run(
-            [NODE, "harness.mjs", f"{field}.mjs", phase],
-            input=json.dumps(ctx, default=_plain),
-            capture_output=True,
-            text=True,
-            cwd=self.directory,
-            timeout=30,
-            check=True,
-        )
-        return dict(json.loads(done.stdout))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(value)
-
 
 @pytest.fixture(scope="module")
-def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
+def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
     if NODE is None:
         pytest.skip("node is not installed")
-    return Resolvers(tmp_path_factory.mktemp("resolvers"))
-
-
-SEED = [
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "META",
-        "name": "shop",
-        "owner": "analytics@example.com",
-        "region": "eu-west-1",
-        "envs": ["test", "prod"],
-        "updated_at": "2024-05-01T09:00:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop-eu",
-        "sk": "META",
-        "name": "shop-eu",
-        "owner": "eu@example.com",
-        "region": "eu-west-1",
-        "envs": ["prod"],
-        "updated_at": "2024-05-01T09:00:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "RUN#2024-05-01T10:00:00Z#r1",
-        "run_id": "r1",
-        "kind": "apply",
-        "revision": "abc1234",
-        "actor": "ci",
-        "started_at": "2024-05-01T10:00:00Z",
-        "ended_at": "2024-05-01T10:09:00Z",
-        "result": "failed",
-        "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"},
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "RUN#2024-05-02T10:00:00Z#r2",
-        "run_id": "r2",
-        "kind": "plan",
-        "revision": "def5678",
-        "actor": "ana",
-        "started_at": "2024-05-02T10:00:00Z",
-        "result": "ok",
-        "stacks": {},
-    },
-    {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
-    {"pk": "LOCK", "sk": "deploy", "owner": "ci", "run_id": "r2", "expires_at": 1714650000},
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "STACK#prod#pipectl-shop-prod-storage",
-        "stack": "pipectl-shop-prod-storage",
-        "kind": "storage",
-        "env": "prod",
-        "status": "UPDATE_COMPLETE",
-        "reason": "",
-        "revision": "abc1234",
-        "updated_at": "2024-05-01T10:03:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "STACK#test#pipectl-shop-test-storage",
-        "stack": "pipectl-shop-test-storage",
-        "kind": "storage",
-        "env": "test",
-        "status": "CREATE_COMPLETE",
-        "updated_at": "2024-05-01T10:02:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop-eu",
-        "sk": "STACK#prod#pipectl-shop-eu-prod-storage",
-        "stack": "pipectl-shop-eu-prod-storage",
-        "kind": "storage",
-        "env": "prod",
-        "status": "CREATE_COMPLETE",
-    },
-]
+    running = Resolvers(tmp_path_factory.mktemp("resolvers"))
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="module")
@@ -688,32 +613,6 @@ def state(templates: dict[str, dict[str, Any]]) -> Iterator[Any]:
         for item in SEED:
             resource.put_item(Item=item)
         yield client, table["TableName"]
-
-
-def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any]) -> Any:
-    """What AppSync would do: run request, send it to DynamoDB, hand the result to response."""
-    client, table_name = state
-    request = resolvers.run(field, "request", {"args": args})["value"]
-    plain = TypeDeserializer()
-    if request["operation"] == "GetItem":
-        item = client.get_item(TableName=table_name, Key=request["key"]).get("Item")
-        result: Any = {k: plain.deserialize(v) for k, v in item.items()} if item else None
-    else:
-        assert request["operation"] == "Query"
-        query: dict[str, Any] = {
-            "TableName": table_name,
-            "KeyConditionExpression": request["query"]["expression"],
-            "ExpressionAttributeValues": request["query"]["expressionValues"],
-            "ScanIndexForward": request.get("scanIndexForward", True),
-            "Limit": request["limit"],
-        }
-        if "index" in request:
-            query["IndexName"] = request["index"]
-        items = client.query(**query)["Items"]
-        result = {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
-    answer = resolvers.run(field, "response", {"args": args, "result": result})
-    assert "error" not in answer, answer
-    return answer["value"]
 
 
 def test_pipelines_lists_every_pipeline_and_nothing_else(resolvers: Resolvers, state: Any) -> None:
@@ -765,10 +664,210 @@ def test_stacks_of_a_pipeline_and_of_one_environment(resolvers: Resolvers, state
         "reason": "",
         "revision": "abc1234",
         "updatedAt": "2024-05-01T10:03:00Z",
+        "outputs": [
+            {"key": "DataBucketName", "value": "shop-data"},
+            {"key": "KeyArn", "value": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+        ],
     }
 
 
 def test_data_source_errors_reach_the_caller(resolvers: Resolvers) -> None:
-    for field in QUERIES:
+    for field in [*QUERIES, ACCESS_FUNCTION, *(f for _, f in FIELDS)]:
         answer = resolvers.run(field, "response", {"args": {}, "error": {"message": "throttled", "type": "X"}})
         assert answer == {"error": "throttled", "type": "X"}
+
+
+def test_a_pipeline_lists_its_environments_with_their_graph(resolvers: Resolvers, state: Any) -> None:
+    prod, test = ask_field(resolvers, state, "environments", {"name": "shop"})
+    assert (prod["env"], prod["status"], prod["drift"], test["env"]) == ("prod", "failed", "DRIFTED", "test")
+    assert prod["collectorUrl"] == "https://collect.example.com/collect"
+    assert prod["dashboardUrl"].endswith("#dashboards/dashboard/pipectl-shop-prod")
+    assert prod["driftedStacks"] == ["pipectl-shop-prod-storage"]
+    assert prod["graph"] == [
+        {"stack": "pipectl-shop-prod-ingestion", "dependsOn": ["pipectl-shop-prod-storage"]},
+        {"stack": "pipectl-shop-prod-storage", "dependsOn": []},
+    ]
+    assert ask_field(resolvers, state, "environments", {"name": "shop-eu"}) == []
+
+
+def test_a_run_carries_its_plan_and_what_changed_and_failed(resolvers: Resolvers, state: Any) -> None:
+    run = ask(resolvers, state, "run", {"runId": "r1"})
+    assert gzip.decompress(base64.b64decode(run["planMarkdownGzip"])).startswith(b"# Plan abc1234")
+    assert (run["trigger"], run["durationSeconds"], run["pipelines"]) == ("push", 540, ["shop", "shop-eu"])
+    assert run["changed"] == ["pipectl-shop-prod-storage"]
+    assert run["failed"] == ["pipectl-shop-prod-ingestion"]
+    assert ask(resolvers, state, "run", {"runId": "nope"}) is None
+
+
+def test_approvals_are_those_that_wait(resolvers: Resolvers, state: Any) -> None:
+    [waiting] = ask(resolvers, state, "approvals", {})
+    assert (waiting["executionId"], waiting["state"], waiting["stage"]) == ("e-1", "STARTED", "Approve")
+    assert waiting["url"].endswith("/codepipeline/pipelines/pipectl/view?region=eu-west-1")
+
+
+MAPPING = {"pk": "CONSOLE", "sk": "ACCESS", "admins_group": "admins", "groups": {"team-shop": ["shop"]}}
+
+
+@pytest.fixture
+def mapped(state: Any) -> Iterator[Any]:
+    """The state with groups mapped to pipelines, as the controller writes _console.yaml's `access`."""
+    client, table_name = state
+    boto3.resource("dynamodb", region_name=REGION).Table(table_name).put_item(Item=MAPPING)
+    yield state
+    client.delete_item(TableName=table_name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "ACCESS"}})
+
+
+def test_with_groups_mapped_a_team_sees_its_own_pipelines_only(resolvers: Resolvers, mapped: Any) -> None:
+    team = ["team-shop", "someone-else"]
+    assert [p["name"] for p in ask(resolvers, mapped, "pipelines", {}, team)] == ["shop"]
+    assert ask(resolvers, mapped, "pipeline", {"name": "shop-eu"}, team) is None
+    assert ask(resolvers, mapped, "pipeline", {"name": "shop"}, team)["name"] == "shop"
+    assert ask(resolvers, mapped, "stacks", {"pipeline": "shop-eu"}, team) == []
+    assert len(ask(resolvers, mapped, "runs", {"pipeline": "shop"}, team)) == 2
+    assert ask(resolvers, mapped, "runs", {"pipeline": "shop-eu"}, team) == []
+    assert ask(resolvers, mapped, "run", {"runId": "r1"}, team) is None  # it touched shop-eu too
+    assert ask(resolvers, mapped, "run", {"runId": "r2"}, team)["runId"] == "r2"
+    assert ask(resolvers, mapped, "approvals", {}, team) == []
+
+
+def test_with_groups_mapped_admins_see_everything_and_strangers_nothing(resolvers: Resolvers, mapped: Any) -> None:
+    assert [p["name"] for p in ask(resolvers, mapped, "pipelines", {}, ["admins"])] == ["shop", "shop-eu"]
+    assert ask(resolvers, mapped, "run", {"runId": "r1"}, ["admins"])["runId"] == "r1"
+    assert len(ask(resolvers, mapped, "approvals", {}, ["admins"])) == 1
+    assert ask(resolvers, mapped, "pipelines", {}, []) == []
+    assert ask(resolvers, mapped, "pipelines", {}) == []  # a token without the claim
+
+
+def test_without_a_mapping_every_user_sees_everything(resolvers: Resolvers, state: Any) -> None:
+    assert [p["name"] for p in ask(resolvers, state, "pipelines", {}, [])] == ["shop", "shop-eu"]
+    assert len(ask(resolvers, state, "approvals", {}, ["anyone"])) == 1
+
+
+def test_an_oidc_groups_claim_may_be_one_string(tmp_path: Path, mapped: Any) -> None:
+    """Some providers send groups space- or comma-separated in one string claim."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    oidc = Resolvers(tmp_path, groups_claim="groups")
+    claims = {"args": {}, "identity": {"claims": {"groups": "team-shop other"}}, "stash": {}}
+    try:
+        _, stash = run_function(oidc, mapped, ACCESS_FUNCTION, claims)
+    finally:
+        oidc.close()
+    assert stash["visible"] == ["shop"]
+
+
+# --- hosting -------------------------------------------------------------------------------------------
+
+
+def test_the_site_bucket_is_private_encrypted_tls_only_and_retained(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    resource = template["Resources"]["SiteBucket"]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    bucket = resource["Properties"]
+    assert bucket["BucketName"] == {"Fn::Sub": "pipectl-console-site-${AWS::AccountId}-${AWS::Region}"}
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["ConsoleKey", "Arn"]},
+    }
+    assert all(bucket["PublicAccessBlockConfiguration"].values()) and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    deny, read = props(template, "SiteBucketPolicy")["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"} and read["Action"] == ["s3:GetObject"]
+    assert read["Condition"]["StringEquals"]["AWS:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"
+    }
+
+
+def test_cloudfront_may_decrypt_the_site_bucket_only(templates: dict[str, dict[str, Any]]) -> None:
+    statements = props(templates["shipped"], "ConsoleKey")["KeyPolicy"]["Statement"]
+    [grant] = [s for s in statements if s["Principal"].get("Service") == "cloudfront.amazonaws.com"]
+    assert grant["Action"] == ["kms:Decrypt"]
+    assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::pipectl-console-site-${AWS::AccountId}-${AWS::Region}"
+    }
+
+
+def test_the_distribution_serves_the_app_version_through_origin_access_control(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["shipped"]
+    config = props(template, "ConsoleDistribution")["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy identity
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    site = site_asset()
+    assert origin["OriginPath"] == f"/{site.sha256}"
+    assert template["Metadata"]["pipectl:console-site"] == {"asset": site.key, "prefix": site.sha256}
+    assert props(template, "SiteOriginAccessControl")["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    assert config["DefaultRootObject"] == "index.html"
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
+    assert {(e["ErrorCode"], e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]} == {
+        (403, 200, "/index.html"),
+        (404, 200, "/index.html"),
+    }
+    assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+    assert "Aliases" not in config
+    assert template["Outputs"]["ConsoleUrl"]["Value"] == {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}
+
+
+def test_a_console_domain_brings_its_certificate(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["domain"]
+    config = props(template, "ConsoleDistribution")["DistributionConfig"]
+    assert config["Aliases"] == ["console.example.com"]
+    assert config["ViewerCertificate"]["AcmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert template["Outputs"]["ConsoleUrl"]["Value"] == "https://console.example.com"
+    client = props(template, "ConsoleAppClient")
+    assert {"Fn::Sub": ["${Url}/", {"Url": "https://console.example.com"}]} in client["CallbackURLs"]
+    assert template["Metadata"]["pipectl:console-access"]["groups"] == {"team-shop": ["shop"]}
+
+
+def test_security_headers_allow_only_the_app_the_api_and_sign_in(templates: dict[str, dict[str, Any]]) -> None:
+    headers = props(templates["shipped"], "SiteHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp_text, variables = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = dict(d.strip().split(" ", 1) for d in csp_text.split(";"))
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert directives["connect-src"].split() == [
+        "'self'",
+        "https://${GraphQLApi.GraphQLDns}",
+        "wss://${GraphQLApi.RealtimeDns}",
+        "https://cognito-idp.${AWS::Region}.amazonaws.com",
+        "${SignIn}",
+    ]
+    assert variables["SignIn"] == {
+        "Fn::Sub": "https://pipectl-console-${AWS::AccountId}.auth.${AWS::Region}.amazoncognito.com"
+    }
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["StrictTransportSecurity"]["IncludeSubdomains"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"] == {"Override": True}
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    oidc = props(templates["oidc"], "SiteHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert oidc["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][1]["SignIn"] == "https://login.example.com"
+
+
+def test_the_app_client_signs_in_with_the_code_grant_and_pkce(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    client = props(template, "ConsoleAppClient")
+    assert client["GenerateSecret"] is False  # a public client: PKCE, no secret
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "openid" in client["AllowedOAuthScopes"]
+    expected = [
+        {"Fn::Sub": ["${Url}/", {"Url": {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}}]},
+        "http://localhost:8765/",
+    ]
+    assert client["CallbackURLs"] == expected and client["LogoutURLs"] == expected
+    domain = props(template, "ConsoleUserPoolDomain")
+    assert domain == {
+        "UserPoolId": {"Ref": "ConsoleUserPool"},
+        "Domain": {"Fn::Sub": "pipectl-console-${AWS::AccountId}"},
+        "ManagedLoginVersion": 1,
+    }
+    assert "ConsoleAppClient" not in templates["oidc"]["Resources"]

@@ -18,7 +18,10 @@ from generator.policy.permissions import load_table
 RECORDED = frozenset(
     {
         "AWS::AppSync::DataSource",
+        "AWS::AppSync::FunctionConfiguration",
         "AWS::AppSync::Resolver",
+        "AWS::CloudFront::CachePolicy",
+        "AWS::CloudFront::ResponseHeadersPolicy",
         "AWS::CodeStarNotifications::NotificationRule",
     }
 )

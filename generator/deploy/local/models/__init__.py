@@ -15,6 +15,7 @@ SERVICE_MODULES = (
     "applicationautoscaling",
     "appsync",
     "awslambda",
+    "cloudfront",
     "cloudwatch",
     "codebuild",
     "codecommit",
