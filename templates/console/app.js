@@ -1,0 +1,209 @@
+// The console: sign-in, routes, loading through the API, and refresh by polling with backoff.
+import { h, link, show } from "./dom.js";
+import { ApiError, SessionEnded, query } from "./api.js";
+import { SignInError, completeSignIn, forget, session, signIn, signOut } from "./auth.js";
+import { Shape } from "./shape.js";
+import * as views from "./views.js";
+
+const main = document.getElementById("main");
+const bar = document.getElementById("account");
+const state = { config: null, shape: null, timer: null, delay: 0, last: null, route: null };
+
+function route() {
+  const path = decodeURI(location.hash.replace(/^#/, "")) || "/pipelines";
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { path, parts };
+}
+
+function token() {
+  const s = session();
+  if (!s) throw new SessionEnded("Your session has ended.");
+  return s.idToken;
+}
+
+async function ask(document, variables) {
+  return query(state.config.graphqlUrl, token(), document, variables);
+}
+
+/** Each route: its heading and how to load it; `load` returns the nodes to show. */
+const ROUTES = [
+  {
+    match: (p) => p.length === 0 || (p[0] === "pipelines" && p.length === 1),
+    title: () => "Pipelines",
+    async load() {
+      const data = await ask(`query Pipelines { pipelines { ${state.shape.select("Pipeline")} } }`);
+      return [views.pipelines(data.pipelines)];
+    },
+  },
+  {
+    match: (p) => p[0] === "pipelines" && p.length === 2,
+    title: (p) => `Pipeline ${p[1]}`,
+    async load(p) {
+      const s = state.shape;
+      const runType = s.rootType("runs") ?? "Run";
+      const data = await ask(
+        `query Pipeline($name: String!) { pipeline(name: $name) { ${s.select("Pipeline")} }
+          stacks(pipeline: $name) { ${s.select(s.rootType("stacks") ?? "Stack")} }
+          runs(pipeline: $name, limit: 20) { ${s.select(runType, ["plan"])} } }`,
+        { name: p[1] },
+      );
+      if (!data.pipeline) return [h("p", { role: "status" }, `No pipeline named ${p[1]}.`)];
+      return [
+        views.pipelines([data.pipeline]),
+        h("h2", {}, "Stack graph"), views.graph(p[1], data.stacks, data.pipeline.edges),
+        h("h2", {}, "Stacks"), views.stacks(data.stacks),
+        h("h2", {}, "Runs"), views.runs(data.runs),
+      ];
+    },
+  },
+  {
+    match: (p) => p[0] === "pipelines" && p[2] === "runs" && p.length === 4,
+    title: (p) => `Run ${p[3].slice(0, 8)} of ${p[1]}`,
+    async load(p) {
+      const s = state.shape;
+      if (s.has("run", "runId")) {
+        const data = await ask(`query Run($id: ID!) { run(runId: $id) { ${s.select(s.rootType("run"))} } }`, { id: p[3] });
+        return data.run ? views.run(data.run) : [h("p", { role: "status" }, `No run ${p[3]}.`)];
+      }
+      const data = await ask(`query Runs($name: String!) { runs(pipeline: $name, limit: 100) { ${s.select(s.rootType("runs"))} } }`, { name: p[1] });
+      const found = data.runs.find((r) => r.runId === p[3]);
+      return found ? views.run(found) : [h("p", { role: "status" }, `No run ${p[3]} among the latest runs of ${p[1]}.`)];
+    },
+  },
+  {
+    match: (p) => p[0] === "runs" && p.length === 1,
+    title: () => "Runs",
+    async load() {
+      const s = state.shape;
+      const names = (await ask("query Names { pipelines { name } }")).pipelines.map((x) => x.name);
+      if (!names.length) return [views.runs([], true)];
+      const fields = s.select(s.rootType("runs"), ["plan"]);
+      const parts = names.map((_, i) => `p${i}: runs(pipeline: $p${i}, limit: 10) { ${fields} }`);
+      const vars = Object.fromEntries(names.map((n, i) => [`p${i}`, n]));
+      const data = await ask(`query AllRuns(${names.map((_, i) => `$p${i}: String!`).join(", ")}) { ${parts.join(" ")} }`, vars);
+      const seen = new Map();
+      for (const list of Object.values(data)) for (const r of list) seen.set(`${r.pipeline}#${r.runId}`, r);
+      const all = [...seen.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt))).slice(0, 50);
+      return [views.runs(all, true)];
+    },
+  },
+  {
+    match: (p) => p[0] === "approvals" && p.length === 1,
+    title: () => "Waiting approvals",
+    async load() {
+      const s = state.shape;
+      const root = ["approvals", "waitingApprovals", "pendingApprovals"].find((name) => s.has(name));
+      if (!root) return [h("p", { class: "empty" }, "This API does not list approvals.")];
+      const data = await ask(`query Approvals { ${root} { ${s.select(s.rootType(root))} } }`);
+      return [views.approvals(data[root])];
+    },
+  },
+];
+
+function renderSignIn(message) {
+  stop();
+  show(bar);
+  document.title = "Sign in · pipectl console";
+  show(main,
+    h("h1", { tabindex: "-1" }, "Sign in to the pipectl console"),
+    message ? h("p", { class: "notice", role: "alert" }, message) : null,
+    h("p", {}, "The console shows every pipeline, its stacks, runs and waiting approvals."),
+    h("button", { type: "button", class: "primary", onclick: () => signIn(state.config.signIn, route().path) }, "Sign in"),
+  );
+  main.dataset.view = "signin";
+  main.querySelector("h1").focus();
+}
+
+function renderAccount(user) {
+  show(bar,
+    h("span", { class: "user" }, "Signed in as ", h("strong", {}, user)),
+    h("button", { type: "button", onclick: () => { stop(); if (!signOut(state.config.signIn)) renderSignIn("You have signed out."); } }, "Sign out"),
+  );
+}
+
+function renderError(err) {
+  const id = err instanceof ApiError ? err.requestId : null;
+  return h("div", { class: "error", role: "alert" },
+    h("p", {}, h("strong", {}, "The API returned an error: "), err.message),
+    h("p", {}, `Error type: ${err.errorType ?? "unknown"}`, " · ", "Request id: ", h("code", { class: "request-id" }, id ?? "none")),
+    h("button", { type: "button", onclick: () => refresh(true) }, "Retry now"),
+  );
+}
+
+function stop() {
+  clearTimeout(state.timer);
+  state.timer = null;
+}
+
+function schedule(failed) {
+  stop();
+  const base = (state.config.refreshSeconds ?? 5) * 1000;
+  state.delay = failed ? Math.min(Math.max(state.delay * 2, base * 2), 60000) : base;
+  state.timer = setTimeout(() => refresh(false), state.delay);
+}
+
+/** Load the current route; `fresh` when the route changed (heading and focus move), else a quiet refresh. */
+async function refresh(fresh) {
+  const s = session();
+  if (!s) return renderSignIn("Your session has ended; sign in again.");
+  const { parts } = route();
+  const view = ROUTES.find((r) => r.match(parts));
+  if (!view) return show(main, h("h1", {}, "Not found"), h("p", {}, "This page does not exist. "), link("/pipelines", "Go to pipelines"));
+  renderAccount(s.user);
+  const title = view.title(parts);
+  const heading = main.querySelector("h1");
+  if (fresh || !heading || heading.textContent !== title) {
+    show(main, h("h1", { tabindex: "-1" }, title), h("div", { id: "content", "aria-busy": "true" }, h("p", {}, "Loading…")));
+    document.title = `${title} · pipectl console`;
+    main.querySelector("h1").focus();
+    state.last = null;
+  }
+  const content = document.getElementById("content");
+  main.dataset.view = "loading";
+  try {
+    state.shape ??= await Shape.load(state.config.graphqlUrl, token());
+    const nodes = await view.load(parts);
+    const snapshot = nodes.map((n) => n.textContent + (n.outerHTML ?? "")).join("\n");
+    if (snapshot !== state.last) {
+      const focused = document.activeElement?.getAttribute?.("href");
+      show(content, nodes);
+      if (focused && content.contains(document.activeElement) === false) content.querySelector(`a[href="${CSS.escape(focused)}"]`)?.focus();
+      state.last = snapshot;
+    }
+    content.setAttribute("aria-busy", "false");
+    main.dataset.view = parts[0] ?? "pipelines";
+    document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    schedule(false);
+  } catch (err) {
+    if (err instanceof SessionEnded) {
+      forget();
+      return renderSignIn("Your session has ended or was not accepted; sign in again.");
+    }
+    show(content, renderError(err));
+    content.setAttribute("aria-busy", "false");
+    main.dataset.view = "error";
+    state.last = null;
+    schedule(true);
+  }
+}
+
+async function boot() {
+  try {
+    state.config = await (await fetch("config.json", { cache: "no-store" })).json();
+  } catch {
+    show(main, h("h1", {}, "The console is not configured"), h("p", { role: "alert" }, "config.json could not be read."));
+    return;
+  }
+  try {
+    const back = await completeSignIn(state.config.signIn);
+    if (back) history.replaceState(null, "", `${location.pathname}#${back}`);
+  } catch (err) {
+    return renderSignIn(err instanceof SignInError ? err.message : `Sign-in failed: ${err.message}`);
+  }
+  if (!session()) return renderSignIn();
+  window.addEventListener("hashchange", () => refresh(true));
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && session()) refresh(false); });
+  refresh(true);
+}
+
+boot();
