@@ -121,6 +121,8 @@ EXECUTION_START_SK_PREFIX: Final = "EXECID#"
 LOCK_PK: Final = "LOCK"
 LOCK_SK: Final = "deploy"
 BY_SORT_KEY_INDEX: Final = "BySortKey"
+CONSOLE_LIMITS: Final = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
+"""Items the console API returns at most per query: the AppSync resolvers and the local console both apply them."""
 
 ASSETS_DIR: Final = "assets"
 """Under build/: content-addressed files (Lambda code zips) named `<sha256>.<ext>`."""

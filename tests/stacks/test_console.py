@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 from cfnlint.api import ManualArgs, lint
 from moto import mock_aws
 from moto.events.models import EventPattern
@@ -24,6 +21,7 @@ from generator.spec.models import ConsoleSpec
 from generator.stacks import common
 from generator.stacks.assets import function_asset
 from generator.stacks.console import QUERIES, build_console, resolver_code
+from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "pipelines.d"
@@ -490,150 +488,12 @@ def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[s
 
 # --- the resolvers, evaluated with node against moto's DynamoDB ----------------------------------------
 
-NODE = shutil.which("node")
-UTILS = """
-function toAttr(v) {
-  if (v === null || v === undefined) return { NULL: true };
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  if (typeof v === 'boolean') return { BOOL: v };
-  if (Array.isArray(v)) return { L: v.map(toAttr) };
-  return { M: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAttr(x)])) };
-}
-export const util = {
-  error(message, type) { const e = new Error(message); e.type = type; throw e; },
-  dynamodb: { toMapValues(o) { return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, toAttr(v)])); } },
-};
-"""
-HARNESS = """
-import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
-const [, , file, phase] = process.argv;
-const ctx = JSON.parse(readFileSync(0, 'utf8'));
-const resolver = await import(pathToFileURL(file).href);
-try {
-  console.log(JSON.stringify({ value: resolver[phase](ctx) ?? null }));
-} catch (e) {
-  console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
-}
-"""
-
-
-class Resolvers:
-    """The rendered resolvers in a directory node can import them from, with a stand-in for AppSync's util."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        utils = directory / "node_modules" / "@aws-appsync" / "utils"
-        utils.mkdir(parents=True)
-        (utils / "package.json").write_text(
-            json.dumps({"name": "@aws-appsync/utils", "type": "module", "exports": "./index.js"})
-        )
-        (utils / "index.js").write_text(UTILS)
-        (directory / "harness.mjs").write_text(HARNESS)
-        for field in QUERIES:
-            (directory / f"{field}.mjs").write_text(resolver_code(field))
-
-    def run(self, field: str, phase: str, ctx: dict[str, Any]) -> dict[str, Any]:
-        assert NODE is not None
-        done = subprocess.run(
-            [NODE, "harness.mjs", f"{field}.mjs", phase],
-            input=json.dumps(ctx, default=_plain),
-            capture_output=True,
-            text=True,
-            cwd=self.directory,
-            timeout=30,
-            check=True,
-        )
-        return dict(json.loads(done.stdout))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(value)
-
 
 @pytest.fixture(scope="module")
 def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
     if NODE is None:
         pytest.skip("node is not installed")
     return Resolvers(tmp_path_factory.mktemp("resolvers"))
-
-
-SEED = [
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "META",
-        "name": "shop",
-        "owner": "analytics@example.com",
-        "region": "eu-west-1",
-        "envs": ["test", "prod"],
-        "updated_at": "2024-05-01T09:00:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop-eu",
-        "sk": "META",
-        "name": "shop-eu",
-        "owner": "eu@example.com",
-        "region": "eu-west-1",
-        "envs": ["prod"],
-        "updated_at": "2024-05-01T09:00:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "RUN#2024-05-01T10:00:00Z#r1",
-        "run_id": "r1",
-        "kind": "apply",
-        "revision": "abc1234",
-        "actor": "ci",
-        "started_at": "2024-05-01T10:00:00Z",
-        "ended_at": "2024-05-01T10:09:00Z",
-        "result": "failed",
-        "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"},
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "RUN#2024-05-02T10:00:00Z#r2",
-        "run_id": "r2",
-        "kind": "plan",
-        "revision": "def5678",
-        "actor": "ana",
-        "started_at": "2024-05-02T10:00:00Z",
-        "result": "ok",
-        "stacks": {},
-    },
-    {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
-    {"pk": "LOCK", "sk": "deploy", "owner": "ci", "run_id": "r2", "expires_at": 1714650000},
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "STACK#prod#pipectl-shop-prod-storage",
-        "stack": "pipectl-shop-prod-storage",
-        "kind": "storage",
-        "env": "prod",
-        "status": "UPDATE_COMPLETE",
-        "reason": "",
-        "revision": "abc1234",
-        "updated_at": "2024-05-01T10:03:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop",
-        "sk": "STACK#test#pipectl-shop-test-storage",
-        "stack": "pipectl-shop-test-storage",
-        "kind": "storage",
-        "env": "test",
-        "status": "CREATE_COMPLETE",
-        "updated_at": "2024-05-01T10:02:00Z",
-    },
-    {
-        "pk": "PIPELINE#shop-eu",
-        "sk": "STACK#prod#pipectl-shop-eu-prod-storage",
-        "stack": "pipectl-shop-eu-prod-storage",
-        "kind": "storage",
-        "env": "prod",
-        "status": "CREATE_COMPLETE",
-    },
-]
 
 
 @pytest.fixture(scope="module")
@@ -653,32 +513,6 @@ def state(templates: dict[str, dict[str, Any]]) -> Iterator[Any]:
         for item in SEED:
             resource.put_item(Item=item)
         yield client, table["TableName"]
-
-
-def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any]) -> Any:
-    """What AppSync would do: run request, send it to DynamoDB, hand the result to response."""
-    client, table_name = state
-    request = resolvers.run(field, "request", {"args": args})["value"]
-    plain = TypeDeserializer()
-    if request["operation"] == "GetItem":
-        item = client.get_item(TableName=table_name, Key=request["key"]).get("Item")
-        result: Any = {k: plain.deserialize(v) for k, v in item.items()} if item else None
-    else:
-        assert request["operation"] == "Query"
-        query: dict[str, Any] = {
-            "TableName": table_name,
-            "KeyConditionExpression": request["query"]["expression"],
-            "ExpressionAttributeValues": request["query"]["expressionValues"],
-            "ScanIndexForward": request.get("scanIndexForward", True),
-            "Limit": request["limit"],
-        }
-        if "index" in request:
-            query["IndexName"] = request["index"]
-        items = client.query(**query)["Items"]
-        result = {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
-    answer = resolvers.run(field, "response", {"args": args, "result": result})
-    assert "error" not in answer, answer
-    return answer["value"]
 
 
 def test_pipelines_lists_every_pipeline_and_nothing_else(resolvers: Resolvers, state: Any) -> None:

@@ -23,7 +23,7 @@ KEYS = {
     "separator": contract.KEY_SEPARATOR,
     "by_sort_key_index": contract.BY_SORT_KEY_INDEX,
 }
-LIMITS = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
+LIMITS = contract.CONSOLE_LIMITS
 # Query field -> logical id of its resolver; the code is templates/appsync/resolvers/<field>.js.j2.
 QUERIES = {
     "pipelines": "PipelinesResolver",

@@ -1,0 +1,65 @@
+"""AppSync's DynamoDB data source in Python: the request documents the resolvers build, sent with boto3.
+
+The local resolvers build the very documents the APPSYNC_JS resolvers return from `request(ctx)`, so the
+two paths differ only in who sends them; this module is that sender, and it answers what AppSync hands
+to `response(ctx)` as `ctx.result`: one item (or None) for GetItem, `{"items": [...]}` for one Query page.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+_deserialize = TypeDeserializer().deserialize
+
+
+class DataSourceError(Exception):
+    """What AppSync puts in `ctx.error`: the resolvers turn it into a GraphQL error of the same type."""
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's numbers as JSON numbers and sets as lists, as AppSync's resolvers see them."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _item(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: plain(_deserialize(v)) for k, v in raw.items()}
+
+
+def send(ddb: Any, table_name: str, request: dict[str, Any]) -> Any:
+    """One GetItem or Query request document (the APPSYNC_JS shape), answered like AppSync's `ctx.result`."""
+    try:
+        if request["operation"] == "GetItem":
+            found = ddb.get_item(TableName=table_name, Key=request["key"], ConsistentRead=False).get("Item")
+            return _item(found) if found else None
+        if request["operation"] == "Query":
+            query: dict[str, Any] = {
+                "TableName": table_name,
+                "KeyConditionExpression": request["query"]["expression"],
+                "ExpressionAttributeValues": request["query"]["expressionValues"],
+                "ScanIndexForward": request.get("scanIndexForward", True),
+            }
+            if "limit" in request:
+                query["Limit"] = request["limit"]
+            if "index" in request:
+                query["IndexName"] = request["index"]
+            page = ddb.query(**query)
+            return {"items": [_item(raw) for raw in page.get("Items") or []]}
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise DataSourceError(str(error.get("Message", exc)), f"DynamoDB:{error.get('Code', 'Error')}") from exc
+    raise DataSourceError(f"unsupported operation {request['operation']}", "UnsupportedOperation")

@@ -1,0 +1,153 @@
+"""The local console's GraphQL path (`generator.deploy.local.console.answer`) against the AppSync resolvers.
+
+Parity: every query, asked of the APPSYNC_JS resolvers (run with node, as the console stack's tests run
+them) and of `answer()`, on the same moto table, gives the same result. Then what only `answer()` does:
+AppSync's error shapes for bad documents, bad variables and failing data sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
+from moto import mock_aws
+
+from generator.deploy.local.console import Identity, answer
+from generator.deploy.local.console.api import schema
+from generator.spec.loader import load_directory
+from generator.stacks.console import QUERIES, build_console
+from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask
+
+REPO = Path(__file__).resolve().parents[3]
+REGION = "eu-west-1"
+ANYONE = Identity("someone", ())
+
+
+@pytest.fixture(scope="module")
+def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
+    if NODE is None:
+        pytest.skip("node is not installed")
+    return Resolvers(tmp_path_factory.mktemp("resolvers"))
+
+
+@pytest.fixture(scope="module")
+def state() -> Iterator[tuple[Any, str]]:
+    """A moto table made from the shipped console template's own table definition, seeded with every kind of item."""
+    template = build_console(load_directory(REPO / "pipelines.d").console).to_dict()
+    table = template["Resources"]["StateTable"]["Properties"]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName=table["TableName"],
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            BillingMode=table["BillingMode"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+        )
+        resource = boto3.resource("dynamodb", region_name=REGION).Table(table["TableName"])
+        for item in SEED:
+            resource.put_item(Item=item)
+        yield client, table["TableName"]
+
+
+def selection(kind: GraphQLOutputType) -> str:
+    """Every field of a result type, nested: the parity test compares whole objects, not a chosen few."""
+    while isinstance(kind, GraphQLNonNull | GraphQLList):
+        kind = kind.of_type
+    if not isinstance(kind, GraphQLObjectType):
+        return ""
+    return "{ " + " ".join(f"{name} {selection(field.type)}" for name, field in kind.fields.items()) + " }"
+
+
+def completed(value: Any, kind: GraphQLOutputType) -> Any:
+    """What AppSync makes of a resolver's value: every selected field present, absent ones null."""
+    while isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    if value is None:
+        return None
+    if isinstance(kind, GraphQLList):
+        return [completed(v, kind.of_type) for v in value]
+    if isinstance(kind, GraphQLObjectType):
+        return {name: completed(value.get(name), f.type) for name, f in kind.fields.items()}
+    return value
+
+
+def document(field: str, args: dict[str, Any]) -> str:
+    query = schema().query_type
+    assert query is not None
+    given = f"({', '.join(f'{k}: ${k}' for k in args)})" if args else ""
+    declared = f"({', '.join(f'${k}: {query.fields[field].args[k].type}' for k in args)})" if args else ""
+    return f"query{declared} {{ {field}{given} {selection(query.fields[field].type)} }}"
+
+
+CASES = [
+    ("pipelines", {}),
+    ("pipeline", {"name": "shop"}),
+    ("pipeline", {"name": "shop-eu"}),
+    ("pipeline", {"name": "nope"}),
+    ("runs", {"pipeline": "shop"}),
+    ("runs", {"pipeline": "shop", "limit": 1}),
+    ("runs", {"pipeline": "shop", "limit": 100000}),
+    ("runs", {"pipeline": "nope"}),
+    ("stacks", {"pipeline": "shop"}),
+    ("stacks", {"pipeline": "shop", "env": "prod"}),
+    ("stacks", {"pipeline": "shop-eu"}),
+]
+
+
+def test_the_cases_ask_every_query() -> None:
+    assert {field for field, _ in CASES} == set(QUERIES)
+
+
+@pytest.mark.parametrize(("field", "args"), CASES)
+def test_appsync_and_the_local_path_agree(
+    resolvers: Resolvers, state: tuple[Any, str], field: str, args: dict[str, Any]
+) -> None:
+    query = schema().query_type
+    assert query is not None
+    expected = completed(ask(resolvers, state, field, args), query.fields[field].type)
+    got = answer(document(field, args), args, ANYONE, *state)
+    assert got == {"data": {field: expected}}
+    if field in {"pipelines", "runs", "stacks"} and args.get("pipeline") != "nope":
+        assert expected  # the case compares something, not two empty lists
+
+
+def test_a_document_that_does_not_parse_is_a_malformed_request(state: tuple[Any, str]) -> None:
+    got = answer("{ pipelines {", None, ANYONE, *state)
+    assert got["data"] is None
+    [error] = got["errors"]
+    assert error["errorType"] == "MalformedHttpRequestException"
+    assert error["message"].startswith("Syntax Error")
+
+
+def test_a_field_the_schema_lacks_is_a_validation_error(state: tuple[Any, str]) -> None:
+    got = answer("{ pipelines { name password } }", None, ANYONE, *state)
+    assert got == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Cannot query field 'password' on type 'Pipeline'.",
+                "errorType": "ValidationError",
+                "locations": [{"line": 1, "column": 20}],
+            }
+        ],
+    }
+
+
+def test_variables_of_the_wrong_type_are_a_validation_error(state: tuple[Any, str]) -> None:
+    got = answer("query($n: String!) { pipeline(name: $n) { name } }", {"n": 3}, ANYONE, *state)
+    assert got["data"] is None
+    assert [e["errorType"] for e in got["errors"]] == ["ValidationError"]
+
+
+def test_a_failing_data_source_names_its_error_and_path(state: tuple[Any, str]) -> None:
+    client, _ = state
+    got = answer('{ pipeline(name: "shop") { name } }', None, ANYONE, client, "no-such-table")
+    assert got["data"] == {"pipeline": None}
+    [error] = got["errors"]
+    assert error["errorType"] == "DynamoDB:ResourceNotFoundException"
+    assert error["path"] == ["pipeline"]
