@@ -28,6 +28,7 @@ async function ask(document, variables) {
 /** Each route: its heading and how to load it; `load` returns the nodes to show. */
 const ROUTES = [
   {
+    name: "pipelines",
     match: (p) => p.length === 0 || (p[0] === "pipelines" && p.length === 1),
     title: () => "Pipelines",
     async load() {
@@ -36,6 +37,7 @@ const ROUTES = [
     },
   },
   {
+    name: "pipeline",
     match: (p) => p[0] === "pipelines" && p.length === 2,
     title: (p) => `Pipeline ${p[1]}`,
     async load(p) {
@@ -57,6 +59,7 @@ const ROUTES = [
     },
   },
   {
+    name: "run",
     match: (p) => p[0] === "pipelines" && p[2] === "runs" && p.length === 4,
     title: (p) => `Run ${p[3].slice(0, 8)} of ${p[1]}`,
     async load(p) {
@@ -71,6 +74,7 @@ const ROUTES = [
     },
   },
   {
+    name: "runs",
     match: (p) => p[0] === "runs" && p.length === 1,
     title: () => "Runs",
     async load() {
@@ -88,6 +92,7 @@ const ROUTES = [
     },
   },
   {
+    name: "approvals",
     match: (p) => p[0] === "approvals" && p.length === 1,
     title: () => "Waiting approvals",
     async load() {
@@ -171,7 +176,8 @@ async function refresh(fresh) {
       state.last = snapshot;
     }
     content.setAttribute("aria-busy", "false");
-    main.dataset.view = parts[0] ?? "pipelines";
+    main.dataset.view = view.name;
+    performance.mark(`console:${view.name}`);
     document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
     schedule(false);
   } catch (err) {

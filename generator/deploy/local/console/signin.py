@@ -169,7 +169,8 @@ def _page(title: str, body: str) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
         "content='width=device-width, initial-scale=1'><title>"
         f"{html.escape(title)} · pipectl local sign-in</title><link rel='stylesheet' href='/style.css'></head>"
-        f"<body><main id='main' class='signin'><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+        "<body><header class='top'><p class='brand'>pipectl console · local sign-in</p></header>"
+        f"<main id='main' class='signin'><h1>{html.escape(title)}</h1>{body}</main></body></html>"
     )
 
 
