@@ -120,9 +120,32 @@ EXECUTION_SK_PREFIX: Final = "EXEC#"
 EXECUTION_START_SK_PREFIX: Final = "EXECID#"
 LOCK_PK: Final = "LOCK"
 LOCK_SK: Final = "deploy"
+ENV_SK_PREFIX: Final = "ENV#"
+CONSOLE_PK: Final = "CONSOLE"
+ACCESS_SK: Final = "ACCESS"
+"""The group mapping of `_console.yaml` (admins_group, groups: group -> pipelines), written by the controller."""
+CONSOLE_ACCESS_METADATA: Final = "pipectl:console-access"
+"""The console template's Metadata key holding that mapping: the controller reads it from build/ and writes it."""
+APPROVAL_SK_PREFIX: Final = "APPROVAL#"
+APPROVAL_WAITING: Final = "STARTED"
+"""CodePipeline's state of a manual approval action that waits for a person."""
 BY_SORT_KEY_INDEX: Final = "BySortKey"
-CONSOLE_LIMITS: Final = {"pipelines": 1000, "runs_default": 20, "runs_max": 100, "stacks": 500}
+CONSOLE_LIMITS: Final = {
+    "pipelines": 1000,
+    "runs_default": 20,
+    "runs_max": 100,
+    "stacks": 500,
+    "environments": 50,
+    "approvals": 100,
+}
 """Items the console API returns at most per query: the AppSync resolvers and the local console both apply them."""
+RUN_CHANGED_RESULTS: Final = ("done", "create", "update", "create-after", "update-after", "delete")
+"""Per-stack results of a run (apply outcomes, plan actions) that count as a change in the console."""
+RUN_FAILED_RESULTS: Final = ("failed", "error")
+COGNITO_GROUPS_CLAIM: Final = "cognito:groups"
+"""The ID token claim listing a Cognito user's groups; with OIDC, `_console.yaml` names the claim."""
+CLOUDFRONT_CERTIFICATE_REGION: Final = "us-east-1"
+"""CloudFront serves certificates of ACM in this region only."""
 
 ASSETS_DIR: Final = "assets"
 """Under build/: content-addressed files (Lambda code zips) named `<sha256>.<ext>`."""

@@ -95,11 +95,12 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
         return doc
 
     defaults = read(directory / DEFAULTS_FILE) if (directory / DEFAULTS_FILE).exists() else None
-    console = _load_console(directory / CONSOLE_FILE, f"{prefix}/{CONSOLE_FILE}", errors, read)
+    files = pipeline_files(directory)
+    names = frozenset(path.stem for path in files)
+    console = _load_console(directory / CONSOLE_FILE, f"{prefix}/{CONSOLE_FILE}", errors, read, names)
     pipelines: list[Pipeline] = []
     sources: list[str] = []
     claimed: dict[str, tuple[str, Location]] = {}  # collector domain -> the pipeline using it, and where
-    files = pipeline_files(directory)
     for path in files:
         shown_file = f"{prefix}/{path.name}"
         sources.append(shown_file)
@@ -128,7 +129,9 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
     return Installation(tuple(pipelines), console or ConsoleSpec(), tuple(sources))
 
 
-def _load_console(path: FsPath, shown_file: str, errors: list[SpecError], read: Any) -> ConsoleSpec | None:
+def _load_console(
+    path: FsPath, shown_file: str, errors: list[SpecError], read: Any, pipelines: frozenset[str]
+) -> ConsoleSpec | None:
     if not path.exists():
         return ConsoleSpec()
     doc = read(path)
@@ -136,10 +139,32 @@ def _load_console(path: FsPath, shown_file: str, errors: list[SpecError], read: 
         return None
     merged = _merge([_Layer(doc, ())])
     try:
-        return ConsoleSpec.model_validate(merged.data)
+        console = ConsoleSpec.model_validate(merged.data)
     except ValidationError as exc:
         errors.extend(_from_pydantic(exc, merged, shown_file, ConsoleSpec))
         return None
+    unknown = _unknown_pipelines(console, merged, shown_file, pipelines)
+    errors.extend(unknown)
+    return None if unknown else console
+
+
+def _unknown_pipelines(
+    console: ConsoleSpec, merged: _Merged, shown_file: str, pipelines: frozenset[str]
+) -> list[SpecError]:
+    """A group mapped to a pipeline no file declares is a typo that would hide a pipeline from its team."""
+    found = []
+    for group, names in console.access.groups.items():
+        for index, name in enumerate(names):
+            if name not in pipelines:
+                where, _ = merged.values.get(("access", "groups", group, index), (Location(shown_file, 1, 1), ()))
+                found.append(
+                    SpecError(
+                        where,
+                        f"access.groups.{group}[{index}]",
+                        f"expected a pipeline of pipelines.d ({', '.join(sorted(pipelines))}), found {name!r}",
+                    )
+                )
+    return found
 
 
 def _environment_names(name: str, doc: Document, defaults: Document | None, errors: list[SpecError]) -> list[str]:

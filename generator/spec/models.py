@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from generator.contract import CLOUDFRONT_CERTIFICATE_REGION, COGNITO_GROUPS_CLAIM
 from generator.spec.base import Strict
 from generator.spec.sinks import KinesisSink, Sink
 
@@ -269,6 +270,38 @@ class ConsoleAuthOidc(Strict):
     type: Literal["oidc"]
     issuer: HttpsUrl
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    groups_claim: Annotated[str, StringConstraints(pattern=r"^[\w:./-]{1,128}$")] = Field(
+        default="groups", description="the ID token claim that lists the user's groups"
+    )
+
+
+GroupName = Annotated[str, StringConstraints(pattern=r"^[\w+=,.@-]{1,128}$")]
+PipelineName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+
+
+class ConsoleAccess(Strict):
+    """Who sees which pipelines in the console: members of `admins_group` see everything; with `groups`
+    mapped, everyone else sees the pipelines of their groups only (and without it, every user sees all)."""
+
+    admins_group: GroupName = "admins"
+    groups: dict[GroupName, list[PipelineName]] = Field(
+        default_factory=dict, description="group -> the pipelines (file names) its members may see"
+    )
+
+
+class ConsoleDomain(Strict):
+    """The console's own name; CloudFront serves only certificates of ACM in us-east-1."""
+
+    name: DomainName
+    certificate_arn: CertificateArn
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _in_us_east_1(cls, value: str) -> str:
+        region = value.split(":")[3]
+        if region != CLOUDFRONT_CERTIFICATE_REGION:
+            raise ValueError(f"a certificate of ACM in {CLOUDFRONT_CERTIFICATE_REGION} (CloudFront uses no other)")
+        return value
 
 
 class ConsoleUserPool(Strict):
@@ -305,3 +338,12 @@ class ConsoleSpec(Strict):
         default_factory=list,
         description="the Route 53 zones pipelines may add records to: the execution role may change these, no others",
     )
+    access: ConsoleAccess = Field(default_factory=ConsoleAccess, description="who sees which pipelines")
+    domain: ConsoleDomain | None = Field(
+        default=None, description="the console's name and certificate; the CloudFront domain when not given"
+    )
+
+    @property
+    def groups_claim(self) -> str:
+        """The token claim the API reads the caller's groups from."""
+        return self.auth.groups_claim if isinstance(self.auth, ConsoleAuthOidc) else COGNITO_GROUPS_CLAIM

@@ -337,3 +337,42 @@ def test_validate_exits_2_for_a_zone_not_owned(pipelines, tmp_path, capsys):
         captured.err
     )
     assert "Traceback" not in captured.err + captured.out
+
+
+@pytest.mark.parametrize(
+    ("console", "prefix", "words"),
+    [
+        (
+            "access:\n  groups:\n    team: [shop, shopp]\n",
+            "3:18: access.groups.team[1]: ",
+            "expected a pipeline of pipelines.d (shop), found 'shopp'",
+        ),
+        ("access:\n  groups:\n    team: shop\n", "3:11: access.groups.team: ", "expected a valid list, found 'shop'"),
+        ("access: {admins_group: [a]}\n", "1:24: access.admins_group: ", "expected a valid string, found a list"),
+        ("access: {groups: {team: [Shop]}}\n", "1:26: access.groups.team[0]: ", "found 'Shop'"),
+        (
+            "domain: {name: console.example.com, certificate_arn: "
+            "'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012'}\n",
+            "1:54: domain.certificate_arn: ",
+            "expected a certificate of ACM in us-east-1 (CloudFront uses no other)",
+        ),
+        ("domain: {name: Console}\n", "1:16: domain.name: ", "found 'Console'"),
+    ],
+)
+def test_console_access_and_domain_are_checked_where_written(pipelines, console, prefix, words):
+    folder = pipelines({"_console.yaml": console, "shop.yaml": MINIMAL})
+    errors = errors_of(folder)
+    assert any(e.startswith(f"pipelines.d/_console.yaml:{prefix}") and words in e for e in errors), errors
+
+
+def test_a_bad_group_mapping_stops_synth_with_exit_2(pipelines, tmp_path, capsys):
+    folder = pipelines({"_console.yaml": "access: {groups: {team: [nope]}}\n", "shop.yaml": MINIMAL})
+    build = tmp_path / "build"
+    code = main(["synth", "--pipelines", str(folder), "--build-dir", str(build)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "_console.yaml:1:26: access.groups.team[0]: expected a pipeline of pipelines.d (shop), found 'nope'" in (
+        captured.err
+    )
+    assert "Traceback" not in captured.err + captured.out
+    assert not build.exists()

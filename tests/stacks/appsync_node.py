@@ -6,6 +6,8 @@ Shared by the console stack's resolver tests and the parity test of the local co
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import shutil
 import subprocess
@@ -13,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import Binary, TypeDeserializer
 
-from generator.stacks.console import QUERIES, resolver_code
+from generator.stacks.console import ACCESS_FUNCTION, FIELDS, QUERIES, query_code, resolver_code
 
 NODE = shutil.which("node")
 UTILS = """
@@ -34,23 +36,30 @@ export const util = {
 """
 HARNESS = """
 import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
-const [, , file, phase] = process.argv;
-const ctx = JSON.parse(readFileSync(0, 'utf8'));
-const resolver = await import(pathToFileURL(file).href);
-try {
-  console.log(JSON.stringify({ value: resolver[phase](ctx) ?? null }));
-} catch (e) {
-  console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
+import { createInterface } from 'node:readline';
+const modules = {};
+for await (const line of createInterface({ input: process.stdin })) {
+  const { file, phase, ctx } = JSON.parse(line);
+  modules[file] ??= await import(pathToFileURL(file).href);
+  try {
+    const value = modules[file][phase](ctx) ?? null;
+    console.log(JSON.stringify({ value: value, stash: ctx.stash ?? null }));
+  } catch (e) {
+    console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
+  }
 }
 """
 
 
 class Resolvers:
-    """The rendered resolvers in a directory node can import them from, with a stand-in for AppSync's util."""
+    """The rendered resolvers in a directory node can import them from, with a stand-in for AppSync's util.
 
-    def __init__(self, directory: Path) -> None:
+    One node process answers every call, a JSON line in and one out, so the tests pay node's start once.
+    """
+
+    def __init__(self, directory: Path, groups_claim: str = "cognito:groups") -> None:
         self.directory = directory
+        self.groups_claim = groups_claim
         utils = directory / "node_modules" / "@aws-appsync" / "utils"
         utils.mkdir(parents=True)
         (utils / "package.json").write_text(
@@ -58,24 +67,34 @@ class Resolvers:
         )
         (utils / "index.js").write_text(UTILS)
         (directory / "harness.mjs").write_text(HARNESS)
+        for name in [*QUERIES, ACCESS_FUNCTION, *(field for _, field in FIELDS)]:
+            (directory / f"{name}.mjs").write_text(resolver_code(name, groups_claim))
         for field in QUERIES:
-            (directory / f"{field}.mjs").write_text(resolver_code(field))
+            (directory / f"query-{field}.mjs").write_text(query_code(field))
+        self._node: subprocess.Popen[str] | None = None
 
     def run(self, field: str, phase: str, ctx: dict[str, Any]) -> dict[str, Any]:
         assert NODE is not None
-        done = subprocess.run(
-            [NODE, "harness.mjs", f"{field}.mjs", phase],
-            input=json.dumps(ctx, default=_plain),
-            capture_output=True,
-            text=True,
-            cwd=self.directory,
-            timeout=30,
-            check=True,
-        )
-        return dict(json.loads(done.stdout))
+        if self._node is None:
+            self._node = subprocess.Popen(
+                [NODE, "harness.mjs"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=self.directory
+            )
+        assert self._node.stdin is not None and self._node.stdout is not None
+        self._node.stdin.write(json.dumps({"file": f"{field}.mjs", "phase": phase, "ctx": ctx}, default=_plain) + "\n")
+        self._node.stdin.flush()
+        line = self._node.stdout.readline()
+        assert line, f"node stopped answering ({field} {phase})"
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self._node is not None:
+            self._node.communicate(timeout=30)
+            self._node = None
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Binary):
+        return base64.b64encode(value.value).decode("ascii")  # AppSync hands binaries to resolvers as base64
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(value)
@@ -124,6 +143,68 @@ SEED = [
         "stacks": {},
     },
     {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
+    {
+        "pk": "RUN#r1",
+        "sk": "META",
+        "run_id": "r1",
+        "kind": "apply",
+        "trigger": "push",
+        "revision": "abc1234",
+        "actor": "ci",
+        "started_at": "2024-05-01T10:00:00Z",
+        "ended_at": "2024-05-01T10:09:00Z",
+        "duration_s": 540,
+        "result": "failed",
+        "pipelines": ["shop", "shop-eu"],
+        "stacks": {
+            "pipectl-shop-prod-storage": "done",
+            "pipectl-shop-prod-ingestion": "failed",
+            "pipectl-shop-eu-prod-storage": "unchanged",
+        },
+        "plan_md_gz": Binary(gzip.compress(b"# Plan abc1234\n\n- shop: 2 stacks change\n", mtime=0)),
+        "plan_truncated": False,
+    },
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "ENV#prod",
+        "env": "prod",
+        "status": "failed",
+        "revision": "abc1234",
+        "run_id": "r1",
+        "collector_url": "https://collect.example.com/collect",
+        "dashboard_url": "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/pipectl-shop-prod",
+        "drift": "DRIFTED",
+        "drifted_stacks": ["pipectl-shop-prod-storage"],
+        "drift_checked_at": "2024-05-01T11:00:00Z",
+        "updated_at": "2024-05-01T10:09:00Z",
+        "graph": {
+            "pipectl-shop-prod-storage": [],
+            "pipectl-shop-prod-ingestion": ["pipectl-shop-prod-storage"],
+        },
+    },
+    {"pk": "PIPELINE#shop", "sk": "ENV#test", "env": "test", "status": "succeeded", "revision": "def5678", "graph": {}},
+    {
+        "pk": "DELIVERY",
+        "sk": "APPROVAL#e-1#Approve#Review",
+        "delivery_pipeline": "pipectl",
+        "execution_id": "e-1",
+        "stage": "Approve",
+        "action": "Review",
+        "state": "STARTED",
+        "started_at": "2024-05-02T10:05:00Z",
+        "updated_at": "2024-05-02T10:05:00Z",
+        "url": "https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/pipectl/view?region=eu-west-1",
+    },
+    {
+        "pk": "DELIVERY",
+        "sk": "APPROVAL#e-0#Approve#Review",
+        "delivery_pipeline": "pipectl",
+        "execution_id": "e-0",
+        "stage": "Approve",
+        "action": "Review",
+        "state": "SUCCEEDED",
+        "started_at": "2024-05-01T10:05:00Z",
+    },
     {"pk": "LOCK", "sk": "deploy", "owner": "ci", "run_id": "r2", "expires_at": 1714650000},
     {
         "pk": "PIPELINE#shop",
@@ -133,6 +214,7 @@ SEED = [
         "env": "prod",
         "status": "UPDATE_COMPLETE",
         "reason": "",
+        "outputs": {"KeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k", "DataBucketName": "shop-data"},
         "revision": "abc1234",
         "updated_at": "2024-05-01T10:03:00Z",
     },
@@ -156,27 +238,51 @@ SEED = [
 ]
 
 
-def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any]) -> Any:
-    """What AppSync would do: run request, send it to DynamoDB, hand the result to response."""
+def _data_source(state: Any, request: dict[str, Any]) -> Any:
+    """AppSync's DynamoDB data source: a GetItem or one Query page, as `ctx.result`."""
     client, table_name = state
-    request = resolvers.run(field, "request", {"args": args})["value"]
     plain = TypeDeserializer()
     if request["operation"] == "GetItem":
         item = client.get_item(TableName=table_name, Key=request["key"]).get("Item")
-        result: Any = {k: plain.deserialize(v) for k, v in item.items()} if item else None
-    else:
-        assert request["operation"] == "Query"
-        query: dict[str, Any] = {
-            "TableName": table_name,
-            "KeyConditionExpression": request["query"]["expression"],
-            "ExpressionAttributeValues": request["query"]["expressionValues"],
-            "ScanIndexForward": request.get("scanIndexForward", True),
-            "Limit": request["limit"],
-        }
-        if "index" in request:
-            query["IndexName"] = request["index"]
-        items = client.query(**query)["Items"]
-        result = {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
-    answer = resolvers.run(field, "response", {"args": args, "result": result})
+        return {k: plain.deserialize(v) for k, v in item.items()} if item else None
+    assert request["operation"] == "Query"
+    query: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": request["query"]["expression"],
+        "ExpressionAttributeValues": request["query"]["expressionValues"],
+        "ScanIndexForward": request.get("scanIndexForward", True),
+        "Limit": request["limit"],
+    }
+    if "index" in request:
+        query["IndexName"] = request["index"]
+    items = client.query(**query)["Items"]
+    return {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
+
+
+def run_function(resolvers: Resolvers, state: Any, name: str, ctx: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """One function or unit resolver: request, the data source, response; its value and the stash after it."""
+    request = resolvers.run(name, "request", ctx)
+    assert "error" not in request, request
+    result = _data_source(state, request["value"])
+    answer = resolvers.run(name, "response", {**ctx, "stash": request["stash"], "result": result})
     assert "error" not in answer, answer
-    return answer["value"]
+    return answer["value"], answer["stash"]
+
+
+def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any], groups: list[str] | None = None) -> Any:
+    """What AppSync does for a query: the pipeline resolver's request, the access function, the field's own
+    function, the pipeline resolver's response. `groups` go into the identity's groups claim."""
+    claims = {resolvers.groups_claim: groups} if groups is not None else {}
+    ctx: dict[str, Any] = {"args": args, "identity": {"sub": "someone", "claims": claims}, "stash": {}}
+    before = resolvers.run(f"query-{field}", "request", ctx)
+    assert before["value"] == {}, before
+    _, stash = run_function(resolvers, state, ACCESS_FUNCTION, ctx)
+    value, stash = run_function(resolvers, state, field, {**ctx, "stash": stash})
+    after = resolvers.run(f"query-{field}", "response", {**ctx, "stash": stash, "prev": {"result": value}})
+    return after["value"]
+
+
+def ask_field(resolvers: Resolvers, state: Any, field: str, source: dict[str, Any]) -> Any:
+    """A unit resolver below a query (Pipeline.environments), given its parent object as `ctx.source`."""
+    value, _ = run_function(resolvers, state, field, {"args": {}, "source": source, "stash": {}})
+    return value

@@ -3,6 +3,8 @@ resolvers that really answer the four queries (run with node against moto's Dyna
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import shutil
@@ -20,8 +22,16 @@ from generator.spec.loader import load_directory
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
 from generator.stacks.assets import function_asset
-from generator.stacks.console import QUERIES, build_console, resolver_code
-from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask
+from generator.stacks.console import (
+    ACCESS_FUNCTION,
+    ACCESS_METADATA,
+    FIELDS,
+    QUERIES,
+    build_console,
+    query_code,
+    resolver_code,
+)
+from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask, ask_field, run_function
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "pipelines.d"
@@ -241,24 +251,46 @@ def schema_queries() -> set[str]:
     return set(re.findall(r"^\s+(\w+)[(:]", body.group(1), re.M))
 
 
-def test_one_js_resolver_per_query_of_the_schema(templates: dict[str, dict[str, Any]]) -> None:
+def test_every_query_is_a_pipeline_of_the_access_function_and_its_own(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["shipped"]
     assert (
         props(template, "GraphQLSchema")["Definition"]
         == (common.TEMPLATES_DIR / "appsync" / "schema.graphql").read_text()
     )
     resolvers = resources(template, "AWS::AppSync::Resolver")
-    fields = {r["Properties"]["FieldName"] for r in resolvers.values()}
-    assert fields == schema_queries() == {"pipelines", "pipeline", "runs", "stacks"}
-    for resolver in resolvers.values():
+    functions = resources(template, "AWS::AppSync::FunctionConfiguration")
+    queries = {r["Properties"]["FieldName"]: r for r in resolvers.values() if r["Properties"]["TypeName"] == "Query"}
+    assert set(queries) == schema_queries() == {"pipelines", "pipeline", "runs", "run", "stacks", "approvals"}
+    by_id = {name: f["Properties"] for name, f in functions.items()}
+    assert {f["Name"] for f in by_id.values()} == {*QUERIES, ACCESS_FUNCTION}
+    for field, resolver in queries.items():
         p = resolver["Properties"]
-        assert p["TypeName"] == "Query"
+        assert p["Kind"] == "PIPELINE"
         assert p["Runtime"] == {"Name": "APPSYNC_JS", "RuntimeVersion": "1.0.0"}
-        assert p["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
         assert resolver["DependsOn"] == ["GraphQLSchema"]
-        assert p["Code"] == resolver_code(p["FieldName"])
-        assert "{{" not in p["Code"] and "{%" not in p["Code"]
-        assert "export function request" in p["Code"] and "export function response" in p["Code"]
+        first, own = (ref["Fn::GetAtt"] for ref in p["PipelineConfig"]["Functions"])
+        assert by_id[first[0]]["Name"] == ACCESS_FUNCTION and by_id[own[0]]["Name"] == field
+        assert p["Code"] == query_code(field)
+    for function in by_id.values():
+        assert function["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
+        assert function["Code"] == resolver_code(function["Name"])
+        assert "{{" not in function["Code"] and "{%" not in function["Code"]
+        assert "export function request" in function["Code"] and "export function response" in function["Code"]
+    below = {(r["Properties"]["TypeName"], r["Properties"]["FieldName"]) for r in resolvers.values()} - {
+        ("Query", field) for field in queries
+    }
+    assert below == set(FIELDS) == {("Pipeline", "environments")}
+
+
+def test_the_groups_claim_follows_the_sign_in(templates: dict[str, dict[str, Any]]) -> None:
+    """Cognito puts groups in cognito:groups; an OIDC provider in the claim _console.yaml names."""
+    cognito = props(templates["shipped"], "AccessFunction")["Code"]
+    oidc = props(templates["oidc"], "AccessFunction")["Code"]
+    assert 'claims["cognito:groups"]' in cognito and 'claims["groups"]' in oidc
+
+
+def test_the_group_mapping_rides_in_the_template_metadata(templates: dict[str, dict[str, Any]]) -> None:
+    assert templates["shipped"]["Metadata"][ACCESS_METADATA] == {"admins_group": "admins", "groups": {}}
 
 
 def test_the_firewall_guards_the_api(templates: dict[str, dict[str, Any]]) -> None:
@@ -429,6 +461,22 @@ def _event(detail_type: str, source: str, resource: str) -> dict[str, Any]:
         ),
         (
             _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl",
+            ),
+            True,
+        ),
+        (
+            _event(
+                "CodePipeline Action Execution State Change",
+                "aws.codepipeline",
+                f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:billing",
+            ),
+            False,
+        ),
+        (
+            _event(
                 "CloudFormation Stack Status Change",
                 "aws.cloudformation",
                 f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/1",
@@ -490,10 +538,12 @@ def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[s
 
 
 @pytest.fixture(scope="module")
-def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
+def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
     if NODE is None:
         pytest.skip("node is not installed")
-    return Resolvers(tmp_path_factory.mktemp("resolvers"))
+    running = Resolvers(tmp_path_factory.mktemp("resolvers"))
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="module")
@@ -564,10 +614,93 @@ def test_stacks_of_a_pipeline_and_of_one_environment(resolvers: Resolvers, state
         "reason": "",
         "revision": "abc1234",
         "updatedAt": "2024-05-01T10:03:00Z",
+        "outputs": [
+            {"key": "DataBucketName", "value": "shop-data"},
+            {"key": "KeyArn", "value": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+        ],
     }
 
 
 def test_data_source_errors_reach_the_caller(resolvers: Resolvers) -> None:
-    for field in QUERIES:
+    for field in [*QUERIES, ACCESS_FUNCTION, *(f for _, f in FIELDS)]:
         answer = resolvers.run(field, "response", {"args": {}, "error": {"message": "throttled", "type": "X"}})
         assert answer == {"error": "throttled", "type": "X"}
+
+
+def test_a_pipeline_lists_its_environments_with_their_graph(resolvers: Resolvers, state: Any) -> None:
+    prod, test = ask_field(resolvers, state, "environments", {"name": "shop"})
+    assert (prod["env"], prod["status"], prod["drift"], test["env"]) == ("prod", "failed", "DRIFTED", "test")
+    assert prod["collectorUrl"] == "https://collect.example.com/collect"
+    assert prod["dashboardUrl"].endswith("#dashboards/dashboard/pipectl-shop-prod")
+    assert prod["driftedStacks"] == ["pipectl-shop-prod-storage"]
+    assert prod["graph"] == [
+        {"stack": "pipectl-shop-prod-ingestion", "dependsOn": ["pipectl-shop-prod-storage"]},
+        {"stack": "pipectl-shop-prod-storage", "dependsOn": []},
+    ]
+    assert ask_field(resolvers, state, "environments", {"name": "shop-eu"}) == []
+
+
+def test_a_run_carries_its_plan_and_what_changed_and_failed(resolvers: Resolvers, state: Any) -> None:
+    run = ask(resolvers, state, "run", {"runId": "r1"})
+    assert gzip.decompress(base64.b64decode(run["planMarkdownGzip"])).startswith(b"# Plan abc1234")
+    assert (run["trigger"], run["durationSeconds"], run["pipelines"]) == ("push", 540, ["shop", "shop-eu"])
+    assert run["changed"] == ["pipectl-shop-prod-storage"]
+    assert run["failed"] == ["pipectl-shop-prod-ingestion"]
+    assert ask(resolvers, state, "run", {"runId": "nope"}) is None
+
+
+def test_approvals_are_those_that_wait(resolvers: Resolvers, state: Any) -> None:
+    [waiting] = ask(resolvers, state, "approvals", {})
+    assert (waiting["executionId"], waiting["state"], waiting["stage"]) == ("e-1", "STARTED", "Approve")
+    assert waiting["url"].endswith("/codepipeline/pipelines/pipectl/view?region=eu-west-1")
+
+
+MAPPING = {"pk": "CONSOLE", "sk": "ACCESS", "admins_group": "admins", "groups": {"team-shop": ["shop"]}}
+
+
+@pytest.fixture
+def mapped(state: Any) -> Iterator[Any]:
+    """The state with groups mapped to pipelines, as the controller writes _console.yaml's `access`."""
+    client, table_name = state
+    boto3.resource("dynamodb", region_name=REGION).Table(table_name).put_item(Item=MAPPING)
+    yield state
+    client.delete_item(TableName=table_name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "ACCESS"}})
+
+
+def test_with_groups_mapped_a_team_sees_its_own_pipelines_only(resolvers: Resolvers, mapped: Any) -> None:
+    team = ["team-shop", "someone-else"]
+    assert [p["name"] for p in ask(resolvers, mapped, "pipelines", {}, team)] == ["shop"]
+    assert ask(resolvers, mapped, "pipeline", {"name": "shop-eu"}, team) is None
+    assert ask(resolvers, mapped, "pipeline", {"name": "shop"}, team)["name"] == "shop"
+    assert ask(resolvers, mapped, "stacks", {"pipeline": "shop-eu"}, team) == []
+    assert len(ask(resolvers, mapped, "runs", {"pipeline": "shop"}, team)) == 2
+    assert ask(resolvers, mapped, "runs", {"pipeline": "shop-eu"}, team) == []
+    assert ask(resolvers, mapped, "run", {"runId": "r1"}, team) is None  # it touched shop-eu too
+    assert ask(resolvers, mapped, "run", {"runId": "r2"}, team)["runId"] == "r2"
+    assert ask(resolvers, mapped, "approvals", {}, team) == []
+
+
+def test_with_groups_mapped_admins_see_everything_and_strangers_nothing(resolvers: Resolvers, mapped: Any) -> None:
+    assert [p["name"] for p in ask(resolvers, mapped, "pipelines", {}, ["admins"])] == ["shop", "shop-eu"]
+    assert ask(resolvers, mapped, "run", {"runId": "r1"}, ["admins"])["runId"] == "r1"
+    assert len(ask(resolvers, mapped, "approvals", {}, ["admins"])) == 1
+    assert ask(resolvers, mapped, "pipelines", {}, []) == []
+    assert ask(resolvers, mapped, "pipelines", {}) == []  # a token without the claim
+
+
+def test_without_a_mapping_every_user_sees_everything(resolvers: Resolvers, state: Any) -> None:
+    assert [p["name"] for p in ask(resolvers, state, "pipelines", {}, [])] == ["shop", "shop-eu"]
+    assert len(ask(resolvers, state, "approvals", {}, ["anyone"])) == 1
+
+
+def test_an_oidc_groups_claim_may_be_one_string(tmp_path: Path, mapped: Any) -> None:
+    """Some providers send groups space- or comma-separated in one string claim."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    oidc = Resolvers(tmp_path, groups_claim="groups")
+    claims = {"args": {}, "identity": {"claims": {"groups": "team-shop other"}}, "stash": {}}
+    try:
+        _, stash = run_function(oidc, mapped, ACCESS_FUNCTION, claims)
+    finally:
+        oidc.close()
+    assert stash["visible"] == ["shop"]

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from generator import contract
+from generator.deploy.local.console import Identity, answer
 from generator.spec.loader import ENV_NAME, PIPELINE_NAME
 from generator.stacks import common
 from generator.stacks.assets import function_asset
@@ -93,6 +94,30 @@ def execution_event(execution_id: str, state: str, time: str, pipeline: str = "p
             "state": state,
             "version": 3,
             "pipeline-execution-attempt": 1,
+        },
+    }
+
+
+def action_event(state: str, time: str, category: str = "Approval", provider: str = "Manual") -> dict[str, Any]:
+    """CodePipeline's action event, as EventBridge delivers it for the Approve stage's manual approval."""
+    return {
+        "version": "0",
+        "id": "11234567-0123-0123-0123-012345678901",
+        "detail-type": "CodePipeline Action Execution State Change",
+        "source": "aws.codepipeline",
+        "account": ACCOUNT,
+        "time": time,
+        "region": REGION,
+        "resources": [f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:pipectl"],
+        "detail": {
+            "pipeline": "pipectl",
+            "execution-id": "e-42",
+            "stage": "Approve",
+            "action": "ReviewPlan",
+            "state": state,
+            "region": REGION,
+            "type": {"owner": "AWS", "provider": provider, "category": category, "version": "1"},
+            "version": 3,
         },
     }
 
@@ -279,3 +304,52 @@ def test_the_recorder_files_the_console_where_the_controller_does(table: Any) ->
 def test_the_source_file_runs_in_tests_as_the_deployed_module_does() -> None:
     assert recorder_source.parse_stack("pipectl-shop-prod-storage") == recorder.parse_stack("pipectl-shop-prod-storage")
     assert recorder_source.parse_stack(contract.DELIVERY_STACK) == recorder.parse_stack(contract.DELIVERY_STACK)
+
+
+def test_a_manual_approval_is_recorded_with_its_link_until_decided(table: Any) -> None:
+    recorder.handler(action_event("STARTED", "2024-05-01T02:10:00Z"))
+    [waiting] = all_items(table)
+    assert (waiting["pk"], waiting["sk"]) == ("DELIVERY", "APPROVAL#e-42#Approve#ReviewPlan")
+    assert (waiting["state"], waiting["started_at"], waiting["delivery_pipeline"]) == (
+        "STARTED",
+        "2024-05-01T02:10:00Z",
+        "pipectl",
+    )
+    assert waiting["url"] == (
+        f"https://{REGION}.console.aws.amazon.com/codesuite/codepipeline/pipelines/pipectl"
+        f"/executions/e-42/timeline?region={REGION}"
+    )
+    assert int(waiting["expires_at"]) > 1_700_000_000
+    asked = answer(
+        "{ approvals { executionId action url } }",
+        None,
+        Identity("ops", ()),
+        boto3.client("dynamodb", region_name=REGION),
+        TABLE_NAME,
+    )
+    assert asked == {"data": {"approvals": [{"executionId": "e-42", "action": "ReviewPlan", "url": waiting["url"]}]}}
+
+    recorder.handler(action_event("SUCCEEDED", "2024-05-01T03:00:00Z"))
+    [decided] = all_items(table)
+    assert (decided["state"], decided["started_at"]) == ("SUCCEEDED", "2024-05-01T02:10:00Z")
+    asked = answer(
+        "{ approvals { executionId } }",
+        None,
+        Identity("ops", ()),
+        boto3.client("dynamodb", region_name=REGION),
+        TABLE_NAME,
+    )
+    assert asked == {"data": {"approvals": []}}
+
+
+def test_a_late_approval_start_does_not_reopen_a_decided_approval(table: Any) -> None:
+    recorder.handler(action_event("SUCCEEDED", "2024-05-01T03:00:00Z"))
+    recorder.handler(action_event("STARTED", "2024-05-01T02:10:00Z"))
+    [item] = all_items(table)
+    assert item["state"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(("category", "provider"), [("Build", "CodeBuild"), ("Approval", "Custom")])
+def test_other_actions_write_nothing(table: Any, category: str, provider: str) -> None:
+    assert recorder.handler(action_event("STARTED", "2024-05-01T02:10:00Z", category, provider)) is None
+    assert all_items(table) == []

@@ -18,6 +18,7 @@ from generator.policy.permissions import load_table
 RECORDED = frozenset(
     {
         "AWS::AppSync::DataSource",
+        "AWS::AppSync::FunctionConfiguration",
         "AWS::AppSync::Resolver",
         "AWS::CodeStarNotifications::NotificationRule",
     }

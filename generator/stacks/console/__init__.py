@@ -36,13 +36,16 @@ from troposphere import Template
 
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
-from generator.stacks.console.api import add_api, resolver_code
+from generator.stacks.console.api import add_api, query_code, resolver_code
 from generator.stacks.console.boundary import add_boundary
 from generator.stacks.console.dashboard import add_dashboard
 from generator.stacks.console.firewall import add_firewall
 from generator.stacks.console.names import (
+    ACCESS_FUNCTION,
+    ACCESS_METADATA,
     API_NAME,
     DASHBOARD_NAME,
+    FIELDS,
     KEYS,
     LIMITS,
     QUERIES,
@@ -54,8 +57,11 @@ from generator.stacks.console.recorder import add_recorder, recorded_events
 from generator.stacks.console.state import add_state
 
 __all__ = [
+    "ACCESS_FUNCTION",
+    "ACCESS_METADATA",
     "API_NAME",
     "DASHBOARD_NAME",
+    "FIELDS",
     "KEYS",
     "LIMITS",
     "QUERIES",
@@ -63,6 +69,7 @@ __all__ = [
     "STACK",
     "TABLE_NAME",
     "build_console",
+    "query_code",
     "recorded_events",
     "resolver_code",
 ]
@@ -71,6 +78,8 @@ __all__ = [
 def build_console(console: ConsoleSpec) -> Template:
     """The control plane: the state, who may read it, what writes it, and how it is doing."""
     template = common.new_template(_description(console))
+    # Who sees which pipelines: the controller writes it into the table, where the API reads it per request.
+    template.set_metadata({ACCESS_METADATA: console.access.model_dump(mode="json")})
     add_boundary(template)
     plane = add_state(template, console)
     api = add_api(plane)

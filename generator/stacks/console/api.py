@@ -10,10 +10,12 @@ from troposphere.appsync import (
     AppSyncRuntime,
     DataSource,
     DynamoDBConfig,
+    FunctionConfiguration,
     GraphQLApi,
     GraphQLSchema,
     LogConfig,
     OpenIDConnectConfig,
+    PipelineConfig,
     Resolver,
     UserPoolConfig,
 )
@@ -35,11 +37,12 @@ from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import PolicyType, Role
 from troposphere.kms import Key
 
+from generator.contract import APPROVAL_WAITING, COGNITO_GROUPS_CLAIM
 from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
 from generator.stacks import common
 from generator.stacks.common import add_output, keep, render
-from generator.stacks.console.names import API_NAME, KEYS, LIMITS, QUERIES, STACK
+from generator.stacks.console.names import ACCESS_FUNCTION, API_NAME, FIELDS, KEYS, LIMITS, QUERIES, RESULTS, STACK
 from generator.stacks.console.state import ControlPlane
 
 
@@ -48,7 +51,7 @@ def add_api(plane: ControlPlane) -> GraphQLApi:
     console = plane.console
     user_pool = _user_pool(plane.template, console) if isinstance(console.auth, ConsoleAuthCognito) else None
     api = _graphql_api(plane.template, console, plane.key, user_pool)
-    _schema_and_resolvers(plane.template, api, plane.table, plane.key)
+    _schema_and_resolvers(plane.template, api, plane.table, plane.key, console.groups_claim)
     return api
 
 
@@ -179,8 +182,9 @@ def _graphql_api(template: Template, console: ConsoleSpec, key: Key, user_pool: 
     return api
 
 
-def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key: Key) -> None:
-    """The schema and one APPSYNC_JS resolver per query, all reading the state table."""
+def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key: Key, groups_claim: str) -> None:
+    """The schema; every query a pipeline of the access function and its own APPSYNC_JS function, so no
+    query answers before the caller's groups are known; unit resolvers for the fields below a query."""
     schema = template.add_resource(
         GraphQLSchema(
             "GraphQLSchema",
@@ -212,7 +216,23 @@ def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key
             ServiceRoleArn=GetAtt(reader, "Arn"),
         )
     )
+    runtime = AppSyncRuntime(Name="APPSYNC_JS", RuntimeVersion="1.0.0")
+
+    def function(name: str, logical_id: str) -> FunctionConfiguration:
+        return template.add_resource(
+            FunctionConfiguration(
+                logical_id,
+                ApiId=GetAtt(api, "ApiId"),
+                Name=name,
+                DataSourceName=GetAtt(source, "Name"),
+                Runtime=runtime,
+                Code=resolver_code(name, groups_claim),
+            )
+        )
+
+    access = function(ACCESS_FUNCTION, "AccessFunction")
     for field, logical_id in QUERIES.items():
+        own = function(field, logical_id.replace("Resolver", "Function"))
         template.add_resource(
             Resolver(
                 logical_id,
@@ -220,14 +240,40 @@ def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key
                 ApiId=GetAtt(api, "ApiId"),
                 TypeName="Query",
                 FieldName=field,
+                Kind="PIPELINE",
+                PipelineConfig=PipelineConfig(Functions=[GetAtt(access, "FunctionId"), GetAtt(own, "FunctionId")]),
+                Runtime=runtime,
+                Code=query_code(field),
+            )
+        )
+    for (type_name, field), logical_id in FIELDS.items():
+        template.add_resource(
+            Resolver(
+                logical_id,
+                DependsOn=[schema.title],
+                ApiId=GetAtt(api, "ApiId"),
+                TypeName=type_name,
+                FieldName=field,
                 Kind="UNIT",
                 DataSourceName=GetAtt(source, "Name"),
-                Runtime=AppSyncRuntime(Name="APPSYNC_JS", RuntimeVersion="1.0.0"),
-                Code=resolver_code(field),
+                Runtime=runtime,
+                Code=resolver_code(field, groups_claim),
             )
         )
 
 
-def resolver_code(field: str) -> str:
-    """The APPSYNC_JS code of one query, with the table's key prefixes and limits filled in."""
-    return render(f"appsync/resolvers/{field}.js.j2", keys=KEYS, limits=LIMITS)
+def resolver_code(name: str, groups_claim: str = COGNITO_GROUPS_CLAIM) -> str:
+    """The APPSYNC_JS code of one function or unit resolver, with the table's keys and limits filled in."""
+    return render(
+        f"appsync/resolvers/{name}.js.j2",
+        keys=KEYS,
+        limits=LIMITS,
+        results=RESULTS,
+        approval_waiting=APPROVAL_WAITING,
+        groups_claim=groups_claim,
+    )
+
+
+def query_code(field: str) -> str:
+    """The code of a query's pipeline resolver: it hands on what the field's function answered."""
+    return render("appsync/resolvers/_query.js.j2", field=field)

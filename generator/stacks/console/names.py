@@ -22,12 +22,25 @@ KEYS = {
     "run_prefix": contract.RUN_PREFIX,
     "separator": contract.KEY_SEPARATOR,
     "by_sort_key_index": contract.BY_SORT_KEY_INDEX,
+    "env_prefix": contract.ENV_SK_PREFIX,
+    "console_pk": contract.CONSOLE_PK,
+    "access_sk": contract.ACCESS_SK,
+    "delivery_pk": contract.DELIVERY_PK,
+    "approval_prefix": contract.APPROVAL_SK_PREFIX,
 }
+RESULTS = {"changed": contract.RUN_CHANGED_RESULTS, "failed": contract.RUN_FAILED_RESULTS}
 LIMITS = contract.CONSOLE_LIMITS
-# Query field -> logical id of its resolver; the code is templates/appsync/resolvers/<field>.js.j2.
+# Query field -> logical id of its resolver, a pipeline of the access function and the field's own function;
+# the functions' code is templates/appsync/resolvers/<name>.js.j2.
 QUERIES = {
     "pipelines": "PipelinesResolver",
     "pipeline": "PipelineResolver",
     "runs": "RunsResolver",
+    "run": "RunResolver",
     "stacks": "StacksResolver",
+    "approvals": "ApprovalsResolver",
 }
+ACCESS_FUNCTION = "access"
+ACCESS_METADATA = contract.CONSOLE_ACCESS_METADATA
+# (type, field) -> logical id of a unit resolver below a query (its code: resolvers/<field>.js.j2).
+FIELDS = {("Pipeline", "environments"): "PipelineEnvironmentsResolver"}

@@ -59,7 +59,7 @@ def add_recorder(plane: ControlPlane) -> tuple[Function, Queue]:
         Function(
             "RecorderFunction",
             FunctionName=RECORDER_NAME,
-            Description="Records CloudFormation stack-status and CodePipeline execution events",
+            Description="Records CloudFormation stack-status and CodePipeline execution and approval events",
             Runtime="python3.12",
             Architectures=["arm64"],
             Handler="index.handler",
@@ -78,7 +78,7 @@ def add_recorder(plane: ControlPlane) -> tuple[Function, Queue]:
         Rule(
             "RecorderRule",
             Name=RECORDER_NAME,
-            Description="pipectl stack-status changes and delivery pipeline executions, to the recorder",
+            Description="pipectl stack-status changes, delivery pipeline executions and approvals, to the recorder",
             State="ENABLED",
             EventPattern=recorded_events(),
             Targets=[
@@ -104,10 +104,15 @@ def add_recorder(plane: ControlPlane) -> tuple[Function, Queue]:
 
 
 def recorded_events() -> dict[str, Any]:
-    """Status changes of stacks named pipectl-*, and executions of pipectl's delivery pipelines."""
+    """Status changes of stacks named pipectl-*, and executions and approval actions of pipectl's delivery
+    pipelines (the recorder keeps the manual approvals among the actions)."""
     return {
         "source": ["aws.cloudformation", "aws.codepipeline"],
-        "detail-type": ["CloudFormation Stack Status Change", "CodePipeline Pipeline Execution State Change"],
+        "detail-type": [
+            "CloudFormation Stack Status Change",
+            "CodePipeline Pipeline Execution State Change",
+            "CodePipeline Action Execution State Change",
+        ],
         "resources": [
             {"prefix": common.arn("cloudformation", "stack/pipectl-")},
             {"prefix": common.arn("codepipeline", "pipectl")},

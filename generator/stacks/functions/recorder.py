@@ -19,6 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from generator.contract import (
+    APPROVAL_SK_PREFIX,
     CONTROL_ENV,
     CONTROL_PIPELINE,
     CONTROL_STACKS,
@@ -49,6 +50,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, str] | N
         return stack_status(event)
     if kind == "CodePipeline Pipeline Execution State Change":
         return execution(event)
+    if kind == "CodePipeline Action Execution State Change":
+        return approval(event)
     log.warning("ignored event of type %s", kind)
     return None
 
@@ -106,6 +109,33 @@ def execution(event: dict[str, Any]) -> dict[str, str] | None:
         "updated_at": event["time"],
     }
     return write({"pk": DELIVERY_PK, "sk": f"{EXECUTION_SK_PREFIX}{started}{KEY_SEPARATOR}{run}"}, values)
+
+
+def approval(event: dict[str, Any]) -> dict[str, str] | None:
+    """A manual approval action of the delivery pipeline: one item per execution and action, whose state
+    the console shows while it is STARTED (waiting), with a link to it in the CodePipeline console."""
+    detail = event["detail"]
+    action_type = detail.get("type") or {}
+    if action_type.get("category") != "Approval" or action_type.get("provider") != "Manual":
+        return None
+    pipeline, run, region = detail["pipeline"], detail["execution-id"], event["region"]
+    values = {
+        "delivery_pipeline": pipeline,
+        "execution_id": run,
+        "stage": detail["stage"],
+        "action": detail["action"],
+        "state": detail["state"],
+        "updated_at": event["time"],
+        "url": (
+            f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}"
+            f"/executions/{run}/timeline?region={region}"
+        ),
+        "expires_at": int(time.time()) + POINTER_DAYS * 86400,
+    }
+    if detail["state"] == "STARTED":
+        values["started_at"] = event["time"]
+    sk = f"{APPROVAL_SK_PREFIX}{run}{KEY_SEPARATOR}{detail['stage']}{KEY_SEPARATOR}{detail['action']}"
+    return write({"pk": DELIVERY_PK, "sk": sk}, values)
 
 
 def write(key: dict[str, str], values: dict[str, Any]) -> dict[str, str] | None:

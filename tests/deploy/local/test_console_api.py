@@ -19,8 +19,8 @@ from moto import mock_aws
 from generator.deploy.local.console import Identity, answer
 from generator.deploy.local.console.api import schema
 from generator.spec.loader import load_directory
-from generator.stacks.console import QUERIES, build_console
-from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask
+from generator.stacks.console import FIELDS, QUERIES, build_console
+from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask, ask_field
 
 REPO = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"
@@ -28,10 +28,12 @@ ANYONE = Identity("someone", ())
 
 
 @pytest.fixture(scope="module")
-def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Resolvers:
+def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
     if NODE is None:
         pytest.skip("node is not installed")
-    return Resolvers(tmp_path_factory.mktemp("resolvers"))
+    running = Resolvers(tmp_path_factory.mktemp("resolvers"))
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +65,22 @@ def selection(kind: GraphQLOutputType) -> str:
     return "{ " + " ".join(f"{name} {selection(field.type)}" for name, field in kind.fields.items()) + " }"
 
 
-def completed(value: Any, kind: GraphQLOutputType) -> Any:
-    """What AppSync makes of a resolver's value: every selected field present, absent ones null."""
+def completed(value: Any, kind: GraphQLOutputType, resolvers: Resolvers, state: Any) -> Any:
+    """What AppSync makes of a resolver's value: every selected field present, absent ones null, and the
+    fields with resolvers of their own (Pipeline.environments) resolved by them, with the object as source."""
     while isinstance(kind, GraphQLNonNull):
         kind = kind.of_type
     if value is None:
         return None
     if isinstance(kind, GraphQLList):
-        return [completed(v, kind.of_type) for v in value]
+        return [completed(v, kind.of_type, resolvers, state) for v in value]
     if isinstance(kind, GraphQLObjectType):
-        return {name: completed(value.get(name), f.type) for name, f in kind.fields.items()}
+        shaped = {}
+        for name, f in kind.fields.items():
+            own = (kind.name, name) in FIELDS
+            found = ask_field(resolvers, state, name, value) if own else value.get(name)
+            shaped[name] = completed(found, f.type, resolvers, state)
+        return shaped
     return value
 
 
@@ -86,6 +94,10 @@ def document(field: str, args: dict[str, Any]) -> str:
 
 CASES = [
     ("pipelines", {}),
+    ("run", {"runId": "r1"}),
+    ("run", {"runId": "r2"}),
+    ("run", {"runId": "nope"}),
+    ("approvals", {}),
     ("pipeline", {"name": "shop"}),
     ("pipeline", {"name": "shop-eu"}),
     ("pipeline", {"name": "nope"}),
@@ -103,17 +115,65 @@ def test_the_cases_ask_every_query() -> None:
     assert {field for field, _ in CASES} == set(QUERIES)
 
 
+MAPPING = {"pk": "CONSOLE", "sk": "ACCESS", "admins_group": "admins", "groups": {"team-shop": ["shop"]}}
+# Who asks: (groups mapped in the table?, the caller's groups)
+CALLERS = {
+    "anyone, nothing mapped": (False, ()),
+    "a team": (True, ("team-shop", "other")),
+    "an admin": (True, ("admins",)),
+    "a stranger": (True, ()),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("field", "args"), CASES)
 def test_appsync_and_the_local_path_agree(
-    resolvers: Resolvers, state: tuple[Any, str], field: str, args: dict[str, Any]
+    resolvers: Resolvers, state: tuple[Any, str], field: str, args: dict[str, Any], caller: str
 ) -> None:
-    query = schema().query_type
-    assert query is not None
-    expected = completed(ask(resolvers, state, field, args), query.fields[field].type)
-    got = answer(document(field, args), args, ANYONE, *state)
+    mapped, groups = CALLERS[caller]
+    client, table_name = state
+    if mapped:
+        boto3.resource("dynamodb", region_name=REGION).Table(table_name).put_item(Item=MAPPING)
+    try:
+        query = schema().query_type
+        assert query is not None
+        raw = ask(resolvers, state, field, args, list(groups))
+        expected = completed(raw, query.fields[field].type, resolvers, state)
+        got = answer(document(field, args), args, Identity("someone", groups), *state)
+    finally:
+        client.delete_item(TableName=table_name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "ACCESS"}})
     assert got == {"data": {field: expected}}
-    if field in {"pipelines", "runs", "stacks"} and args.get("pipeline") != "nope":
+    if caller == "an admin" and field not in {"pipeline", "run"} and args.get("pipeline") != "nope":
         assert expected  # the case compares something, not two empty lists
+
+
+def test_the_local_path_filters_by_group(state: tuple[Any, str]) -> None:
+    """The parity above would pass if both paths ignored groups alike: the JS tests pin what each caller
+    sees there, and this pins it here."""
+    client, table_name = state
+    boto3.resource("dynamodb", region_name=REGION).Table(table_name).put_item(Item=MAPPING)
+    try:
+        seen = {
+            caller: answer("{ pipelines { name } approvals { executionId } }", None, Identity("x", groups), *state)
+            for caller, (_, groups) in CALLERS.items()
+            if caller != "anyone, nothing mapped"
+        }
+    finally:
+        client.delete_item(TableName=table_name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "ACCESS"}})
+    assert seen["a team"] == {"data": {"pipelines": [{"name": "shop"}], "approvals": []}}
+    assert seen["an admin"] == {
+        "data": {"pipelines": [{"name": "shop"}, {"name": "shop-eu"}], "approvals": [{"executionId": "e-1"}]}
+    }
+    assert seen["a stranger"] == {"data": {"pipelines": [], "approvals": []}}
+
+
+def test_environments_are_read_only_when_asked_for(state: tuple[Any, str]) -> None:
+    got = answer('{ pipeline(name: "shop") { environments { env graph { stack dependsOn } } } }', None, ANYONE, *state)
+    assert [e["env"] for e in got["data"]["pipeline"]["environments"]] == ["prod", "test"]
+    assert got["data"]["pipeline"]["environments"][0]["graph"][0] == {
+        "stack": "pipectl-shop-prod-ingestion",
+        "dependsOn": ["pipectl-shop-prod-storage"],
+    }
 
 
 def test_a_document_that_does_not_parse_is_a_malformed_request(state: tuple[Any, str]) -> None:

@@ -50,7 +50,7 @@ def answer(
     result = execute_sync(
         schema(),
         parsed,
-        root_value=Queries(ddb, table_name),
+        root_value=Queries(ddb, table_name, identity.groups),
         variable_values=dict(variables or {}),
     )
     if result.errors:

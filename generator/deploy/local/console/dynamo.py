@@ -7,10 +7,11 @@ to `response(ctx)` as `ctx.result`: one item (or None) for GetItem, `{"items": [
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import Binary, TypeDeserializer
 from botocore.exceptions import ClientError
 
 _deserialize = TypeDeserializer().deserialize
@@ -26,7 +27,9 @@ class DataSourceError(Exception):
 
 
 def plain(value: Any) -> Any:
-    """DynamoDB's numbers as JSON numbers and sets as lists, as AppSync's resolvers see them."""
+    """DynamoDB's numbers as JSON numbers, binaries as base64 and sets as lists, as AppSync's resolvers see them."""
+    if isinstance(value, Binary):
+        return base64.b64encode(value.value).decode("ascii")
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from generator.deploy.local.compat import backend, get_partition
@@ -10,6 +11,7 @@ from generator.deploy.local.models.recorded import forget, record, recorded_reso
 
 DATA_SOURCE = "AWS::AppSync::DataSource"
 RESOLVER = "AWS::AppSync::Resolver"
+FUNCTION = "AWS::AppSync::FunctionConfiguration"
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -146,6 +148,44 @@ class PipectlDataSource(PipectlModel):
         forget(account_id, region_name, DATA_SOURCE, self.physical_resource_id)
 
 
+class PipectlFunctionConfiguration(PipectlModel):
+    """Recorded (moto has no function API); its data source must exist, as on AWS. Ref is the function ARN."""
+
+    ATTRIBUTES = ("DataSourceName", "FunctionArn", "FunctionId", "Name")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return FUNCTION
+
+    def __init__(self, arn: str, function_id: str, properties: dict[str, Any]) -> None:
+        self.physical_resource_id = arn
+        self.attributes = {
+            "DataSourceName": properties["DataSourceName"],
+            "FunctionArn": arn,
+            "FunctionId": function_id,
+            "Name": properties["Name"],
+        }
+
+    @classmethod
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlFunctionConfiguration:
+        p = properties
+        _require_api(account_id, region_name, p["ApiId"])
+        api_arn = _api_arn(account_id, region_name, p["ApiId"])
+        if f"{api_arn}/datasources/{p['DataSourceName']}" not in recorded_resources(
+            account_id, region_name, DATA_SOURCE
+        ):
+            raise ValueError(f"function {p['Name']}: no data source {p['DataSourceName']}")
+        function_id = hashlib.sha256(f"{api_arn}/{p['Name']}".encode()).hexdigest()[:26]
+        arn = f"{api_arn}/functions/{function_id}"
+        record(account_id, region_name, FUNCTION, arn, p)
+        return cls(arn, function_id, p)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        forget(account_id, region_name, FUNCTION, self.physical_resource_id)
+
+
 class PipectlResolver(PipectlModel):
     """Recorded (moto has no resolver API); its data source must exist, as on AWS."""
 
@@ -170,6 +210,10 @@ class PipectlResolver(PipectlModel):
             source = f"{api_arn}/datasources/{p['DataSourceName']}"
             if source not in recorded_resources(account_id, region_name, DATA_SOURCE):
                 raise ValueError(f"resolver {p['TypeName']}.{p['FieldName']}: no data source {source}")
+        functions = recorded_resources(account_id, region_name, FUNCTION)
+        for function_id in (p.get("PipelineConfig") or {}).get("Functions", []):
+            if f"{api_arn}/functions/{function_id}" not in functions:
+                raise ValueError(f"resolver {p['TypeName']}.{p['FieldName']}: no function {function_id}")
         arn = f"{api_arn}/types/{p['TypeName']}/resolvers/{p['FieldName']}"
         record(account_id, region_name, RESOLVER, arn, p)
         return cls(arn, p["TypeName"], p["FieldName"])
