@@ -7,6 +7,17 @@ import * as views from "./views.js";
 
 const main = document.getElementById("main");
 const bar = document.getElementById("account");
+const HEAVY = ["planMarkdownGzip"]; // only the run view asks for the plan
+const RUNS_BATCH = 10; // pipelines per request of the runs view; the requests run side by side
+
+/** plan.md arrives gzip-compressed and base64-encoded; the browser unpacks it (DecompressionStream). */
+async function unpack(packed) {
+  if (!packed) return null;
+  const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).text();
+}
+
 const state = { config: null, shape: null, timer: null, delay: 0, last: null, route: null };
 
 function route() {
@@ -44,15 +55,15 @@ const ROUTES = [
       const s = state.shape;
       const runType = s.rootType("runs") ?? "Run";
       const data = await ask(
-        `query Pipeline($name: String!) { pipeline(name: $name) { ${s.select("Pipeline")} }
+        `query Pipeline($name: String!) { pipeline(name: $name) { ${s.select("Pipeline", [], 3)} }
           stacks(pipeline: $name) { ${s.select(s.rootType("stacks") ?? "Stack")} }
-          runs(pipeline: $name, limit: 20) { ${s.select(runType, ["plan"])} } }`,
+          runs(pipeline: $name, limit: 20) { ${s.select(runType, HEAVY)} } }`,
         { name: p[1] },
       );
       if (!data.pipeline) return [h("p", { role: "status" }, `No pipeline named ${p[1]}.`)];
       return [
         views.pipelines([data.pipeline]),
-        h("h2", {}, "Stack graph"), views.graph(p[1], data.stacks, data.pipeline.edges),
+        h("h2", {}, "Stack graph"), views.graph(p[1], data.stacks, data.pipeline.environments),
         h("h2", {}, "Stacks"), views.stacks(data.stacks),
         h("h2", {}, "Runs"), views.runs(data.runs),
       ];
@@ -66,11 +77,12 @@ const ROUTES = [
       const s = state.shape;
       if (s.has("run", "runId")) {
         const data = await ask(`query Run($id: ID!) { run(runId: $id) { ${s.select(s.rootType("run"))} } }`, { id: p[3] });
-        return data.run ? views.run(data.run) : [h("p", { role: "status" }, `No run ${p[3]}.`)];
+        if (!data.run) return [h("p", { role: "status" }, `No run ${p[3]}.`)];
+        return views.run(data.run, await unpack(data.run.planMarkdownGzip));
       }
       const data = await ask(`query Runs($name: String!) { runs(pipeline: $name, limit: 100) { ${s.select(s.rootType("runs"))} } }`, { name: p[1] });
       const found = data.runs.find((r) => r.runId === p[3]);
-      return found ? views.run(found) : [h("p", { role: "status" }, `No run ${p[3]} among the latest runs of ${p[1]}.`)];
+      return found ? views.run(found, null) : [h("p", { role: "status" }, `No run ${p[3]} among the latest runs of ${p[1]}.`)];
     },
   },
   {
@@ -81,12 +93,16 @@ const ROUTES = [
       const s = state.shape;
       const names = (await ask("query Names { pipelines { name } }")).pipelines.map((x) => x.name);
       if (!names.length) return [views.runs([], true)];
-      const fields = s.select(s.rootType("runs"), ["plan"]);
-      const parts = names.map((_, i) => `p${i}: runs(pipeline: $p${i}, limit: 10) { ${fields} }`);
-      const vars = Object.fromEntries(names.map((n, i) => [`p${i}`, n]));
-      const data = await ask(`query AllRuns(${names.map((_, i) => `$p${i}: String!`).join(", ")}) { ${parts.join(" ")} }`, vars);
+      const fields = s.select(s.rootType("runs"), HEAVY);
+      const batches = [];
+      for (let i = 0; i < names.length; i += RUNS_BATCH) batches.push(names.slice(i, i + RUNS_BATCH));
+      const answers = await Promise.all(batches.map((batch) => {
+        const parts = batch.map((_, i) => `p${i}: runs(pipeline: $p${i}, limit: 10) { ${fields} }`);
+        const vars = Object.fromEntries(batch.map((n, i) => [`p${i}`, n]));
+        return ask(`query RecentRuns(${batch.map((_, i) => `$p${i}: String!`).join(", ")}) { ${parts.join(" ")} }`, vars);
+      }));
       const seen = new Map();
-      for (const list of Object.values(data)) for (const r of list) seen.set(`${r.pipeline}#${r.runId}`, r);
+      for (const data of answers) for (const list of Object.values(data)) for (const r of list) seen.set(r.runId, r);
       const all = [...seen.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt))).slice(0, 50);
       return [views.runs(all, true)];
     },

@@ -52,12 +52,11 @@ export function stacks(list) {
   ]), "No stacks recorded for this pipeline yet.");
 }
 
-/** Edges from the API (`edges` of the pipeline, or each stack's `dependsOn`). */
-export function graph(pipelineName, list, edgesFromApi) {
+/** Edges from the API: each environment's `graph` (a stack and what it depends on), as `pipectl graph` draws it. */
+export function graph(pipelineName, list, environments) {
   const ids = new Set(list.map((s) => s.stack));
   const edges = [];
-  for (const e of edgesFromApi ?? []) edges.push({ from: pick(e, "from", "stack", "source"), to: pick(e, "to", "dependsOn", "target") });
-  for (const s of list) for (const d of s.dependsOn ?? []) edges.push({ from: s.stack, to: d });
+  for (const env of environments ?? []) for (const node of env.graph ?? []) for (const d of node.dependsOn ?? []) edges.push({ from: node.stack, to: d });
   const nodes = list.map((s) => ({ id: s.stack, label: s.stack.replace(`pipectl-${pipelineName}-`, ""), status: s.status }));
   const known = edges.filter((e) => ids.has(e.from) && ids.has(e.to));
   return stackGraph(nodes, known, `Stack graph of ${pipelineName}`);
@@ -70,41 +69,49 @@ export function runSeconds(run) {
   return Number.isNaN(start) || Number.isNaN(end) ? null : (end - start) / 1000;
 }
 
+function counted(value, fallback) {
+  if (Array.isArray(value)) return value.length;
+  return typeof value === "number" ? value : fallback;
+}
+
 function counts(run) {
   const results = run.stacks ?? [];
-  const changed = pick(run, "stacksChanged", "changed") ?? results.filter((s) => s.result && !/^(unchanged|skipped|none)$/i.test(s.result)).length;
-  const failed = pick(run, "stacksFailed", "failed") ?? results.filter((s) => /fail/i.test(s.result ?? "")).length;
+  const changed = counted(run.changed, results.filter((s) => s.result === "done").length);
+  const failed = counted(run.failed, results.filter((s) => /fail/i.test(s.result ?? "")).length);
   return [String(changed), failed ? h("span", { class: "badge bad" }, `${failed} failed`) : "0"];
 }
 
 export function runs(list, withPipeline = false) {
   const headers = ["run", ...(withPipeline ? ["pipeline"] : []), "trigger", "revision", "who", "started", "duration", "result", "stacks changed", "stacks failed"];
   return table("Runs, newest first", headers, list.map((r) => [
-    link(`/pipelines/${enc(r.pipeline)}/runs/${enc(r.runId)}`, `${r.kind ?? "run"} ${String(r.runId).slice(0, 8)}`, { "aria-label": `${r.kind ?? "run"} ${r.runId}` }),
+    link(`/pipelines/${enc(r.pipeline ?? r.pipelines?.[0] ?? "-")}/runs/${enc(r.runId)}`, `${r.kind ?? "run"} ${String(r.runId).slice(0, 8)}`, { "aria-label": `${r.kind ?? "run"} ${r.runId}` }),
     ...(withPipeline ? [link(`/pipelines/${enc(r.pipeline)}`, r.pipeline)] : []),
     pick(r, "trigger") ?? "—", h("code", {}, short(r.revision)), r.actor ?? "—", when(r.startedAt), duration(runSeconds(r)), badge(r.result), ...counts(r),
   ]), "No runs recorded yet.");
 }
 
-export function run(r) {
+/** One run; `plan` is its plan.md as text (already unpacked), or null. */
+export function run(r, plan) {
+  const owners = r.pipelines?.length ? r.pipelines : [r.pipeline].filter(Boolean);
   const facts = [
-    ["pipeline", link(`/pipelines/${enc(r.pipeline)}`, r.pipeline)], ["kind", r.kind ?? "—"], ["trigger", pick(r, "trigger") ?? "—"],
+    ["pipelines", owners.length ? owners.map((p, i) => [i ? ", " : "", link(`/pipelines/${enc(p)}`, p)]) : "—"], ["kind", r.kind ?? "—"], ["trigger", pick(r, "trigger") ?? "—"],
     ["revision", h("code", {}, r.revision ?? "—")], ["who", r.actor ?? "—"], ["started", when(r.startedAt)], ["ended", when(r.endedAt)],
     ["duration", duration(runSeconds(r))], ["result", badge(r.result)],
+    ["stacks failed", r.failed?.length ? r.failed.join(", ") : "none"],
   ];
-  const plan = pick(r, "plan", "planMarkdown");
   return [
     h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("h2", {}, "Stacks in this run"),
     table("Result per stack", ["stack", "result"], (r.stacks ?? []).map((s) => [s.stack, badge(s.result)]), "This run touched no stack."),
     h("h2", { id: "plan" }, "Plan"),
     plan ? h("article", { class: "plan", "aria-labelledby": "plan" }, markdown(plan, 3)) : h("p", { class: "empty" }, "This run has no plan recorded."),
+    r.planTruncated ? h("p", { class: "notice" }, "The plan was cut to fit the state table; the whole plan.md is in the run's artifacts.") : null,
   ];
 }
 
 export function approvals(list) {
-  return table("Waiting approvals", ["pipeline", "environment", "revision", "waiting since", "approve or reject"], list.map((a) => [
-    pick(a, "pipeline", "name") ?? "—", pick(a, "env", "environment") ?? "—", h("code", {}, short(a.revision)),
-    when(pick(a, "since", "requestedAt", "createdAt")), external(pick(a, "url", "approvalUrl", "link"), "open in CodePipeline"),
+  return table("Waiting approvals", ["delivery pipeline", "execution", "stage / action", "state", "waiting since", "approve or reject"], list.map((a) => [
+    pick(a, "deliveryPipeline", "pipeline") ?? "—", h("code", {}, short(a.executionId)), `${a.stage ?? "—"} / ${a.action ?? "—"}`,
+    badge(a.state), when(pick(a, "startedAt", "updatedAt")), external(pick(a, "url"), "open in CodePipeline"),
   ]), "Nothing waits for approval.");
 }
