@@ -83,8 +83,8 @@ def fill(endpoint: str, pipelines: int, runs: int) -> int:
     serialize = TypeSerializer().serialize
     written = items(pipelines, runs)
     for first in range(0, len(written), 25):
-        batch = [{"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}} for item in written[first : first + 25]]
-        pending: dict[str, Any] = {TABLE: batch}
+        puts = [{"PutRequest": {"Item": {k: serialize(v) for k, v in i.items()}}} for i in written[first : first + 25]]
+        pending: dict[str, Any] = {TABLE: puts}
         while pending:
             pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
     return len(written)
@@ -133,7 +133,7 @@ def main() -> int:
     finally:
         subprocess.run([shutil.which("pipectl") or "pipectl", "local", "stop"], cwd=workdir, capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"state table: {args.pipelines} pipelines, {args.runs} runs ({count} items); {args.rounds} fresh loads per view")
+    print(f"state table: {args.pipelines} pipelines, {args.runs} runs ({count} items); {args.rounds} loads per view")
     print(f"{'view':<10} {'median':>8} {'max':>8}   (seconds from navigation start to interactive)")
     for view, values in seconds.items():
         print(f"{view:<10} {statistics.median(values):>8.3f} {max(values):>8.3f}")
