@@ -102,7 +102,7 @@ const ROUTES = [
         return ask(`query RecentRuns(${batch.map((_, i) => `$p${i}: String!`).join(", ")}) { ${parts.join(" ")} }`, vars);
       }));
       const seen = new Map();
-      for (const data of answers) for (const list of Object.values(data)) for (const r of list) seen.set(r.runId, r);
+      for (const data of answers) for (const list of Object.values(data)) for (const r of list) seen.set(`${r.pipeline}#${r.runId}`, r);
       const all = [...seen.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt))).slice(0, 50);
       return [views.runs(all, true)];
     },
@@ -144,8 +144,9 @@ function renderAccount(user) {
 
 function renderError(err) {
   const id = err instanceof ApiError ? err.requestId : null;
+  const what = err instanceof ApiError ? "The API returned an error: " : "The console could not show this page: ";
   return h("div", { class: "error", role: "alert" },
-    h("p", {}, h("strong", {}, "The API returned an error: "), err.message),
+    h("p", {}, h("strong", {}, what), err.message),
     h("p", {}, `Error type: ${err.errorType ?? "unknown"}`, " · ", "Request id: ", h("code", { class: "request-id" }, id ?? "none")),
     h("button", { type: "button", onclick: () => refresh(true) }, "Retry now"),
   );
@@ -183,7 +184,7 @@ async function refresh(fresh) {
   main.dataset.view = "loading";
   try {
     state.shape ??= await Shape.load(state.config.graphqlUrl, token());
-    const nodes = await view.load(parts);
+    const nodes = (await view.load(parts)).filter(Boolean);
     const snapshot = nodes.map((n) => n.textContent + (n.outerHTML ?? "")).join("\n");
     if (snapshot !== state.last) {
       const focused = document.activeElement?.getAttribute?.("href");

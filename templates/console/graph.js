@@ -21,9 +21,9 @@ function depths(nodes, edges) {
 }
 
 function tone(status) {
-  if (/FAILED|ROLLBACK/.test(status ?? "")) return "bad";
-  if (/IN_PROGRESS/.test(status ?? "")) return "busy";
-  if (/_COMPLETE$/.test(status ?? "")) return "ok";
+  if (/fail|rollback/i.test(status ?? "")) return "bad";
+  if (/in_progress|running|pending/i.test(status ?? "")) return "busy";
+  if (/_complete$|^done$|^succeeded$/i.test(status ?? "")) return "ok";
   return "none";
 }
 

@@ -132,6 +132,8 @@ class ConsoleApp:
             return _page(self.hosted_ui.token(request.form.to_dict()))
         if path == "/logout":
             return _page(self.hosted_ui.logout(request.args.to_dict()))
+        if path == "/favicon.ico":
+            return Response(status=204)
         if path == "/health":
             return Response("ok", content_type="text/plain")
         name = "index.html" if path == "/" else path.lstrip("/")
