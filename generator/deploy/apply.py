@@ -14,15 +14,16 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, deferred, telemetry, uploads
+from generator.deploy import cfn, console_view, deferred, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import PlanAction, allowed_in
-from generator.deploy.deployed import DeployedStack, read_deployed
+from generator.deploy.deployed import DeployedStack, read_deployed, read_one
 from generator.deploy.errors import DeployError, PlanError, StalePlanError
 from generator.deploy.graph import subgraph, walk
 from generator.deploy.manifest import CONSOLE_STACK, Manifest
 from generator.deploy.plan import make_plan, write_plan
 from generator.deploy.progress import NullProgress, Progress
+from generator.deploy.report import render_plan
 from generator.deploy.results import ApplyOutcome, ApplyResult, Plan, Recovery, StackPlan, StackResult
 from generator.deploy.safety import lift_policy_for, protect, refuse_data_loss
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
@@ -191,7 +192,8 @@ def _run_all(
         result = _run_stack(aws, manifest, plan.get(name) or StackPlan(name, PlanAction.NONE), run, opts, out)
         if store is not None and result.action != PlanAction.NONE:
             spec = manifest[name]
-            store.record_stack(spec, result.result, result.detail, plan.revision)
+            live = read_one(aws, name, spec.region) if result.ok else None
+            store.record_stack(spec, result.result, result.detail, plan.revision, live.outputs if live else None)
         return result
 
     def skipped(name: str, cause: str) -> None:
@@ -205,11 +207,27 @@ def _run_all(
     if store is not None:
         run.stacks = {name: r.result for name, r in ordered.items()}
         run.result, run.ended_at = ("succeeded" if result.ok else "failed"), now_iso()
+        run.plan_markdown = render_plan(plan, manifest)
         store.record_run(run)
         for pipeline in sorted(manifest.pipelines):
             envs = sorted({s.env for s in manifest.stacks if s.pipeline == pipeline and s.env})
             store.record_pipeline(pipeline, envs, plan.revision, run.run_id)
+        _record_console_view(aws, manifest, store, ordered, run)
     return result  # the caller shows the summary once (the CLI's result), not the progress stream too
+
+
+def _record_console_view(
+    aws: Aws, manifest: Manifest, store: StateStore, results: dict[str, StackResult], run: RunRecord
+) -> None:
+    """The environments the run touched, and the console's group mapping, as the console reads them."""
+    after = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
+    for env in console_view.environments(manifest, results, after, run.revision, run.run_id):
+        store.record_environment(env)
+    mapping = console_view.access(manifest)
+    if mapping is not None:
+        store.record_access(
+            mapping
+        )  # the caller shows the summary once (the CLI's result), not the progress stream too
 
 
 def _finish_without_state(
@@ -235,6 +253,7 @@ def _record_plan(store: StateStore, manifest: Manifest, plan: Plan, actor: str) 
     )
     run.pipelines = {s.name: s.owner for s in manifest.stacks}
     run.stacks = {s.name: s.action for s in plan.stacks if s.name in run.pipelines}
+    run.plan_markdown = render_plan(plan, manifest)
     store.record_run(run)
     plan.recorded = True
 

@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import telemetry
+from generator.deploy import console_view, telemetry
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.results import DriftStatus, ResourceDrift, ResourceDriftStatus
 from generator.deploy.results import StackDrift as StackDrift
+from generator.deploy.state import StateStore, find_state_table
 
 NOT_AVAILABLE = DriftStatus.NOT_AVAILABLE  # re-exported with the result types: what drift returns
 
@@ -52,6 +53,11 @@ def drift(
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="pipectl-drift") as pool:
         results = list(pool.map(one, specs))
     telemetry.publish_drift(aws, manifest, results)
+    table = find_state_table(deployed)
+    if table is not None:  # the console shows each environment's drift from the state table
+        store = StateStore(aws, table)
+        for (owner, env), (status, drifted) in console_view.drift_by_environment(manifest, results).items():
+            store.record_drift(owner, env, status, drifted)
     return results
 
 

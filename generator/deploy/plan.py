@@ -99,6 +99,7 @@ def make_plan(
         }
         run.stacks = {s.name: s.action for s in planned}
         run.ended_at, run.result = now_iso(), "planned"
+        run.plan_markdown = render_plan(plan, manifest)
         StateStore(aws, table).record_run(run)
         plan.recorded = True
     telemetry.publish_plan(aws, manifest, plan, out)

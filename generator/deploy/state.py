@@ -1,7 +1,9 @@
 """The state table in the console stack: runs, stack statuses, pipelines, and the deploy lock.
 
-Keys (pk / sk): PIPELINE#<name> / META | STACK#<env>#<stack> | RUN#<started_at>#<run_id>;
-RUN#<run_id> / META (the run index); LOCK / deploy. `expires_at` (epoch seconds) is the table's TTL.
+Keys (pk / sk): PIPELINE#<name> / META | ENV#<env> | STACK#<env>#<stack> | RUN#<started_at>#<run_id>;
+RUN#<run_id> / META (the run index, with the run's plan.md); CONSOLE / ACCESS (the console's group
+mapping); LOCK / deploy. `expires_at` (epoch seconds) is the table's TTL. The console API
+(templates/appsync/) reads what is written here.
 The key parts, and the pipeline and environment `_control` of the control-plane stacks, come from
 `generator.contract`, which the console's recorder function and resolvers render in too.
 """
@@ -19,10 +21,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.contract import (
+    ACCESS_SK,
+    CONSOLE_PK,
+    ENV_SK_PREFIX,
     LOCK_PK,
     LOCK_SK,
     META_SK,
@@ -35,9 +40,12 @@ from generator.deploy.aws import Aws, error_code
 from generator.deploy.deployed import STABLE, DeployedStack
 from generator.deploy.errors import LockTimeout
 from generator.deploy.manifest import CONSOLE_STACK, StackSpec
+from generator.deploy.plan_archive import compressed_plan
 
 LOCK_KEY = {"pk": LOCK_PK, "sk": LOCK_SK}
 LEASE_SECONDS = 15 * 60
+TRIGGERS = ("push", "nightly")
+"""The delivery pipeline's RUN variable (PIPECTL_RUN in its builds); any other run was started by hand."""
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -48,6 +56,16 @@ def now_iso() -> str:
 
 def new_run_id() -> str:
     return str(uuid.uuid4())
+
+
+def run_trigger(environ: Mapping[str, str] | None = None) -> str:
+    """push or nightly inside the delivery pipeline's builds, local for a run started from a laptop."""
+    run = (os.environ if environ is None else environ).get("PIPECTL_RUN", "")
+    return run if run in TRIGGERS else "local"
+
+
+def _seconds(started: str, ended: str) -> int:
+    return int((datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,22 @@ class RunRecord:
     stacks: dict[str, str] = field(default_factory=dict)  # stack -> result
     ended_at: str | None = None
     result: str = "running"
+    trigger: str = field(default_factory=run_trigger)
+    plan_markdown: str | None = None  # kept on the run's index item, compressed
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """What the console shows of one pipeline environment after an apply (drift is written on its own)."""
+
+    pipeline: str
+    env: str
+    status: str
+    revision: str
+    run_id: str
+    graph: dict[str, list[str]]  # stack -> the stacks it depends on, as `pipectl graph` draws them
+    collector_url: str | None = None
+    dashboard_url: str | None = None
 
 
 class StateStore:
@@ -113,25 +147,33 @@ class StateStore:
 
     def record_run(self, run: RunRecord) -> None:
         """The run under each pipeline it touched, and once under its id for lookup."""
-        body = {
+        body: dict[str, Any] = {
             "run_id": run.run_id,
             "kind": run.kind,
             "revision": run.revision,
             "actor": run.actor,
             "started_at": run.started_at,
             "result": run.result,
+            "trigger": run.trigger,
         }
         if run.ended_at:
             body["ended_at"] = run.ended_at
+            body["duration_s"] = _seconds(run.started_at, run.ended_at)
         owners = sorted(set(run.pipelines.values()))
         for owner in owners:
             mine = {s: r for s, r in run.stacks.items() if run.pipelines.get(s) == owner}
             key = {"pk": f"{PIPELINE_PK_PREFIX}{owner}", "sk": f"{RUN_PREFIX}{run.started_at}#{run.run_id}"}
             self.put({**key, **body, "stacks": mine})
         index = {"pk": f"{RUN_PREFIX}{run.run_id}", "sk": META_SK}
-        self.put({**index, **body, "stacks": dict(run.stacks), "pipelines": owners})
+        plan: dict[str, Any] = {}
+        if run.plan_markdown is not None:
+            data, truncated = compressed_plan(run.plan_markdown)
+            plan = {"plan_md_gz": Binary(data), "plan_truncated": truncated}
+        self.put({**index, **body, **plan, "stacks": dict(run.stacks), "pipelines": owners})
 
-    def record_stack(self, spec: StackSpec, status: str, reason: str, revision: str) -> None:
+    def record_stack(
+        self, spec: StackSpec, status: str, reason: str, revision: str, outputs: Mapping[str, str] | None = None
+    ) -> None:
         self.put(
             {
                 "pk": f"{PIPELINE_PK_PREFIX}{spec.owner}",
@@ -142,9 +184,42 @@ class StateStore:
                 "status": status,
                 "reason": reason,
                 "revision": revision,
+                "outputs": dict(outputs or {}),
                 "updated_at": now_iso(),
             }
         )
+
+    def _set(self, key: Mapping[str, str], values: Mapping[str, Any]) -> None:
+        """Set some attributes of an item and keep the others: apply and drift write one environment item."""
+        self.ddb.update_item(
+            TableName=self.table.name,
+            Key=_to_ddb(key),
+            UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in values),
+            ExpressionAttributeNames={f"#{n}": n for n in values},
+            ExpressionAttributeValues=_to_ddb({f":{n}": v for n, v in values.items()}),
+        )
+
+    def record_environment(self, env: EnvironmentRecord) -> None:
+        key = {"pk": f"{PIPELINE_PK_PREFIX}{env.pipeline}", "sk": f"{ENV_SK_PREFIX}{env.env}"}
+        values = {
+            "env": env.env,
+            "status": env.status,
+            "revision": env.revision,
+            "run_id": env.run_id,
+            "graph": env.graph,
+            "collector_url": env.collector_url,
+            "dashboard_url": env.dashboard_url,
+            "updated_at": now_iso(),
+        }
+        self._set(key, {k: v for k, v in values.items() if v is not None})
+
+    def record_drift(self, pipeline: str, env: str, drift: str, drifted: list[str]) -> None:
+        key = {"pk": f"{PIPELINE_PK_PREFIX}{pipeline}", "sk": f"{ENV_SK_PREFIX}{env}"}
+        self._set(key, {"env": env, "drift": drift, "drifted_stacks": sorted(drifted), "drift_checked_at": now_iso()})
+
+    def record_access(self, access: Mapping[str, Any]) -> None:
+        """The console's group mapping (`_console.yaml` access), read by the API on every request."""
+        self.put({"pk": CONSOLE_PK, "sk": ACCESS_SK, **access, "updated_at": now_iso()})
 
     def record_pipeline(self, name: str, envs: list[str], revision: str, run_id: str) -> None:
         self.put(
