@@ -30,11 +30,28 @@ function cells(row) {
 /** The plan as a list of nodes; headings start at level `base` so they fit under the page's own. */
 export function markdown(source, base = 2) {
   const lines = String(source ?? "").replace(/\r\n?/g, "\n").split("\n");
-  const nodes = [];
+  // plan.md folds long parts in <details>: those three tags (alone on their line) become elements, any other markup stays text
+  const open = [{ summary: null, nodes: [] }];
+  let nodes = open[0].nodes;
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
     if (/^\s*$/.test(line)) { i += 1; continue; }
+    if (/^\s*<details>\s*$/i.test(line)) {
+      open.push({ summary: null, nodes: [] });
+      nodes = open[open.length - 1].nodes;
+      i += 1;
+      continue;
+    }
+    const summary = /^\s*<summary>(.*)<\/summary>\s*$/i.exec(line);
+    if (summary && open.length > 1) { open[open.length - 1].summary = summary[1]; i += 1; continue; }
+    if (/^\s*<\/details>\s*$/i.test(line) && open.length > 1) {
+      const done = open.pop();
+      nodes = open[open.length - 1].nodes;
+      nodes.push(h("details", {}, h("summary", {}, inline(done.summary ?? "Details")), done.nodes));
+      i += 1;
+      continue;
+    }
     const fence = /^```/.exec(line);
     if (fence) {
       const body = [];
@@ -75,9 +92,13 @@ export function markdown(source, base = 2) {
       continue;
     }
     const para = [];
-    for (; i < lines.length && lines[i].trim() && !/^(#{1,6}\s|```|\s*\||\s*([-*+]|\d+\.)\s|>)/.test(lines[i]); i += 1) para.push(lines[i].trim());
+    for (; i < lines.length && lines[i].trim() && !/^(#{1,6}\s|```|\s*\||\s*([-*+]|\d+\.)\s|>|\s*<\/?(details|summary)>)/i.test(lines[i]); i += 1) para.push(lines[i].trim());
     if (!para.length) { nodes.push(h("p", {}, inline(line))); i += 1; continue; }
     nodes.push(h("p", {}, inline(para.join(" "))));
   }
-  return nodes;
+  while (open.length > 1) {
+    const done = open.pop();
+    open[open.length - 1].nodes.push(h("details", {}, h("summary", {}, inline(done.summary ?? "Details")), done.nodes));
+  }
+  return open[0].nodes;
 }

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def shot(page: Any, name: str) -> None:
     SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, timeout=60_000)
 
 
 def accessible(page: Any, landmarks: tuple[str, ...] = ("main", "header", "nav")) -> None:
@@ -106,7 +106,8 @@ def test_a_run_shows_its_plan(page: Any, deployed: Deployed) -> None:
     assert plan.count() == 1, "the run's plan is not shown"
     assert plan.locator("h3, h4").count() >= 1
     assert "pipectl-shop-test-storage" in plan.inner_text()
-    assert plan.locator("script").count() == 0
+    assert plan.locator("details > summary").count() >= 1, "plan.md's folded parts are not folded"
+    assert "<details>" not in plan.inner_text()
     shot(page, "run")
     accessible(page)
 
@@ -206,3 +207,23 @@ def test_a_graphql_error_shows_its_message_and_request_id(page: Any, deployed: D
     assert request_id in page.locator("code.request-id").inner_text()
     shot(page, "graphql-error")
     accessible(page)
+
+
+def test_untrusted_markdown_stays_text(page: Any, deployed: Deployed) -> None:
+    """The plan renderer builds elements only for Markdown syntax: markup in a plan is shown, never run."""
+    page.goto(deployed.url)
+    view(page, "signin")
+    hostile = "# <img src=x onerror=alert(1)>\n\n<script>window.pwned = 1</script>\n\n| a |\n| --- |\n| <b>x</b> |\n\n[x](javascript:alert(1))"
+    rendered = page.evaluate(
+        """async (text) => {
+            const { markdown } = await import("./markdown.js");
+            const box = document.createElement("div");
+            box.append(...markdown(text));
+            return { html: box.innerHTML, text: box.textContent, hrefs: [...box.querySelectorAll("a")].map((a) => a.href) };
+        }""",
+        hostile,
+    )
+    assert "<img" not in rendered["html"] and "<script" not in rendered["html"] and "<b>" not in rendered["html"]
+    assert "<script>window.pwned = 1</script>" in rendered["text"]
+    assert rendered["hrefs"] == []
+    assert page.evaluate("() => window.pwned") is None
