@@ -5,7 +5,9 @@ The control plane is deployed as a user does it (`pipectl local start`, `pipectl
 each) and M runs (default 1,000) in the controller's layout. Debian's Chromium signs in once, then loads
 the app afresh R times per view. "Interactive" is the moment a view's data is in the page and its links
 take clicks: the app's `console:<view>` performance mark, measured from navigation start (config.json,
-the schema, the query and rendering all included). Target: the pipelines view's median <= 1 s.
+the schema, the query and rendering all included); "complete" is when the last of the view's
+requests is shown (the pipelines view fills in each pipeline's environments after its first picture).
+Target: the pipelines view's median time to interactive <= 1 s.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def measure(url: str, user: str, password: str, rounds: int) -> dict[str, list[f
     from playwright.sync_api import sync_playwright
 
     routes = {"pipelines": "#/pipelines", "pipeline": "#/pipelines/bench-007", "runs": "#/runs"}
-    seconds: dict[str, list[float]] = {view: [] for view in routes}
+    seconds: dict[str, list[float]] = {f"{view}{stage}": [] for view in routes for stage in ("", " complete")}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -108,9 +110,10 @@ def measure(url: str, user: str, password: str, rounds: int) -> dict[str, list[f
             for view, route in routes.items():
                 page.goto("about:blank")
                 page.goto(f"{url}{route}")
-                page.wait_for_selector(f"main[data-view={view}]", timeout=30_000)
-                mark = page.evaluate(f"() => performance.getEntriesByName('console:{view}')[0].startTime")
-                seconds[view].append(float(mark) / 1000)
+                page.wait_for_selector(f"main[data-view={view}] #content[aria-busy=false]", timeout=60_000)
+                for stage, mark in (("", f"console:{view}"), (" complete", f"console:{view}:complete")):
+                    started = page.evaluate(f"() => performance.getEntriesByName('{mark}')[0].startTime")
+                    seconds[f"{view}{stage}"].append(float(started) / 1000)
         browser.close()
     return seconds
 
@@ -134,9 +137,9 @@ def main() -> int:
         subprocess.run([shutil.which("pipectl") or "pipectl", "local", "stop"], cwd=workdir, capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"state table: {args.pipelines} pipelines, {args.runs} runs ({count} items); {args.rounds} loads per view")
-    print(f"{'view':<10} {'median':>8} {'max':>8}   (seconds from navigation start to interactive)")
+    print(f"{'view':<19} {'median':>8} {'max':>8}   (seconds from navigation start: interactive, then complete)")
     for view, values in seconds.items():
-        print(f"{view:<10} {statistics.median(values):>8.3f} {max(values):>8.3f}")
+        print(f"{view:<19} {statistics.median(values):>8.3f} {max(values):>8.3f}")
     first = statistics.median(seconds["pipelines"])
     print(f"first view (pipelines) median {first:.3f} s / target {TARGET_S:.1f} s = {first / TARGET_S:.2f}")
     return 0 if first <= TARGET_S else 1

@@ -8,7 +8,24 @@ import * as views from "./views.js";
 const main = document.getElementById("main");
 const bar = document.getElementById("account");
 const HEAVY = ["planMarkdownGzip"]; // only the run view asks for the plan
-const RUNS_BATCH = 10; // pipelines per request of the runs view; the requests run side by side
+const BATCH = 10; // pipelines per request when a view asks per pipeline; the requests run side by side
+
+function batches(names) {
+  const out = [];
+  for (let i = 0; i < names.length; i += BATCH) out.push(names.slice(i, i + BATCH));
+  return out;
+}
+
+/** One document asking `field(arg: $pN)` for each name, as aliases p0, p1, … */
+function aliased(operation, field, arg, names, selection, extra = "") {
+  const params = names.map((_, i) => `$p${i}: String!`).join(", ");
+  const parts = names.map((_, i) => `p${i}: ${field}(${arg}: $p${i}${extra ? `, ${extra}` : ""}) { ${selection} }`);
+  return `query ${operation}(${params}) { ${parts.join(" ")} }`;
+}
+
+function variables(names) {
+  return Object.fromEntries(names.map((n, i) => [`p${i}`, n]));
+}
 
 /** plan.md arrives gzip-compressed and base64-encoded; the browser unpacks it (DecompressionStream). */
 async function unpack(packed) {
@@ -18,7 +35,7 @@ async function unpack(packed) {
   return new Response(stream).text();
 }
 
-const state = { config: null, shape: null, timer: null, delay: 0, last: null, route: null };
+const state = { config: null, shape: null, timer: null, delay: 0, last: null, generation: 0 };
 
 function route() {
   const path = decodeURI(location.hash.replace(/^#/, "")) || "/pipelines";
@@ -42,9 +59,19 @@ const ROUTES = [
     name: "pipelines",
     match: (p) => p.length === 0 || (p[0] === "pipelines" && p.length === 1),
     title: () => "Pipelines",
-    async load() {
-      const data = await ask(`query Pipelines { pipelines { ${state.shape.select("Pipeline")} } }`);
-      return [views.pipelines(data.pipelines)];
+    async load(_, paint) {
+      // The list first (one query), then each pipeline's environments (a query per pipeline), in batches side by side.
+      const s = state.shape;
+      const data = await ask(`query Pipelines { pipelines { ${s.select("Pipeline", ["environments"])} } }`);
+      if (!s.fields("Pipeline").has("environments")) return [views.pipelines(data.pipelines)];
+      paint?.([views.pipelines(data.pipelines, true)]);
+      const fields = s.select("Pipeline", [], 2);
+      const found = new Map();
+      await Promise.all(batches(data.pipelines.map((p) => p.name)).map(async (names) => {
+        const answer = await ask(aliased("Environments", "pipeline", "name", names, fields), variables(names));
+        for (const p of Object.values(answer)) if (p) found.set(p.name, p);
+      }));
+      return [views.pipelines(data.pipelines.map((p) => found.get(p.name) ?? p))];
     },
   },
   {
@@ -94,13 +121,8 @@ const ROUTES = [
       const names = (await ask("query Names { pipelines { name } }")).pipelines.map((x) => x.name);
       if (!names.length) return [views.runs([], true)];
       const fields = s.select(s.rootType("runs"), HEAVY);
-      const batches = [];
-      for (let i = 0; i < names.length; i += RUNS_BATCH) batches.push(names.slice(i, i + RUNS_BATCH));
-      const answers = await Promise.all(batches.map((batch) => {
-        const parts = batch.map((_, i) => `p${i}: runs(pipeline: $p${i}, limit: 10) { ${fields} }`);
-        const vars = Object.fromEntries(batch.map((n, i) => [`p${i}`, n]));
-        return ask(`query RecentRuns(${batch.map((_, i) => `$p${i}: String!`).join(", ")}) { ${parts.join(" ")} }`, vars);
-      }));
+      const answers = await Promise.all(batches(names).map((batch) =>
+        ask(aliased("RecentRuns", "runs", "pipeline", batch, fields, "limit: 10"), variables(batch))));
       const seen = new Map();
       for (const data of answers) for (const list of Object.values(data)) for (const r of list) seen.set(`${r.pipeline}#${r.runId}`, r);
       const all = [...seen.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt))).slice(0, 50);
@@ -123,6 +145,7 @@ const ROUTES = [
 
 function renderSignIn(message) {
   stop();
+  state.generation += 1;
   show(bar);
   document.title = "Sign in · pipectl console";
   show(main,
@@ -166,6 +189,8 @@ function schedule(failed) {
 
 /** Load the current route; `fresh` when the route changed (heading and focus move), else a quiet refresh. */
 async function refresh(fresh) {
+  stop();
+  const generation = ++state.generation; // a load overtaken by a newer one paints nothing
   const s = session();
   if (!s) return renderSignIn("Your session has ended; sign in again.");
   const { parts } = route();
@@ -174,30 +199,44 @@ async function refresh(fresh) {
   renderAccount(s.user);
   const title = view.title(parts);
   const heading = main.querySelector("h1");
-  if (fresh || !heading || heading.textContent !== title) {
+  const arriving = fresh || !heading || heading.textContent !== title || !["error", view.name].includes(main.dataset.view);
+  if (arriving) {
     show(main, h("h1", { tabindex: "-1" }, title), h("div", { id: "content", "aria-busy": "true" }, h("p", {}, "Loading…")));
     document.title = `${title} · pipectl console`;
     main.querySelector("h1").focus();
+    main.dataset.view = "loading";
     state.last = null;
   }
   const content = document.getElementById("content");
-  main.dataset.view = "loading";
-  try {
-    state.shape ??= await Shape.load(state.config.graphqlUrl, token());
-    const nodes = (await view.load(parts)).filter(Boolean);
-    const snapshot = nodes.map((n) => n.textContent + (n.outerHTML ?? "")).join("\n");
+  const paint = (found) => {
+    if (generation !== state.generation) return;
+    const nodes = found.filter(Boolean);
+    const snapshot = nodes.map((n) => n.outerHTML ?? n.textContent).join("\n");
     if (snapshot !== state.last) {
       const focused = document.activeElement?.getAttribute?.("href");
       show(content, nodes);
-      if (focused && content.contains(document.activeElement) === false) content.querySelector(`a[href="${CSS.escape(focused)}"]`)?.focus();
+      if (focused && !content.contains(document.activeElement)) content.querySelector(`a[href="${CSS.escape(focused)}"]`)?.focus();
       state.last = snapshot;
     }
-    content.setAttribute("aria-busy", "false");
+    if (main.dataset.view !== view.name) performance.mark(`console:${view.name}`); // the first interactive picture
     main.dataset.view = view.name;
-    performance.mark(`console:${view.name}`);
+  };
+  try {
+    state.shape ??= await Shape.load(state.config.graphqlUrl, token());
+    // a partial first picture only on arrival: a quiet refresh replaces the complete picture at once
+    const nodes = await view.load(parts, arriving ? paint : null);
+    if (generation !== state.generation) return;
+    paint(nodes);
+    content.setAttribute("aria-busy", "false");
+    performance.mark(`console:${view.name}:complete`);
     document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
     schedule(false);
   } catch (err) {
+    if (generation !== state.generation) return;
+    if (err instanceof ApiError && err.errorType === "ValidationError" && state.shape?.cached) {
+      state.shape = await Shape.load(state.config.graphqlUrl, token(), true).catch(() => null); // the API changed
+      return refresh(false);
+    }
     if (err instanceof SessionEnded) {
       forget();
       return renderSignIn("Your session has ended or was not accepted; sign in again.");

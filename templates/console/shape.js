@@ -17,8 +17,13 @@ export class Shape {
     this.types = new Map(schema.types.filter((t) => !t.name.startsWith("__")).map((t) => [t.name, t]));
   }
 
-  static async load(url, token) {
+  /** The schema, asked once per tab and session (`fresh` asks again, after the API changed under it). */
+  static async load(url, token, fresh = false) {
+    const key = `pipectl.shape:${url}`;
+    const saved = fresh ? null : JSON.parse(sessionStorage.getItem(key) ?? "null");
+    if (saved) return Object.assign(new Shape(saved), { cached: true });
     const data = await query(url, token, INTROSPECT);
+    sessionStorage.setItem(key, JSON.stringify(data.__schema));
     return new Shape(data.__schema);
   }
 

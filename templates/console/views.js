@@ -19,8 +19,9 @@ function driftText(drift) {
   return String(drift);
 }
 
-/** Pipelines: one row per pipeline environment when the API gives environments, else per pipeline. */
-export function pipelines(list) {
+/** Pipelines: one row per pipeline environment when the API gives environments, else per pipeline;
+ * `pending` while the environments are still on their way. */
+export function pipelines(list, pending = false) {
   const rows = [];
   for (const p of list) {
     const envs = Array.isArray(p.environments) && p.environments.length ? p.environments : [p];
@@ -28,7 +29,7 @@ export function pipelines(list) {
       rows.push([
         link(`/pipelines/${enc(p.name)}`, p.name),
         pick(e, "env", "environment") ?? (p.envs ?? []).join(", ") ?? "—",
-        badge(pick(e, "status")),
+        pending ? h("span", { class: "badge none" }, "loading…") : badge(pick(e, "status")),
         h("code", {}, short(pick(e, "revision", "lastRevision"))),
         external(pick(e, "collectorUrl"), pick(e, "collectorUrl")),
         external(pick(e, "dashboardUrl"), "dashboard"),
@@ -57,7 +58,9 @@ export function graph(pipelineName, list, environments) {
   const ids = new Set(list.map((s) => s.stack));
   const edges = [];
   for (const env of environments ?? []) for (const node of env.graph ?? []) for (const d of node.dependsOn ?? []) edges.push({ from: node.stack, to: d });
-  const nodes = list.map((s) => ({ id: s.stack, label: s.stack.replace(`pipectl-${pipelineName}-`, ""), status: s.status }));
+  for (const env of environments ?? []) for (const node of env.graph ?? []) ids.add(node.stack);
+  const status = new Map(list.map((s) => [s.stack, s.status]));
+  const nodes = [...ids].sort().map((id) => ({ id, label: id.replace(`pipectl-${pipelineName}-`, ""), status: status.get(id) ?? null }));
   const known = edges.filter((e) => ids.has(e.from) && ids.has(e.to));
   return stackGraph(nodes, known, `Stack graph of ${pipelineName}`);
 }

@@ -28,7 +28,10 @@ def accessible(page: Any, landmarks: tuple[str, ...] = ("main", "header", "nav")
 
 
 def view(page: Any, name: str) -> None:
-    page.wait_for_selector(f"main[data-view={name}]")
+    """The view is shown and complete (a view may show a first, partial picture before)."""
+    page.wait_for_selector(
+        f"main[data-view={name}]" if name == "signin" else f"main[data-view={name}] #content[aria-busy=false]"
+    )
 
 
 def sign_in(page: Any, deployed: Deployed, route: str = "") -> None:
