@@ -14,7 +14,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator.deploy import cfn, console_view, deferred, telemetry, uploads
+from generator.deploy import cfn, console_view, deferred, site, telemetry, uploads
 from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import PlanAction, allowed_in
 from generator.deploy.deployed import DeployedStack, read_deployed, read_one
@@ -92,6 +92,8 @@ def _apply_plan(
         results[CONSOLE_STACK] = _run_stack(aws, manifest, console, run, opts, out)
         deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
         table = find_state_table(deployed)
+        if results[CONSOLE_STACK].ok:
+            site.publish(aws, manifest, deployed)
         if not results[CONSOLE_STACK].ok:
             return _finish_without_state(plan, run, manifest, results, out)
     if table is None:
@@ -186,6 +188,7 @@ def _run_all(
             run.result, run.ended_at = "refused", now_iso()
             store.record_run(run)
         raise
+    site.publish(aws, manifest, deployed)  # before a change set points CloudFront at a new version of the app
     graph = subgraph(manifest.dependencies(), {s.name for s in todo})
 
     def work(name: str) -> StackResult:
@@ -194,6 +197,8 @@ def _run_all(
             spec = manifest[name]
             live = read_one(aws, name, spec.region) if result.ok else None
             store.record_stack(spec, result.result, result.detail, plan.revision, live.outputs if live else None)
+        if name == CONSOLE_STACK and result.ok and result.action != PlanAction.NONE:
+            site.publish(aws, manifest, read_deployed(aws, (manifest[name].region,)))  # a first deploy, or new outputs
         return result
 
     def skipped(name: str, cause: str) -> None:

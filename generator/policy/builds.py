@@ -16,6 +16,7 @@ import awacs.logs as logs
 from awacs.aws import Action, Allow, Condition, ForAnyValueStringEquals, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
 
+from generator.contract import CONSOLE_SITE_BUCKET
 from generator.policy.delivery import CONSOLE_KEY_ALIAS, STACK_PREFIX, VERSION, artifacts
 
 
@@ -116,14 +117,14 @@ def plan_role(
     Plan runs the pushed commit's buildspec.yml, so it holds nothing that changes a stack: the
     execution role is passed only so that CloudFormation can create a change set with it.
     """
-    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, PLAN_ACTIONS)
+    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, PLAN_ACTIONS, False)
 
 
 def apply_role(
     bucket_arn: Any, key_arn: Any, log_group_arn: Any, table_arn: Any, execution_role_arn: Any
 ) -> PolicyDocument:
     """Apply: executes the approved change sets; runs only commands the delivery template holds."""
-    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, APPLY_ACTIONS)
+    return _deploy_role(bucket_arn, key_arn, log_group_arn, table_arn, execution_role_arn, APPLY_ACTIONS, True)
 
 
 def _deploy_role(
@@ -133,6 +134,7 @@ def _deploy_role(
     table_arn: Any,
     execution_role_arn: Any,
     stack_actions: tuple[str, ...],
+    publishes_console: bool,
 ) -> PolicyDocument:
     return PolicyDocument(
         Version=VERSION,
@@ -168,8 +170,35 @@ def _deploy_role(
                 Condition=Condition(StringEquals({"cloudwatch:namespace": "pipectl"})),
             ),
             *_state_table(table_arn),
+            *(_publish_console() if publishes_console else []),
         ],
     )
+
+
+def _publish_console() -> list[Statement]:
+    """Apply copies the console app into its site bucket (KMS-encrypted with the console key); Plan never
+    does, so the served app changes only with an approved apply."""
+    return [
+        Statement(
+            Sid="PublishTheConsoleApp",
+            Effect=Allow,
+            # The controller copies the console app into its site bucket, under the app's digest.
+            Action=[Action("s3", "GetObject"), Action("s3", "PutObject")],
+            Resource=[Sub(f"arn:${{AWS::Partition}}:s3:::{CONSOLE_SITE_BUCKET}/*")],
+        ),
+        Statement(
+            Sid="UseTheConsoleKeyThroughS3",
+            Effect=Allow,
+            Action=[kms.Decrypt, kms.GenerateDataKey],
+            Resource=[Sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
+            Condition=Condition(
+                [
+                    ForAnyValueStringEquals({"kms:ResourceAliases": CONSOLE_KEY_ALIAS}),
+                    StringEquals({"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}),
+                ]
+            ),
+        ),
+    ]
 
 
 def smoke_role(bucket_arn: Any, key_arn: Any, log_group_arn: Any) -> PolicyDocument:

@@ -11,6 +11,7 @@ from typing import Any
 import awacs.dynamodb as dynamodb
 import awacs.kms as kms
 import awacs.logs as logs
+import awacs.s3 as s3
 import awacs.sqs as sqs
 import awacs.sts as sts
 import awacs.xray as xray
@@ -26,7 +27,8 @@ from awacs.aws import (
 )
 from troposphere import Sub
 
-from generator.policy import keys
+from generator.contract import CONSOLE_SITE_BUCKET
+from generator.policy import keys, storage
 
 VERSION = "2012-10-17"
 
@@ -50,7 +52,32 @@ def key_policy(log_group_patterns: list[str]) -> PolicyDocument:
         Statement=[
             keys.account_administers_and_delegates(),
             keys.logs_may_encrypt("CloudWatchLogsEncryptsConsoleLogGroups", log_group_patterns),
+            cloudfront_may_decrypt_the_site(),
         ],
+    )
+
+
+def cloudfront_may_decrypt_the_site() -> Statement:
+    """CloudFront (origin access control) reads the console app through S3, which decrypts with this key.
+
+    The key cannot name the distribution (the distribution needs the bucket, the bucket the key), so the
+    grant names the site bucket through S3's encryption context and the account's distributions; the
+    bucket policy then admits the one distribution.
+    """
+    return Statement(
+        Sid="CloudFrontReadsTheConsoleSite",
+        Effect=Allow,
+        Principal=_service("cloudfront.amazonaws.com"),
+        Action=[kms.Decrypt],
+        Resource=["*"],
+        Condition=Condition(
+            [
+                StringEquals(
+                    {"kms:EncryptionContext:aws:s3:arn": Sub(f"arn:${{AWS::Partition}}:s3:::{CONSOLE_SITE_BUCKET}")}
+                ),
+                ArnLike({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*")}),
+            ]
+        ),
     )
 
 
@@ -168,6 +195,24 @@ def recorder(table_arn: Any, key_arn: Any, queue_arn: Any, log_group_arn: Any) -
                 Action=[xray.PutTelemetryRecords, xray.PutTraceSegments],
                 # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
                 Resource=["*"],
+            ),
+        ],
+    )
+
+
+def site_bucket_policy(bucket_arn: Any, distribution_arn: Any) -> PolicyDocument:
+    """TLS only, and the console's distribution (origin access control) may read the app's files."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            storage.deny_insecure_transport(bucket_arn),
+            Statement(
+                Sid="ConsoleDistributionReads",
+                Effect=Allow,
+                Principal=_service("cloudfront.amazonaws.com"),
+                Action=[s3.GetObject],
+                Resource=[Sub("${Arn}/*", Arn=bucket_arn)],
+                Condition=Condition(StringEquals("AWS:SourceArn", distribution_arn)),
             ),
         ],
     )

@@ -28,8 +28,11 @@ from troposphere.awslambda import Code
 from generator import contract
 from generator.contract import ASSET_BUCKET_PARAMETER
 from generator.stacks.asset_data import Asset as Asset
+from generator.stacks.sources import TEMPLATES_DIR
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
+SITE_DIR = TEMPLATES_DIR / "console"
+"""The console's single-page app, shipped as package data: published as one asset, a zip of its files."""
 HANDLER_MODULE = "index"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
@@ -204,9 +207,28 @@ def function_code(template: Template, name: str) -> AssetCode:
     return AssetCode(function_asset(name))
 
 
+def site_asset(directory: Path = SITE_DIR) -> Asset:
+    """Every file of the console app, zipped deterministically: its digest names the version CloudFront serves."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    if not any(p.name == "index.html" for p in files if p.parent == directory):
+        raise AssetError(f"{directory}: console app: expected an index.html, found none")
+    return Asset(directory, deterministic_zip({p.relative_to(directory).as_posix(): p.read_bytes() for p in files}))
+
+
+_ATTACHED = "_pipectl_assets"  # on the Template object itself: a Template's hash follows its content
+
+
+def attach(template: Template, asset: Asset) -> Asset:
+    """An asset the template names outside a Lambda's `Code` (the console app): synth writes it all the same."""
+    attached: dict[str, Asset] = getattr(template, _ATTACHED, {})
+    attached[asset.key] = asset
+    setattr(template, _ATTACHED, attached)
+    return asset
+
+
 def template_assets(template: Template) -> tuple[Asset, ...]:
-    """Every asset the template's resources reference, once each, in key order."""
-    found: dict[str, Asset] = {}
+    """Every asset the template's resources reference (or that was attached to it), once each, in key order."""
+    found: dict[str, Asset] = dict(getattr(template, _ATTACHED, {}))
     for resource in template.resources.values():
         properties: dict[str, Any] = getattr(resource, "properties", {})
         for value in properties.values():

@@ -137,7 +137,7 @@ def test_names_pipectl_gives_are_scoped_and_ids_stay_in_the_account() -> None:
 
 def test_grants_that_do_not_fit_one_policy_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execution, "MANAGED_POLICIES_PER_ROLE", 2)
-    with pytest.raises(execution.PolicyTooLarge, match="needs 8 managed policies, IAM attaches at most 2"):
+    with pytest.raises(execution.PolicyTooLarge, match="needs 9 managed policies, IAM attaches at most 2"):
         execution_policy_documents()
 
 

@@ -142,7 +142,7 @@ SEED = [
         "result": "ok",
         "stacks": {},
     },
-    {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["shop"]},
+    {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["_control", "shop"]},
     {
         "pk": "RUN#r1",
         "sk": "META",

@@ -16,7 +16,7 @@ from generator.cli import main
 from generator.contract import ASSET_BUCKET_PARAMETER
 from generator.spec.loader import load_directory
 from generator.stacks import assets
-from generator.stacks.assets import AssetError, deterministic_zip, function_asset, lambda_asset
+from generator.stacks.assets import AssetError, deterministic_zip, function_asset, lambda_asset, site_asset
 from generator.stacks.synth import build_all, synthesize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,7 +153,8 @@ def test_every_function_takes_its_code_from_an_asset_the_manifest_lists(checkout
         )
         functions += len(keys)
         assert "ZipFile" not in json.dumps(template)
-        assert entry["assets"] == sorted(set(keys)), entry["name"]
+        app = [site_asset().path] if entry["kind"] == "console" else []  # the console app, published beside
+        assert entry["assets"] == sorted({*keys, *app}), entry["name"]
         for path in entry["assets"]:
             assert (build / path).is_file()
         parameter = (template.get("Parameters") or {}).get(ASSET_BUCKET_PARAMETER)
@@ -170,7 +171,7 @@ def test_every_function_takes_its_code_from_an_asset_the_manifest_lists(checkout
     assert functions == 1 + 2 * 3 + 2 * 2  # the recorder; enrich everywhere; sink on the Kinesis pipelines
     written = {f"assets/{p.name}" for p in (build / "assets").iterdir()}
     assert written == {a.path for b in builds for a in b.assets}
-    assert written == {function_asset(name).path for name in ("recorder", "sink", "enrich")}
+    assert written == {*(function_asset(name).path for name in ("recorder", "sink", "enrich")), site_asset().path}
 
 
 def test_the_spec_hash_follows_the_code_and_only_where_it_is_used(checkout: Path, functions: Path) -> None:
@@ -212,6 +213,26 @@ def test_bootstrap_writes_the_console_asset_beside_its_manifest(checkout: Path) 
     folder = checkout / "build" / "bootstrap"
     manifest = json.loads((folder / "manifest.json").read_text())
     console, delivery = manifest["stacks"]
-    assert console["assets"] == [function_asset("recorder").path]
-    assert (folder / console["assets"][0]).read_bytes() == function_asset("recorder").data
+    assert console["assets"] == sorted([function_asset("recorder").path, site_asset().path])
+    for asset in (function_asset("recorder"), site_asset()):
+        assert (folder / asset.path).read_bytes() == asset.data
     assert delivery["assets"] == []
+
+
+def test_the_console_app_is_one_deterministic_asset_of_its_files(tmp_path: Path) -> None:
+    app = tmp_path / "console"
+    (app / "js").mkdir(parents=True)
+    (app / "index.html").write_text("<!doctype html><title>x</title>")
+    (app / "js" / "app.js").write_text("console.log(1);")
+    asset = site_asset(app)
+    assert asset == site_asset(app) and asset.key == f"assets/{asset.sha256}.zip"
+    with zipfile.ZipFile(io.BytesIO(asset.data)) as archive:
+        assert archive.namelist() == ["index.html", "js/app.js"]
+    (app / "js" / "app.js").write_text("console.log(2);")
+    assert site_asset(app).sha256 != asset.sha256
+
+
+def test_a_console_app_without_index_html_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.js").write_text("1")
+    with pytest.raises(AssetError, match=r"console app: expected an index.html, found none"):
+        site_asset(tmp_path)

@@ -21,7 +21,7 @@ from moto.events.models import EventPattern
 from generator.spec.loader import load_directory
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
-from generator.stacks.assets import function_asset
+from generator.stacks.assets import function_asset, site_asset
 from generator.stacks.console import (
     ACCESS_FUNCTION,
     ACCESS_METADATA,
@@ -39,7 +39,12 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 CONSOLE_FILES = {
     "cognito-365": "auth: {type: cognito}\nlog_retention_days: 365\n",
-    "oidc": "auth: {type: oidc, issuer: 'https://login.example.com', client_id: pipectl-console}\n",
+    "oidc": "auth: {type: oidc, issuer: 'https://login.example.com/tenant', client_id: pipectl-console}\n",
+    "domain": (
+        "domain: {name: console.example.com, certificate_arn: "
+        "'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012'}\n"
+        "access: {groups: {team-shop: [shop]}}\n"
+    ),
 }
 STATEFUL = {
     "AWS::KMS::Key",
@@ -77,7 +82,7 @@ def templates(rendered: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {name: json.loads(text) for name, text in rendered.items()}
 
 
-@pytest.fixture(scope="module", params=["shipped", "cognito-365", "oidc"])
+@pytest.fixture(scope="module", params=["shipped", "cognito-365", "oidc", "domain"])
 def variant(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -104,7 +109,16 @@ def test_the_same_spec_gives_the_same_template(specs: dict[str, ConsoleSpec], re
 
 
 def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]) -> None:
-    contract = ["GraphQLApiId", "GraphQLUrl", "PermissionsBoundaryArn", "StateTableArn", "StateTableName"]
+    contract = [
+        "ConsoleDistributionId",
+        "ConsoleUrl",
+        "GraphQLApiId",
+        "GraphQLUrl",
+        "PermissionsBoundaryArn",
+        "SiteBucketName",
+        "StateTableArn",
+        "StateTableName",
+    ]
     for name, template in templates.items():
         exported = {key: out["Export"]["Name"] for key, out in template["Outputs"].items() if "Export" in out}
         expected = [*contract, "UserPoolId"] if name != "oidc" else contract
@@ -115,7 +129,8 @@ def test_outputs_follow_the_export_contract(templates: dict[str, dict[str, Any]]
 
 def test_nothing_hard_codes_an_account_or_a_region(rendered: dict[str, str]) -> None:
     for text in rendered.values():
-        text = re.sub(r"assets/[0-9a-f]{64}\.zip", "assets/<sha256>.zip", text)  # a digest may hold 12 digits
+        text = re.sub(r"[0-9a-f]{64}", "<sha256>", text)  # a digest may hold 12 digits
+        text = re.sub(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+", "<the given certificate>", text)
         assert not re.search(r"\d{12}", text)
         assert not re.search(r"(eu|us|ap|sa|ca|me|af)-(west|east|north|south|central)-\d", text)
         assert "arn:aws:" not in text
@@ -229,7 +244,7 @@ def test_oidc_sign_in_has_no_user_pool(templates: dict[str, dict[str, Any]]) -> 
     template = templates["oidc"]
     api = props(template, "GraphQLApi")
     assert api["AuthenticationType"] == "OPENID_CONNECT"
-    assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com", "ClientId": "pipectl-console"}
+    assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com/tenant", "ClientId": "pipectl-console"}
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Cognito::")]
     assert "UserPoolId" not in template["Outputs"]
 
@@ -704,3 +719,120 @@ def test_an_oidc_groups_claim_may_be_one_string(tmp_path: Path, mapped: Any) -> 
     finally:
         oidc.close()
     assert stash["visible"] == ["shop"]
+
+
+# --- hosting -------------------------------------------------------------------------------------------
+
+
+def test_the_site_bucket_is_private_encrypted_tls_only_and_retained(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    resource = template["Resources"]["SiteBucket"]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    bucket = resource["Properties"]
+    assert bucket["BucketName"] == {"Fn::Sub": "pipectl-console-site-${AWS::AccountId}-${AWS::Region}"}
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["ConsoleKey", "Arn"]},
+    }
+    assert all(bucket["PublicAccessBlockConfiguration"].values()) and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    deny, read = props(template, "SiteBucketPolicy")["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"} and read["Action"] == ["s3:GetObject"]
+    assert read["Condition"]["StringEquals"]["AWS:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"
+    }
+
+
+def test_cloudfront_may_decrypt_the_site_bucket_only(templates: dict[str, dict[str, Any]]) -> None:
+    statements = props(templates["shipped"], "ConsoleKey")["KeyPolicy"]["Statement"]
+    [grant] = [s for s in statements if s["Principal"].get("Service") == "cloudfront.amazonaws.com"]
+    assert grant["Action"] == ["kms:Decrypt"]
+    assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::pipectl-console-site-${AWS::AccountId}-${AWS::Region}"
+    }
+
+
+def test_the_distribution_serves_the_app_version_through_origin_access_control(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["shipped"]
+    config = props(template, "ConsoleDistribution")["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy identity
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    site = site_asset()
+    assert origin["OriginPath"] == f"/{site.sha256}"
+    assert template["Metadata"]["pipectl:console-site"] == {"asset": site.key, "prefix": site.sha256}
+    assert props(template, "SiteOriginAccessControl")["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    assert config["DefaultRootObject"] == "index.html"
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
+    assert {(e["ErrorCode"], e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]} == {
+        (403, 200, "/index.html"),
+        (404, 200, "/index.html"),
+    }
+    assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+    assert "Aliases" not in config
+    assert template["Outputs"]["ConsoleUrl"]["Value"] == {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}
+
+
+def test_a_console_domain_brings_its_certificate(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["domain"]
+    config = props(template, "ConsoleDistribution")["DistributionConfig"]
+    assert config["Aliases"] == ["console.example.com"]
+    assert config["ViewerCertificate"]["AcmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert template["Outputs"]["ConsoleUrl"]["Value"] == "https://console.example.com"
+    client = props(template, "ConsoleAppClient")
+    assert {"Fn::Sub": ["${Url}/", {"Url": "https://console.example.com"}]} in client["CallbackURLs"]
+    assert template["Metadata"]["pipectl:console-access"]["groups"] == {"team-shop": ["shop"]}
+
+
+def test_security_headers_allow_only_the_app_the_api_and_sign_in(templates: dict[str, dict[str, Any]]) -> None:
+    headers = props(templates["shipped"], "SiteHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp_text, variables = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = dict(d.strip().split(" ", 1) for d in csp_text.split(";"))
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert directives["connect-src"].split() == [
+        "'self'",
+        "https://${GraphQLApi.GraphQLDns}",
+        "wss://${GraphQLApi.RealtimeDns}",
+        "https://cognito-idp.${AWS::Region}.amazonaws.com",
+        "${SignIn}",
+    ]
+    assert variables["SignIn"] == {
+        "Fn::Sub": "https://pipectl-console-${AWS::AccountId}.auth.${AWS::Region}.amazoncognito.com"
+    }
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["StrictTransportSecurity"]["IncludeSubdomains"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"] == {"Override": True}
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    oidc = props(templates["oidc"], "SiteHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert oidc["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][1]["SignIn"] == "https://login.example.com"
+
+
+def test_the_app_client_signs_in_with_the_code_grant_and_pkce(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["shipped"]
+    client = props(template, "ConsoleAppClient")
+    assert client["GenerateSecret"] is False  # a public client: PKCE, no secret
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "openid" in client["AllowedOAuthScopes"]
+    expected = [
+        {"Fn::Sub": ["${Url}/", {"Url": {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}}]},
+        "http://localhost:8765/",
+    ]
+    assert client["CallbackURLs"] == expected and client["LogoutURLs"] == expected
+    domain = props(template, "ConsoleUserPoolDomain")
+    assert domain == {
+        "UserPoolId": {"Ref": "ConsoleUserPool"},
+        "Domain": {"Fn::Sub": "pipectl-console-${AWS::AccountId}"},
+        "ManagedLoginVersion": 1,
+    }
+    assert "ConsoleAppClient" not in templates["oidc"]["Resources"]

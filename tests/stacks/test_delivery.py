@@ -374,3 +374,18 @@ def _resolved(value: Any) -> str:
         .replace("${AWS::Region}", "eu-west-1")
         .replace("${AWS::AccountId}", "123456789012")
     )
+
+
+def test_only_apply_publishes_the_console_app(templates: dict[str, dict[str, Any]]) -> None:
+    """The served app changes only with an approved apply: Plan, which runs a pushed buildspec, cannot write it."""
+    resources = templates["codecommit"]["Resources"]
+    site = {"Fn::Sub": "arn:${AWS::Partition}:s3:::pipectl-console-site-${AWS::AccountId}-${AWS::Region}/*"}
+    writes = {
+        stage: [s for s in _statements(resources[f"{stage}BuildRole"]) if "s3:PutObject" in _actions(s)]
+        for stage in ("Plan", "Apply")
+    }
+    assert not any(site in s["Resource"] for s in writes["Plan"])
+    [publish] = [s for s in writes["Apply"] if site in s["Resource"]]
+    assert publish["Resource"] == [site] and sorted(_actions(publish)) == ["s3:GetObject", "s3:PutObject"]
+    [key] = [s for s in _statements(resources["ApplyBuildRole"]) if s.get("Sid") == "UseTheConsoleKeyThroughS3"]
+    assert key["Condition"]["StringEquals"] == {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}

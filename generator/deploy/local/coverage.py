@@ -20,6 +20,8 @@ RECORDED = frozenset(
         "AWS::AppSync::DataSource",
         "AWS::AppSync::FunctionConfiguration",
         "AWS::AppSync::Resolver",
+        "AWS::CloudFront::CachePolicy",
+        "AWS::CloudFront::ResponseHeadersPolicy",
         "AWS::CodeStarNotifications::NotificationRule",
     }
 )

@@ -36,7 +36,7 @@ from troposphere import Template
 
 from generator.spec.models import ConsoleSpec
 from generator.stacks import common
-from generator.stacks.console.api import add_api, query_code, resolver_code
+from generator.stacks.console.api import add_api, add_app_client, query_code, resolver_code, sign_in_origin
 from generator.stacks.console.boundary import add_boundary
 from generator.stacks.console.dashboard import add_dashboard
 from generator.stacks.console.firewall import add_firewall
@@ -54,6 +54,7 @@ from generator.stacks.console.names import (
     TABLE_NAME,
 )
 from generator.stacks.console.recorder import add_recorder, recorded_events
+from generator.stacks.console.site import add_site
 from generator.stacks.console.state import add_state
 
 __all__ = [
@@ -82,7 +83,10 @@ def build_console(console: ConsoleSpec) -> Template:
     template.set_metadata({ACCESS_METADATA: console.access.model_dump(mode="json")})
     add_boundary(template)
     plane = add_state(template, console)
-    api = add_api(plane)
+    api, user_pool = add_api(plane)
+    site = add_site(plane, api, sign_in_origin(console))
+    if user_pool is not None:
+        add_app_client(template, user_pool, site.url)
     firewall = add_firewall(template, api)
     recorder, dead_letters = add_recorder(plane)
     add_dashboard(template, api, plane.table, recorder, dead_letters, firewall)

@@ -30,6 +30,7 @@ from troposphere.cognito import (
     UserPool,
     UserPoolAddOns,
     UserPoolClient,
+    UserPoolDomain,
     UserPoolUser,
 )
 from troposphere.dynamodb import Table
@@ -37,22 +38,81 @@ from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import PolicyType, Role
 from troposphere.kms import Key
 
-from generator.contract import APPROVAL_WAITING, COGNITO_GROUPS_CLAIM
+from generator.contract import APPROVAL_WAITING, COGNITO_GROUPS_CLAIM, CONSOLE_LOCAL_PORT
 from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
 from generator.stacks import common
 from generator.stacks.common import add_output, keep, render
-from generator.stacks.console.names import ACCESS_FUNCTION, API_NAME, FIELDS, KEYS, LIMITS, QUERIES, RESULTS, STACK
+from generator.stacks.console.names import (
+    ACCESS_FUNCTION,
+    API_NAME,
+    FIELDS,
+    KEYS,
+    LIMITS,
+    QUERIES,
+    RESULTS,
+    SIGN_IN_DOMAIN,
+    STACK,
+)
 from generator.stacks.console.state import ControlPlane
 
 
-def add_api(plane: ControlPlane) -> GraphQLApi:
+def add_api(plane: ControlPlane) -> tuple[GraphQLApi, UserPool | None]:
     """The API (and the user pool it signs in with, for Cognito), its schema and resolvers."""
     console = plane.console
     user_pool = _user_pool(plane.template, console) if isinstance(console.auth, ConsoleAuthCognito) else None
     api = _graphql_api(plane.template, console, plane.key, user_pool)
     _schema_and_resolvers(plane.template, api, plane.table, plane.key, console.groups_claim)
-    return api
+    return api, user_pool
+
+
+def sign_in_origin(console: ConsoleSpec) -> Any:
+    """Where the browser signs in and exchanges its code: the pool's domain, or the OIDC issuer's origin."""
+    if isinstance(console.auth, ConsoleAuthOidc):
+        scheme, _, rest = console.auth.issuer.partition("://")
+        return f"{scheme}://{rest.split('/')[0]}"
+    return _cognito_sign_in()
+
+
+def _cognito_sign_in() -> Sub:
+    return Sub(f"https://{SIGN_IN_DOMAIN}.auth.${{AWS::Region}}.amazoncognito.com")
+
+
+def add_app_client(template: Template, pool: UserPool, console_url: Any) -> UserPoolClient:
+    """The console's app client: the authorization code grant with PKCE and no secret (a browser keeps
+    none), back to the console's URL and to the local console on the loopback port."""
+    local = f"http://localhost:{CONSOLE_LOCAL_PORT}/"
+    client = template.add_resource(
+        UserPoolClient(
+            "ConsoleAppClient",
+            ClientName="pipectl-console",
+            UserPoolId=Ref(pool),
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=["code"],
+            AllowedOAuthScopes=["openid", "email", "profile"],
+            SupportedIdentityProviders=["COGNITO"],
+            CallbackURLs=[Sub("${Url}/", Url=console_url), local],
+            LogoutURLs=[Sub("${Url}/", Url=console_url), local],
+            PreventUserExistenceErrors="ENABLED",
+            EnableTokenRevocation=True,
+            AccessTokenValidity=60,
+            IdTokenValidity=60,
+            RefreshTokenValidity=12,
+            TokenValidityUnits=TokenValidityUnits(AccessToken="minutes", IdToken="minutes", RefreshToken="hours"),
+        )
+    )
+    # The console app needs the client id to sign in; it is shown, not exported (not part of the contract).
+    template.add_output(Output("UserPoolClientId", Description="App client of the console", Value=Ref(client)))
+    template.add_output(
+        Output(
+            "SignInDomain",
+            Description="Where the console signs in (authorize and token endpoints)",
+            Value=_cognito_sign_in(),
+        )
+    )
+    return client
 
 
 def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
@@ -90,23 +150,14 @@ def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
         )
     )
     add_output(template, STACK, "UserPoolId", Ref(pool), "Cognito user pool of console users")
-    client = template.add_resource(
-        UserPoolClient(
-            "ConsoleAppClient",
-            ClientName="pipectl-console",
+    template.add_resource(
+        UserPoolDomain(
+            "ConsoleUserPoolDomain",
             UserPoolId=Ref(pool),
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors="ENABLED",
-            EnableTokenRevocation=True,
-            AccessTokenValidity=60,
-            IdTokenValidity=60,
-            RefreshTokenValidity=12,
-            TokenValidityUnits=TokenValidityUnits(AccessToken="minutes", IdToken="minutes", RefreshToken="hours"),
+            Domain=Sub(SIGN_IN_DOMAIN),
+            ManagedLoginVersion=1,
         )
     )
-    # The console app needs the client id to sign in; it is shown, not exported (not part of the contract).
-    template.add_output(Output("UserPoolClientId", Description="App client of the console", Value=Ref(client)))
     if console.admin_email:
         template.add_resource(
             keep(

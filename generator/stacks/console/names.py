@@ -10,6 +10,8 @@ TABLE_NAME = "pipectl-console-state"
 API_NAME = "pipectl-console"
 RECORDER_NAME = "pipectl-console-recorder"
 DASHBOARD_NAME = "pipectl-console"
+SIGN_IN_DOMAIN = "pipectl-console-${AWS::AccountId}"  # the Cognito pool's domain prefix: unique per account
+SITE_BUCKET = contract.CONSOLE_SITE_BUCKET
 RECORDER_SOURCE = "recorder"  # generator/stacks/functions/recorder.py
 RECORDER_CONCURRENCY = 2  # small: new accounts must keep 10 unreserved executions
 RATE_LIMIT_PER_5_MIN = 1000
@@ -27,6 +29,7 @@ KEYS = {
     "access_sk": contract.ACCESS_SK,
     "delivery_pk": contract.DELIVERY_PK,
     "approval_prefix": contract.APPROVAL_SK_PREFIX,
+    "control_pipeline": contract.CONTROL_PIPELINE,
 }
 RESULTS = {"changed": contract.RUN_CHANGED_RESULTS, "failed": contract.RUN_FAILED_RESULTS}
 LIMITS = contract.CONSOLE_LIMITS

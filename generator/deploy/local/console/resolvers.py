@@ -20,6 +20,7 @@ from generator.contract import (
     BY_SORT_KEY_INDEX,
     CONSOLE_LIMITS,
     CONSOLE_PK,
+    CONTROL_PIPELINE,
     DELIVERY_PK,
     ENV_SK_PREFIX,
     KEY_SEPARATOR,
@@ -116,7 +117,8 @@ class Queries:
     def run(self, _info: Any, runId: str) -> dict[str, Any] | None:
         visible = self._visible()
         item = self._send({"operation": "GetItem", "key": _values({"pk": RUN_PREFIX + runId, "sk": META_SK})})
-        if not item or not all(may_read(visible, p) for p in item.get("pipelines") or []):
+        pipelines = (item or {}).get("pipelines") or []
+        if not item or not all(p == CONTROL_PIPELINE or may_read(visible, p) for p in pipelines):
             return None
         return shapes.to_run(item, None)
 

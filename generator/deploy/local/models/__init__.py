@@ -14,6 +14,7 @@ from generator.deploy.local.compat import model_list, refresh_model_registry
 SERVICE_MODULES = (
     "applicationautoscaling",
     "appsync",
+    "cloudfront",
     "cloudwatch",
     "codebuild",
     "codecommit",
