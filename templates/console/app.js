@@ -152,7 +152,9 @@ function renderSignIn(message) {
     h("h1", { tabindex: "-1" }, "Sign in to the pipectl console"),
     message ? h("p", { class: "notice", role: "alert" }, message) : null,
     h("p", {}, "The console shows every pipeline, its stacks, runs and waiting approvals."),
-    h("button", { type: "button", class: "primary", onclick: () => signIn(state.config.signIn, route().path) }, "Sign in"),
+    state.config.signIn?.clientId
+      ? h("button", { type: "button", class: "primary", onclick: () => signIn(state.config.signIn, route().path) }, "Sign in")
+      : h("p", { role: "alert" }, "Sign-in is not available yet: config.json names no app client (is the console stack deployed?)."),
   );
   main.dataset.view = "signin";
   main.querySelector("h1").focus();
@@ -249,9 +251,31 @@ async function refresh(fresh) {
   }
 }
 
+/**
+ * config.json as the local console writes it (`signIn` with every endpoint), or as the console stack
+ * publishes it on AWS (`signInDomain` of Cognito's hosted UI, `clientId`, `consoleUrl`).
+ */
+function configured(config) {
+  if (config.signIn || !config.signInDomain) return config;
+  const origin = String(config.signInDomain).replace(/\/$/, "");
+  const home = `${String(config.consoleUrl ?? location.origin).replace(/\/$/, "")}/`;
+  return {
+    ...config,
+    refreshSeconds: config.refreshSeconds ?? 10,
+    signIn: {
+      authorizeUrl: `${origin}/oauth2/authorize`,
+      tokenUrl: `${origin}/oauth2/token`,
+      logoutUrl: `${origin}/logout`,
+      clientId: config.clientId,
+      redirectUri: home,
+      scopes: ["openid", "email", "profile"],
+    },
+  };
+}
+
 async function boot() {
   try {
-    state.config = await (await fetch("config.json", { cache: "no-store" })).json();
+    state.config = configured(await (await fetch("config.json", { cache: "no-store" })).json());
   } catch {
     show(main, h("h1", {}, "The console is not configured"), h("p", { role: "alert" }, "config.json could not be read."));
     return;
