@@ -75,6 +75,15 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         yield Deployed(console["url"], console["user"], console["password"], workdir, endpoint, result)
     finally:
         _pipectl(workdir, "local", "stop", check=False)
+    _assert_stopped(workdir)
+
+
+def _assert_stopped(workdir: Path) -> None:
+    """`pipectl local stop` takes the console down with the local AWS."""
+    from generator.deploy.local.console.process import console_status, state_file
+
+    if console_status(workdir) is not None or state_file(workdir).exists():
+        raise AssertionError("pipectl local stop left the console running")
 
 
 @pytest.fixture(scope="module")
