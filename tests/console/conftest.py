@@ -30,9 +30,6 @@ BROKEN = "checkout"
 BROKEN_STACK = f"pipectl-{BROKEN}-test-ingestion"
 TAKEN_LOG_GROUP = f"/aws/ecs/containerinsights/pipectl-{BROKEN}-test/performance"
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does)", allow_module_level=True)
-
 
 @dataclass(frozen=True)
 class Deployed:

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from tests.console import a11y
-from tests.console.conftest import BROKEN, BROKEN_STACK, SCREENS, SHIPPED, Deployed
+from tests.console.conftest import BROKEN, BROKEN_STACK, CHROMIUM, SCREENS, SHIPPED, Deployed
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does)", allow_module_level=True)
 
 pytestmark = pytest.mark.slow
 
