@@ -55,6 +55,10 @@ COMMANDS: dict[str, Command] = {
         "run a pipeline's processing (the enrich state machine) now; on the local target, how it runs at all"
     ),
     "smoke": _deploy("check deployed pipelines: collector answers, state machine runs, dashboard exists"),
+    "console": Command(
+        "serve the web console of the local target on a loopback port, and print how to sign in",
+        "Serve the web console of the running local target (pipectl up starts it too) and print its address.",
+    ),
     "local": Command(
         "the embedded local AWS: start, status, stop",
         "Run the embedded local AWS (moto's server on a loopback port) in the background.",

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from generator.cli import context, options
 from generator.cli.apply import ApplyReport, plan_then_apply
 from generator.cli.apply import render as render_apply
+from generator.cli.console import ConsoleResult
+from generator.cli.console import render as render_console
 from generator.cli.errors import ExitCode
 from generator.cli.output import Output
 from generator.cli.status import StatusRow, rows
@@ -48,10 +50,18 @@ class UpResult:
     status: list[StatusRow] = field(default_factory=list)
     collectors: list[CollectorRow] = field(default_factory=list)
     collector_error: str | None = None
+    console: ConsoleResult | None = None
+    console_error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.validate.ok and self.apply is not None and self.apply.ok and self.collector_error is None
+        return (
+            self.validate.ok
+            and self.apply is not None
+            and self.apply.ok
+            and self.collector_error is None
+            and self.console_error is None
+        )
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -67,6 +77,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="on the local target, do not run the deployed pipelines' collectors (default: run them)",
     )
+    p.add_argument(
+        "--no-console",
+        dest="console",
+        action="store_false",
+        help="on the local target, do not serve the web console (default: serve it, from before the deployment)",
+    )
     p.set_defaults(func=run)
 
 
@@ -81,6 +97,11 @@ def up(args: argparse.Namespace, out: Output) -> UpResult:
         out.line(f"target: {aws.target.describe()}")
         prepared = context.for_target(aws, manifest, out, announce=True)
         context.local_bootstrap(aws, prepared.manifest, args, out)
+        console, console_error = (
+            _console(aws.target.endpoint_url, prepared.manifest, out)
+            if (aws.target.is_local and args.console)
+            else (None, None)
+        )
         plan, result = plan_then_apply(aws, prepared.manifest, args, out, context.progress(out, args))
         stacks = rows(aws, prepared.manifest)
         collectors: list[CollectorRow] = []
@@ -88,7 +109,22 @@ def up(args: argparse.Namespace, out: Output) -> UpResult:
         if aws.target.is_local and args.collectors and result.ok:
             collectors, error = _collectors(aws.target.endpoint_url, prepared.manifest)
     headline = [s for s in stacks if s.kind in HEADLINE_KINDS]
-    return UpResult(checked, plan, ApplyReport.of(result), headline, collectors, error)
+    return UpResult(checked, plan, ApplyReport.of(result), headline, collectors, error, console, console_error)
+
+
+def _console(endpoint: str | None, manifest: Manifest, out: Output) -> tuple[ConsoleResult | None, str | None]:
+    """Served before the deployment starts, so a person can watch it happen in the browser."""
+    from generator.cli.console import serve_console
+
+    if endpoint is None or manifest.console is None:
+        return None, None
+    try:
+        console = serve_console(endpoint, manifest.console.region, Path.cwd())
+    except (RuntimeError, OSError) as exc:
+        out.error(f"the console did not start: {exc}")
+        return None, str(exc)
+    render_console(console, out)
+    return console, None
 
 
 def _collectors(endpoint: str | None, manifest: Manifest) -> tuple[list[CollectorRow], str | None]:
@@ -119,6 +155,8 @@ def render(result: UpResult, out: Output) -> None:
         out.line(f"collector {collector.pipeline}/{collector.env}: POST events to {collector.url}")
     if result.collector_error:
         out.error(f"a collector did not start: {result.collector_error}")
+    if result.console:
+        out.line(f"console at {result.console.url} (sign in as {result.console.user}; password above)")
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitCode:

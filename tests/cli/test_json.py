@@ -176,9 +176,21 @@ def test_up_prints_one_document_with_each_steps_result(
         result = run_json(capsys, "up", "--pipelines", str(shop), "--revision", "r1")
     finally:
         main(["local", "stop"])
-    assert set(result) == {"validate", "plan", "apply", "status", "collectors", "collector_error"}
+    assert set(result) == {
+        "validate",
+        "plan",
+        "apply",
+        "status",
+        "collectors",
+        "collector_error",
+        "console",
+        "console_error",
+    }
     assert result["validate"]["findings"] == []
-    assert result["collector_error"] is None
+    assert result["collector_error"] is None and result["console_error"] is None
+    console = result["console"]  # served from before the deployment; its password shown this once
+    assert console["url"].startswith("http://127.0.0.1:") and console["user"] == "console@pipectl.local"
+    assert console["password"] and console["already_running"] is False
     [collector] = result["collectors"]  # shop's one environment in this file, running on the local target
     assert collector["url"].startswith("http://127.0.0.1:") and collector["pipeline"] == "shop"
     planned = json.loads((tmp_path / "plan.json").read_text())

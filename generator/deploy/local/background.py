@@ -84,7 +84,9 @@ def background_status(workdir: Path) -> dict[str, Any] | None:
 def stop_background(workdir: Path) -> bool:
     """Stop the recorded server; False when none was running."""
     from generator.deploy.local.collectors import stop_collectors
+    from generator.deploy.local.console.process import stop_console
 
+    stop_console(workdir)  # it reads the server's state table and user pool
     stop_collectors(workdir)  # first: a collector drains what it acknowledged into the server's sinks
     record = background_status(workdir)
     if record is None:
