@@ -6,7 +6,9 @@ thousands of objects per synth that was a fifth of building the templates. `inst
 constructor with one that does the same steps in the same order, with the per-class facts (property
 names, class-level defaults) computed once per class. Only for the troposphere release it was read
 against: on any other, troposphere's own constructor stays, so a new release can never change output
-silently. A test builds objects of every kind both ways and compares them attribute by attribute.
+silently. `install()` changes the class for the whole process (synth calls it before building); a test
+builds resources, properties, declarations and a class with a class-level default both ways and
+compares them attribute by attribute.
 """
 
 from __future__ import annotations
