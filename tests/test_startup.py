@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 
 from generator.spec.rules import known_regions
+from tests.examples import only_test
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("boto3", "botocore", "moto", "rich", "pydantic", "troposphere", "awacs", "yaml", "jinja2", "cfnlint")
@@ -54,7 +55,7 @@ def test_synth_and_validate_import_neither_boto3_nor_moto(tmp_path: Path) -> Non
     folder.mkdir()
     shutil.copy(REPO / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
     shop = (REPO / "pipelines.d" / "shop.yaml").read_text()
-    (folder / "shop.yaml").write_text(shop + "environments: {test: {}}\n")
+    (folder / "shop.yaml").write_text(only_test(shop))
     build = tmp_path / "build"
     argv = f"['-p', {str(folder)!r}, '--build-dir', {str(build)!r}]"
     validate = imported_after(f"from generator.cli import main\nassert main(['validate', *{argv}]) == 0")

@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.buffer import Batch
 from collector.events import Record
+
+Send = Callable[[list[Record]], Awaitable[list[dict[str, Any]]]]
+"""One batch call: the records in, one result per record out (with ErrorCode where that record failed)."""
 
 
 class Sink(Protocol):
@@ -76,3 +82,29 @@ class Retry:
             delay = min(delay, left)
         await asyncio.sleep(delay)
         return not self.expired()
+
+
+async def deliver(records: list[Record], retry: Retry, operation: str, send: Send) -> list[Record]:
+    """The retry loop the batch APIs share (PutRecords, PutRecordBatch): a failed call resends the whole
+    batch, a partly failed one only its failed records, with `retry`'s backoff, until none fail or the
+    deadline passes; returns the records given up on. Every outcome is reported to `retry.health`."""
+    pending, attempt = records, 0
+    while True:
+        try:
+            results = await send(pending)
+        except (ClientError, BotoCoreError) as exc:
+            retry.health.failed(f"{operation}: {exc}")
+            failed = pending
+        else:
+            failed = [r for r, out in zip(pending, results, strict=True) if "ErrorCode" in out]
+            if failed:
+                codes = sorted({out["ErrorCode"] for out in results if "ErrorCode" in out})
+                retry.health.failed(f"{operation}: {len(failed)} records failed ({', '.join(codes)})")
+            else:
+                retry.health.succeeded()
+        if not failed:
+            return []
+        retry.retried_records += len(failed)
+        if not await retry.wait(attempt):
+            return failed
+        pending, attempt = failed, attempt + 1

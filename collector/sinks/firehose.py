@@ -10,11 +10,9 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from collector.buffer import Batch
 from collector.events import Record
-from collector.sinks import Retry
+from collector.sinks import Retry, deliver
 
 MAX_RECORDS = 500
 MAX_DATA_BYTES = 4 * 1024 * 1024 - MAX_RECORDS  # 4 MiB per call, the newline of each record included
@@ -32,30 +30,15 @@ class FirehoseSink:
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="firehose")
 
     async def write(self, batch: Batch, retry: Retry) -> list[Record]:
-        pending = batch.records
-        attempt = 0
         loop = asyncio.get_running_loop()
-        while True:
-            entries = [{"Data": r.data + b"\n"} for r in pending]
-            try:
-                answer = await loop.run_in_executor(self._pool, self._put, entries)
-            except (ClientError, BotoCoreError) as exc:
-                retry.health.failed(f"PutRecordBatch: {exc}")
-                failed = pending
-            else:
-                results = answer["RequestResponses"]
-                failed = [r for r, out in zip(pending, results, strict=True) if "ErrorCode" in out]
-                if failed:
-                    codes = sorted({out["ErrorCode"] for out in results if "ErrorCode" in out})
-                    retry.health.failed(f"PutRecordBatch: {len(failed)} records failed ({', '.join(codes)})")
-                else:
-                    retry.health.succeeded()
-            if not failed:
-                return []
-            retry.retried_records += len(failed)
-            if not await retry.wait(attempt):
-                return failed
-            pending, attempt = failed, attempt + 1
+
+        async def send(records: list[Record]) -> list[dict[str, Any]]:
+            entries = [{"Data": r.data + b"\n"} for r in records]
+            answer = await loop.run_in_executor(self._pool, self._put, entries)
+            results: list[dict[str, Any]] = answer["RequestResponses"]
+            return results
+
+        return await deliver(batch.records, retry, "PutRecordBatch", send)
 
     def _put(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         answer: dict[str, Any] = self.client.put_record_batch(DeliveryStreamName=self.delivery_stream, Records=entries)

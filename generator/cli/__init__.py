@@ -51,6 +51,9 @@ COMMANDS: dict[str, Command] = {
         "create or update the control plane: the pipectl-bootstrap (template and asset bucket, per region), "
         "pipectl-console and pipectl-delivery (CodePipeline) stacks"
     ),
+    "run": _deploy(
+        "run a pipeline's processing (the enrich state machine) now; on the local target, how it runs at all"
+    ),
     "smoke": _deploy("check deployed pipelines: collector answers, state machine runs, dashboard exists"),
     "local": Command(
         "the embedded local AWS: start, status, stop",

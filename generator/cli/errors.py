@@ -107,7 +107,9 @@ def _deploy_error(exc: Exception, out: Output) -> ExitCode | None:
     )
     if isinstance(exc, errors.LockTimeout) or _raised_by(exc, *unusable):
         return ExitCode.ENV
-    if isinstance(exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError)):
+    if isinstance(
+        exc, (errors.ManifestError, errors.StalePlanError, errors.PlanError, errors.RefusedError, errors.NotRunnable)
+    ):
         return ExitCode.INPUT
     return ExitCode.FINDINGS
 

@@ -29,21 +29,35 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=float, default=900.0, metavar="SECONDS", help="how long a state machine may run (default 900)"
     )
+    p.add_argument(
+        "--collect-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="on the local target, how long posted events may take to reach the data bucket (default 60)",
+    )
     p.set_defaults(func=run)
 
 
 def smoke(args: argparse.Namespace, out: Output) -> SmokeReport:
-    from generator.deploy.smoke import SmokeOptions
+    from generator.deploy.smoke import LocalCollector, SmokeOptions
     from generator.deploy.smoke import smoke as check
 
     manifest = context.load_manifest(args)
     with context.target(args, manifest) as aws:
-        collectors: dict[tuple[str, str], str] = {}
+        collectors: dict[tuple[str, str], LocalCollector] = {}
         if aws.target.is_local:
             from generator.deploy.local.collectors import collector_status
 
-            collectors = {(r["pipeline"], r["env"]): r["url"] for r in collector_status(Path.cwd())}
-        opts = SmokeOptions(execution_timeout=args.timeout, local_collectors=collectors)
+            for r in collector_status(Path.cwd()):
+                prefix = r["variables"].get("BUCKET_PREFIX") or r.get("raw_prefix") or "raw/"
+                collectors[(r["pipeline"], r["env"])] = LocalCollector(r["url"], prefix)
+        opts = SmokeOptions(
+            execution_timeout=args.timeout,
+            local_collectors=collectors,
+            collect_timeout=args.collect_timeout,
+            workdir=Path.cwd(),
+        )
         result = check(aws, manifest, args.pipeline, args.env, opts)
     return SmokeReport(result.ok, result.checks, result.summary())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.cli import context, options
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 # What the table shows of the outputs, and how it names them.
 HEADLINE = {
+    "LocalCollector": "local collector",
     "CollectorEndpoint": "collector",
     "LoadBalancerDnsName": "point DNS at",
     "GraphQLUrl": "API",
@@ -38,13 +40,16 @@ class StatusRow:
     orphan: bool
     outputs: dict[str, str]
     dashboard_url: str | None = None  # the CloudWatch console on AWS; None on the local target
+    local_collector: str | None = None  # ingestion stacks on the local target: the collector `up` runs
     headline: dict[str, str] = field(default_factory=dict, metadata=TEXT_ONLY)
 
     @classmethod
-    def of(cls, s: StackStatus, dashboard_url: str | None = None) -> StatusRow:
+    def of(cls, s: StackStatus, dashboard_url: str | None = None, local_collector: str | None = None) -> StatusRow:
         headline = dict(s.headline)
         if dashboard_url:
             headline["DashboardName"] = dashboard_url
+        if local_collector:
+            headline["LocalCollector"] = local_collector
         return cls(
             s.name,
             s.pipeline,
@@ -56,6 +61,7 @@ class StatusRow:
             s.orphan,
             s.outputs,
             dashboard_url,
+            local_collector,
             headline,
         )
 
@@ -89,7 +95,16 @@ def rows(aws: Aws, manifest: Manifest, pipeline: str | None = None) -> list[Stat
             return None  # the local target has no console to link to: the name alone is shown
         return dashboard_url(spec.region if spec else aws.target.region, name)
 
-    return [StatusRow.of(s, link(s)) for s in status(aws, manifest, pipeline)]
+    collectors: dict[tuple[str | None, str | None], str] = {}
+    if aws.target.is_local:
+        from generator.deploy.local.collectors import collector_status
+
+        collectors = {(r["pipeline"], r["env"]): r["url"] for r in collector_status(Path.cwd())}
+
+    def local(s: StackStatus) -> str | None:
+        return collectors.get((s.pipeline, s.env)) if s.kind == "ingestion" else None
+
+    return [StatusRow.of(s, link(s), local(s)) for s in status(aws, manifest, pipeline)]
 
 
 def status(args: argparse.Namespace, out: Output) -> list[StatusRow]:

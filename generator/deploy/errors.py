@@ -32,3 +32,7 @@ class LockTimeout(DeployError):
 
 class RefusedError(DeployError):
     """An operation would lose data or bypass a protection and was not explicitly allowed."""
+
+
+class NotRunnable(DeployError):
+    """`pipectl run` names a pipeline, environment or state machine that is not there to run."""

@@ -2,9 +2,9 @@
 
 Per pipeline and environment of the manifest that is deployed, three checks: the collection endpoint
 answers a sample event, the processing state machine starts and succeeds, the dashboard exists.
-On the local target the embedded AWS serves no HTTP behind a load balancer and runs no state
-machine, so those parts are reported as skipped, by name and with the reason; what it can answer
-(starting and describing an execution, reading the dashboard) is really called.
+On the local target the collector is the local process `pipectl up` runs: a batch is posted to it
+and every event must reach the data bucket's raw/ objects, enriched (`smoke_local`); the execution
+is carried out by pipectl and recorded in the local Step Functions, as `pipectl run` does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from http.client import HTTPMessage
+from pathlib import Path
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,7 +32,7 @@ from generator.deploy.manifest import Manifest, StackSpec
 class CheckOutcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
-    SKIPPED = "skipped"  # the target cannot answer this check (the local one serves no HTTP behind an ALB)
+    SKIPPED = "skipped"  # the pipeline environment is not deployed: there is nothing to check
 
 
 OK, FAILED, SKIPPED = CheckOutcome.OK, CheckOutcome.FAILED, CheckOutcome.SKIPPED
@@ -42,12 +43,23 @@ Post = Callable[[str, bytes, dict[str, str], float], tuple[int, str]]
 
 
 @dataclass(frozen=True)
+class LocalCollector:
+    """A collector `pipectl up` runs on the local target: where it takes events, where they land."""
+
+    url: str
+    raw_prefix: str = "raw/"
+
+
+@dataclass(frozen=True)
 class SmokeOptions:
     execution_timeout: float = 900.0
     http_timeout: float = 10.0
     post: Post | None = None
-    local_collectors: dict[tuple[str, str], str] = field(default_factory=dict)
-    """On the local target: the URL of each pipeline environment's running collector (`pipectl up`)."""
+    local_collectors: dict[tuple[str, str], LocalCollector] = field(default_factory=dict)
+    """On the local target: each pipeline environment's running collector (`pipectl up`)."""
+    collect_timeout: float = 60.0
+    """On the local target: how long the posted events may take to reach the data bucket."""
+    workdir: Path = Path(".")
 
 
 @dataclass(frozen=True)
@@ -129,15 +141,19 @@ def _collector(
     endpoint = _output(live, "ingestion", "CollectorEndpoint")
     if not endpoint:
         return Check(pipeline, env, "collector", FAILED, "the ingestion stack has no CollectorEndpoint output")
-    if aws.target.is_local:
-        local = opts.local_collectors.get((pipeline, env))
-        if local is None:
-            return Check(
-                pipeline, env, "collector", SKIPPED, "no local collector runs for it: `pipectl up` starts them"
-            )
-        endpoint = local
     app_id = _first_app_id(manifest, stacks.get("ingestion"))
-    return check_collector(pipeline, env, endpoint, app_id, opts)
+    if not aws.target.is_local:
+        return check_collector(pipeline, env, endpoint, app_id, opts)
+    local = opts.local_collectors.get((pipeline, env))
+    if local is None:
+        return Check(pipeline, env, "collector", FAILED, "no local collector runs for it: `pipectl up` starts them")
+    bucket = _output(live, "storage", "DataBucketName")
+    if not bucket:
+        return Check(pipeline, env, "collector", FAILED, "the storage stack has no DataBucketName output")
+    from generator.deploy.smoke_local import check_local_collector
+
+    region = stacks["ingestion"].region
+    return check_local_collector(aws, region, local.url, bucket, local.raw_prefix, app_id, pipeline, env, opts)
 
 
 def sample_event(app_id: str) -> bytes:
@@ -231,19 +247,12 @@ def _processing(
         return Check(pipeline, env, "processing", FAILED, "the processing stack has no StateMachineArn output")
     client = aws.client("stepfunctions", stacks["processing"].region)
     name = f"pipectl-smoke-{int(time.time())}"
+    document = {"smoke_test": True}
     try:
-        execution = client.start_execution(stateMachineArn=arn, name=name, input=json.dumps({"smoke_test": True}))
+        execution = client.start_execution(stateMachineArn=arn, name=name, input=json.dumps(document))
         execution_arn = str(execution["executionArn"])
-        described = client.describe_execution(executionArn=execution_arn)
         if aws.target.is_local:
-            return Check(
-                pipeline,
-                env,
-                "processing",
-                SKIPPED,
-                f"execution {name} started ({described['status']}); the local target does not run "
-                "state machines, so its success is not checked",
-            )
+            _carry_out(aws, stacks["processing"], arn, execution_arn, document, opts)
         final = aws.poll(
             lambda: client.describe_execution(executionArn=execution_arn),
             lambda d: d["status"] in FINAL_STATES,
@@ -257,7 +266,22 @@ def _processing(
     if final["status"] != "SUCCEEDED":
         cause = final.get("cause") or final.get("error") or ""
         return Check(pipeline, env, "processing", FAILED, f"execution {name} ended {final['status']} {cause}".strip())
-    return Check(pipeline, env, "processing", OK, f"execution {name} succeeded")
+    output = json.loads(final.get("output") or "null")
+    enriched = output.get("enrich", {}).get("result", {}) if isinstance(output, dict) else {}
+    counted = f" (enriched {enriched['events']} events)" if isinstance(enriched, dict) and "events" in enriched else ""
+    return Check(pipeline, env, "processing", OK, f"execution {name} succeeded{counted}")
+
+
+def _carry_out(
+    aws: Aws, spec: StackSpec, machine_arn: str, execution_arn: str, document: dict[str, Any], opts: SmokeOptions
+) -> None:
+    """The local target runs no state machine: pipectl carries the execution out, as `pipectl run` does."""
+    from generator.deploy.run import carry_out_locally, live_stack, run_log
+
+    stack = live_stack(aws, spec) or {}
+    machine = aws.client("stepfunctions", spec.region).describe_state_machine(stateMachineArn=machine_arn)
+    log = run_log(opts.workdir, str(spec.pipeline), str(spec.env), execution_arn.rsplit(":", 1)[-1])
+    carry_out_locally(aws, stack, machine, execution_arn, document, log)
 
 
 def _dashboard(

@@ -98,7 +98,7 @@ def load_directory(directory: FsPath, shown_as: str | None = None) -> Installati
     console = _load_console(directory / CONSOLE_FILE, f"{prefix}/{CONSOLE_FILE}", errors, read)
     pipelines: list[Pipeline] = []
     sources: list[str] = []
-    claimed: dict[str, tuple[str, Location]] = {}  # collector domain -> the pipeline using it, and where
+    claimed: dict[str, tuple[str, str, Location]] = {}  # collector domain -> the pipeline and env using it, and where
     files = pipeline_files(directory)
     for path in files:
         shown_file = f"{prefix}/{path.name}"
@@ -192,7 +192,7 @@ def _load_pipeline(
     doc: Document,
     defaults: Document | None,
     errors: list[SpecError],
-    claimed: dict[str, tuple[str, Location]],
+    claimed: dict[str, tuple[str, str, Location]],
     owned_zones: tuple[str, ...] = (),
 ) -> list[Pipeline]:
     before = len(errors)
@@ -222,38 +222,41 @@ def _load_pipeline(
         for path, message in findings:
             errors.append(_located(path, message, merged, doc.file, prefer_key=False))
         if not findings:
-            _claim_domain(name, spec, merged, doc.file, claimed, errors)
+            _claim_domain(name, env, spec, merged, doc.file, claimed, errors)
             out.append(Pipeline(name=name, env=env, spec=spec, source=doc.file))
     return out
 
 
 def _claim_domain(
     name: str,
+    env: str,
     spec: PipelineSpec,
     merged: _Merged,
     file: str,
-    claimed: dict[str, tuple[str, Location]],
+    claimed: dict[str, tuple[str, str, Location]],
     errors: list[SpecError],
 ) -> None:
-    """One DNS name points at one load balancer: a second pipeline claiming it is an error where it is written.
-
-    The environments of one pipeline may still share it (the shipped examples do); two pipelines never may.
-    """
+    """One DNS name points at one load balancer: a second pipeline, or a second environment of the same
+    one (each has its own load balancer), claiming it is an error where it is written."""
     domain = spec.ingestion.domain.name.lower()
     where = _located(("ingestion", "domain", "name"), "", merged, file, prefer_key=False)
     first = claimed.get(domain)
     if first is None:
-        claimed[domain] = (name, where.location)
-    elif first[0] != name:
-        loc = first[1]
-        errors.append(
-            SpecError(
-                where.location,
-                where.path,
-                f"expected a collector domain no other pipeline uses, found {domain!r}, which pipeline "
-                f"{first[0]} uses ({loc.file}:{loc.line}:{loc.col})",
-            )
+        claimed[domain] = (name, env, where.location)
+        return
+    owner, owner_env, loc = first
+    if owner != name:
+        message = (
+            f"expected a collector domain no other pipeline uses, found {domain!r}, which pipeline "
+            f"{owner} uses ({loc.file}:{loc.line}:{loc.col})"
         )
+    else:
+        message = (
+            f"expected a collector domain for environment {env} that no other environment uses "
+            f"(environments.{env}.ingestion.domain.name), found {domain!r}, which environment {owner_env} "
+            f"uses too ({loc.file}:{loc.line}:{loc.col})"
+        )
+    errors.append(SpecError(where.location, where.path, message))
 
 
 def _subtree(data: Any, root: Path) -> Any:

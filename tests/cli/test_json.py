@@ -13,11 +13,13 @@ import pytest
 from generator.cli import main
 from generator.deploy.aws import Aws
 from tests.deploy.conftest import REGION, Build
+from tests.examples import example_only_test
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_RESULT = {"name", "action", "result", "detail", "events", "change_set"}
 STATUS_ROW = {
     "stack", "pipeline", "env", "kind", "status", "in_sync", "last_updated", "orphan", "outputs", "dashboard_url",
+    "local_collector",
 }  # fmt: skip
 REMOVAL = {
     "name", "pipeline", "env", "kind", "region", "status", "retained", "data_deleted", "protected", "result",
@@ -47,7 +49,7 @@ def shop(tmp_path: Path) -> Path:
     folder = tmp_path / "pipelines.d"
     folder.mkdir()
     shutil.copy(REPO / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
-    (folder / "shop.yaml").write_text((REPO / "pipelines.d" / "shop.yaml").read_text() + "environments: {test: {}}\n")
+    (folder / "shop.yaml").write_text(example_only_test("shop"))
     return folder
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from tests.examples import example_only_test
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,9 +22,7 @@ def test_plan_then_apply_then_auto_approve_an_edit(
     folder.mkdir()
     shutil.copy(REPO / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
     shop = folder / "shop.yaml"
-    shop.write_text(
-        (REPO / "pipelines.d" / "shop.yaml").read_text() + "environments: {test: {ingestion: {capacity: {max: 2}}}}\n"
-    )
+    shop.write_text(example_only_test("shop", "{ingestion: {capacity: {max: 2}}}"))
     try:
         assert main(["plan", "--revision", "r1"]) == 0
         planned_out = "".join(capsys.readouterr())

@@ -3,18 +3,23 @@ it on a line of its own, and Ctrl-C answered at once with what is still in fligh
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.examples import example_only_test
 
 REPO = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
@@ -29,10 +34,11 @@ STACKS = [
 class Terminal:
     """A command on a pseudo-terminal, everything it writes (stdout and stderr) read back as one screen log."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path, lines: int = 60, columns: int = 200) -> None:
         master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
-        env.update(TERM="xterm-256color", COLUMNS="200", LINES="60")
+        env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
         self.process = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
         os.close(slave)
         self.master = master
@@ -78,7 +84,7 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "pipelines.d"
     folder.mkdir()
     shutil.copy(REPO / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
-    (folder / "shop.yaml").write_text((REPO / "pipelines.d" / "shop.yaml").read_text() + "environments: {test: {}}\n")
+    (folder / "shop.yaml").write_text(example_only_test("shop"))
     return tmp_path
 
 
@@ -103,6 +109,45 @@ def test_the_live_table_under_a_pseudo_terminal(project: Path) -> None:
     assert text.count("apply: ") == 1, "the apply summary once"
     plan_line, table = text.index("plan: "), text.index("pipectl-shop-test-storage  ")
     assert plan_line < table, "the plan is shown before the apply starts"
+
+
+# Twenty stacks started one by one, then (after a marker written straight to the terminal) finished.
+TALL_RUN = """
+import os, sys, time
+from generator.deploy.progress import RichProgress, make_progress
+progress = make_progress(sys.stderr)
+if not isinstance(progress, RichProgress):
+    sys.exit("not a live table: " + type(progress).__name__)
+stacks = [f"pipectl-p{n:02d}-test-storage" for n in range(20)]
+for stack in stacks:
+    progress.start(stack, "create")
+    time.sleep(0.02)
+time.sleep(0.3)
+os.write(2, b"\\n<<ALL STARTED>>\\n")
+for stack in stacks:
+    progress.finish(stack, "done", "CREATE_COMPLETE")
+    time.sleep(0.02)
+progress.close()
+print("after the table")
+"""
+
+
+def test_a_table_taller_than_the_terminal_loses_no_rows(tmp_path: Path) -> None:
+    """On an 8-line terminal the 21-line table scrolls past the screen while the run goes on: every stack's
+    row is still drawn as it changes (not cut off behind an ellipsis), and the last table is complete."""
+    screen = Terminal([sys.executable, "-c", TALL_RUN], REPO, lines=8, columns=100)
+    code = screen.drain(60)
+    text = screen.text
+    assert code == 0, text[-2000:]
+    running, _, ended = text.partition("<<ALL STARTED>>")
+    assert ended, text[-2000:]
+    stacks = [f"pipectl-p{n:02d}-test-storage" for n in range(20)]
+    never_shown = [s for s in stacks if not re.search(rf"{s}\s+create", running)]
+    assert never_shown == [], f"rows dropped from the live table while running: {never_shown}"
+    assert "..." not in running, "the table was cut to the screen's height"
+    last = ended[ended.rindex("stack ") :]  # the final table, drawn complete when the run ends
+    assert [s for s in stacks if not re.search(rf"{s}\s+done\s+CREATE_COMPLETE", last)] == []
+    assert re.search(r"CREATE_COMPLETE\s*\nafter the table", last), "output after the table on a line of its own"
 
 
 def test_ctrl_c_answers_at_once_and_the_next_run_resumes(project: Path) -> None:

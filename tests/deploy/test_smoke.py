@@ -88,17 +88,21 @@ def by_name(checks: list[Any]) -> dict[str, Any]:
     return {c.name: c for c in checks}
 
 
-def test_on_the_local_target_what_moto_emulates_is_checked_and_the_rest_skipped(aws: Aws, build: Build) -> None:
-    result = smoke(aws, deploy(aws, build))
+def test_on_the_local_target_the_execution_runs_and_a_missing_collector_fails(
+    aws: Aws, build: Build, tmp_path: Path
+) -> None:
+    """Nothing is skipped on the local target: the state machine is carried out and recorded, and a
+    collector that does not run (`pipectl up` starts them) is a failure of the collection path."""
+    result = smoke(aws, deploy(aws, build), options=SmokeOptions(workdir=tmp_path))
     checks = by_name(result.checks)
-    assert checks["collector"].result == SKIPPED
-    assert "no local collector runs for it" in checks["collector"].detail  # none started: `up` starts them
-    assert checks["processing"].result == SKIPPED and "started" in checks["processing"].detail
+    assert checks["collector"].result == FAILED
+    assert "no local collector runs for it" in checks["collector"].detail
+    assert checks["processing"].result == OK and "succeeded" in checks["processing"].detail
     assert checks["dashboard"].result == OK and "1 widgets" in checks["dashboard"].detail
-    assert result.ok and result.summary() == "1 ok, 0 failed, 2 skipped"
+    assert not result.ok and result.summary() == "2 ok, 1 failed, 0 skipped"
     machine = aws.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
     executions = aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
-    assert [e["name"].startswith("pipectl-smoke-") for e in executions] == [True]
+    assert [(e["name"].startswith("pipectl-smoke-"), e["status"]) for e in executions] == [(True, "SUCCEEDED")]
 
 
 def test_a_missing_dashboard_fails_the_smoke_test(aws: Aws, build: Build) -> None:

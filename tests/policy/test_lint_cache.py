@@ -9,6 +9,7 @@ import pytest
 
 from generator.policy import lint
 from generator.policy.lint import CACHE_DIR, LintJob, lint_templates
+from tests.examples import only_test
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PASSING = ["E9001_pass.yaml", "E9003_pass.yaml", "E9007_pass.yaml"]
@@ -96,7 +97,7 @@ def test_validate_notes_a_damaged_lint_entry_and_no_cache_skips_the_caches(
     folder.mkdir()
     shutil.copy(repo / "pipelines.d" / "_defaults.yaml", folder / "_defaults.yaml")
     shop = (repo / "pipelines.d" / "shop.yaml").read_text()
-    (folder / "shop.yaml").write_text(shop + "environments: {test: {}}\n")
+    (folder / "shop.yaml").write_text(only_test(shop))
     out = tmp_path / "build"
     args = ["validate", "-p", str(folder), "--build-dir", str(out)]
     assert main(args) == 0

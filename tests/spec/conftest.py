@@ -15,6 +15,8 @@ ingestion:
   image: collector:1
   domain: {{name: c.example.com, certificate_arn: "{CERT}"}}
 """
+# Each environment has a load balancer, and so a collector domain, of its own: MINIMAL + ENVIRONMENTS loads.
+ENVIRONMENTS = "environments: {test: {ingestion: {domain: {name: test.c.example.com}}}, prod: {}}\n"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from generator.cli import main
 from generator.spec.errors import SpecErrors
 from generator.spec.loader import load_directory
 
-from .conftest import CERT, MINIMAL
+from .conftest import CERT, ENVIRONMENTS, MINIMAL
 
 
 def errors_of(folder: Path) -> list[str]:
@@ -288,7 +288,9 @@ def test_jwt_options_are_checked_where_written(pipelines, auth, prefix, words):
 
 
 def test_console_threat_protection_is_checked_where_written(pipelines):
-    folder = pipelines({"_console.yaml": "user_pool: {threat_protection: always}\n", "shop.yaml": MINIMAL})
+    folder = pipelines(
+        {"_console.yaml": "user_pool: {threat_protection: always}\n", "shop.yaml": MINIMAL + ENVIRONMENTS}
+    )
     (error,) = errors_of(folder)
     assert error.startswith("pipelines.d/_console.yaml:1:32: user_pool.threat_protection: expected "), error
     assert "found 'always'" in error
@@ -314,7 +316,10 @@ def test_nesting_deeper_than_the_limit_is_refused_before_it_is_composed(pipeline
     ]
 
 
-ZONED = MINIMAL.replace(f'certificate_arn: "{CERT}"}}', f'certificate_arn: "{CERT}", hosted_zone_id: ZOTHERS123}}')
+ZONED = (
+    MINIMAL.replace(f'certificate_arn: "{CERT}"}}', f'certificate_arn: "{CERT}", hosted_zone_id: ZOTHERS123}}')
+    + ENVIRONMENTS
+)
 
 
 def test_a_record_in_a_hosted_zone_the_installation_does_not_own_is_refused_where_it_is_named(pipelines):

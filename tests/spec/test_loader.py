@@ -12,7 +12,7 @@ from generator.spec.loader import load_directory
 from generator.spec.models import CreatedNetwork, KinesisSink
 from generator.spec.schema import pipeline_schema, schema_text
 
-from .conftest import MINIMAL
+from .conftest import ENVIRONMENTS, MINIMAL
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,12 @@ def by_env(folder: Path):
 
 
 def test_minimal_file_gets_sensible_defaults(pipelines):
-    specs = by_env(pipelines({"shop.yaml": MINIMAL}))
+    specs = by_env(pipelines({"shop.yaml": MINIMAL + ENVIRONMENTS}))
     assert set(specs) == {("shop", "test"), ("shop", "prod")}
+    assert (specs["shop", "test"].ingestion.domain.name, specs["shop", "prod"].ingestion.domain.name) == (
+        "test.c.example.com",
+        "c.example.com",
+    )
     spec = specs["shop", "prod"]
     assert spec.deletion == "retain"
     assert isinstance(spec.network, CreatedNetwork)
@@ -40,7 +44,8 @@ def test_merge_order_defaults_file_then_environments(pipelines):
         "environments:\n  test: {processing: {retention_days: 7}}\n  prod: {}\n"
     )
     shop = MINIMAL.replace("region: eu-west-1\n", "") + (
-        "processing: {retention_days: 200}\nenvironments:\n  test: {processing: {memory_mb: 256}}\n  prod: {}\n"
+        "processing: {retention_days: 200}\nenvironments:\n"
+        "  test: {processing: {memory_mb: 256}, ingestion: {domain: {name: test.c.example.com}}}\n  prod: {}\n"
     )
     specs = by_env(pipelines({"_defaults.yaml": defaults, "shop.yaml": shop}))
     test, prod = specs["shop", "test"].processing, specs["shop", "prod"].processing
@@ -49,14 +54,17 @@ def test_merge_order_defaults_file_then_environments(pipelines):
 
 
 def test_lists_are_replaced_not_appended(pipelines):
-    shop = MINIMAL + "environments:\n  test: {apps: [{id: only_test, platform: ios}]}\n  prod: {}\n"
+    shop = MINIMAL + (
+        "environments:\n  test: {apps: [{id: only_test, platform: ios}], ingestion: {domain: {name: t.example.com}}}\n"
+        "  prod: {}\n"
+    )
     specs = by_env(pipelines({"shop.yaml": shop}))
     assert [a.id for a in specs["shop", "test"].apps] == ["only_test"]
     assert [a.id for a in specs["shop", "prod"].apps] == ["web"]
 
 
 def test_environments_named_in_the_file_are_the_ones_built(pipelines):
-    shop = MINIMAL + "environments: {staging: {}, prod: {}}\n"
+    shop = MINIMAL + "environments: {staging: {ingestion: {domain: {name: staging.c.example.com}}}, prod: {}}\n"
     assert set(by_env(pipelines({"shop.yaml": shop}))) == {("shop", "staging"), ("shop", "prod")}
 
 

@@ -31,6 +31,7 @@ def copy_examples(tmp_path: Path, copies: int = 1) -> Path:
             for n in range(1, copies):
                 # each copy collects under a name of its own: two pipelines may not share a domain
                 text = re.sub(r"(domain:\s*\n\s+name:\s*)(\S+)", rf"\g<1>copy{n}.\g<2>", path.read_text())
+                text = re.sub(r"(domain: \{name: )", rf"\g<1>copy{n}.", text)  # an environment's own domain
                 (folder / f"{path.stem}-{n}.yaml").write_text(text)
     return folder
 

@@ -34,6 +34,7 @@ def varied(folder: Path) -> None:
             f"owner: t{n}@example.com\napps: [{{id: a{n}, platform: web}}]\nnetwork: {network}\n"
             f"ingestion:\n  launch_type: {launch}\n{extra}  domain: {{name: c{n}.example.com, certificate_arn: '{CERT}'}}\n"
             f"  sink: {sink}\n  auth: {auth}\n"
+            f"environments: {{test: {{ingestion: {{domain: {{name: c{n}.test.example.com}}}}}}, prod: {{}}}}\n"
         )
 
 

@@ -12,6 +12,9 @@
   stack policies. `check_termination_protection` / `check_stack_policy` give the same answers
   client-side. Every use of moto's internals goes through `compat`.
 - When the server itself fails, the caller gets `InternalFailure` naming the exception and the log.
+- moto records Step Functions executions but runs none: `state_machine` walks a definition, `tasks`
+  carries out its Task states with the deployed functions' code, and `executions` is the server's
+  route that records how the execution ended (`pipectl run`, `pipectl smoke`).
 """
 
 from generator.deploy.local.background import (

@@ -33,6 +33,9 @@ from generator.deploy.manifest import Manifest, StackSpec
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 30.0  # the collector's own drain deadline is 25 s
+# An S3 sink flushes an object by size or age (INTERVAL_S, often minutes on AWS, where objects should be
+# large); locally an event posted should be in the bucket within seconds, like the sink driver's window.
+LOCAL_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ def state_file(workdir: Path) -> Path:
 
 def _folder(workdir: Path) -> Path:
     return workdir / ".pipectl" / "collectors"
+
+
+def checkpoint_file(workdir: Path, spec: CollectorSpec) -> Path:
+    """Where the sink driver keeps its positions: per stream, as sequence numbers mean nothing in another
+    (a local target started afresh makes a new stream, whose records a stale checkpoint would skip)."""
+    return _folder(workdir) / f"{spec.pipeline}-{spec.env}.{spec.stream_name}.checkpoint.json"
 
 
 def local_exports(session: Any) -> dict[str, str]:
@@ -173,6 +182,8 @@ def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[s
         "PIPELINE": spec.pipeline,
         "ENVIRONMENT": spec.env,
     }
+    if spec.variables.get("SINK_TYPE") == "s3":
+        env["INTERVAL_S"] = str(min(LOCAL_INTERVAL_S, float(spec.variables.get("INTERVAL_S") or LOCAL_INTERVAL_S)))
     log = folder / f"{name}.log"
     collector = _spawn([sys.executable, "-m", "collector"], env, log)
     health = f"http://{LOOPBACK}:{port}{spec.variables.get('HEALTH_PATH', '/health')}"
@@ -183,7 +194,7 @@ def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[s
             sys.executable, "-m", "generator.deploy.local.sink_driver",
             "--endpoint", endpoint, "--region", spec.region, "--stream", spec.stream_name,
             "--bucket", spec.bucket, "--raw-prefix", spec.raw_prefix,
-            "--checkpoint", str((folder / f"{name}.checkpoint.json").resolve()),
+            "--checkpoint", str(checkpoint_file(workdir, spec).resolve()),
         ]  # fmt: skip
         if spec.dead_letter_queue:
             command += ["--dead-letter-queue", f"{endpoint}/{ACCOUNT_ID}/{spec.dead_letter_queue}"]

@@ -59,6 +59,7 @@ __all__ = [
     "partition_backend",
     "patch_once",
     "refresh_model_registry",
+    "step_functions_execution",
     "wsgi_app",
 ]
 
@@ -370,3 +371,12 @@ def make_stack_registry_safe() -> None:
         return __init__
 
     patch_once(CloudFormationBackend, "__init__", init, key="cloudformation-backend-snapshots")
+
+
+def step_functions_execution(account_id: str, region_name: str, execution_arn: str) -> Any | None:
+    """moto's record of one Step Functions execution (status, stop_date, output, error, cause), or None."""
+    for machine in backend("stepfunctions", account_id, region_name).state_machines:
+        for execution in machine.executions:
+            if execution.execution_arn == execution_arn:
+                return execution
+    return None

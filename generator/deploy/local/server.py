@@ -18,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from generator.deploy.local import changes, compat, limits, listener_actions, outcomes
 from generator.deploy.local.deleted_stacks import freeze_deleted_stacks
 from generator.deploy.local.execution_role import install as install_execution_role_checks
+from generator.deploy.local.executions import with_outcome_route
 from generator.deploy.local.models import register_models
 from generator.deploy.local.protection import enforce as enforce_protection
 from generator.deploy.local.report import attach_log, default_log_path, reporting
@@ -68,8 +69,26 @@ def _resolve_get_azs(original: Any) -> Any:
     return clean_json
 
 
+def _substitute_like_cloudformation(original: Any) -> Any:
+    """moto fills the variables of `Fn::Sub: [text, {name: value}]` with string.Template, which also turns
+    `$$` into `$` and fills `$name` without braces: a state machine's `$$.Execution.Id` was deployed as
+    `$.Execution.Id`. CloudFormation replaces `${name}` alone; so does the local target."""
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::Sub"), list):
+            text, variables = resource_json["Fn::Sub"]
+            text = str(original(text, resources_map))
+            for name, value in (variables or {}).items():
+                text = text.replace("${" + name + "}", str(original(value, resources_map)))
+            return original({"Fn::Sub": text}, resources_map)
+        return original(resource_json, resources_map)
+
+    return clean_json
+
+
 def make_app(log_path: Path | None = None) -> Any:
-    """moto's WSGI application (all services), with pipectl's models and CloudFormation's rules."""
+    """moto's WSGI application (all services), with pipectl's models and CloudFormation's rules, and the
+    route that records how a Step Functions execution pipectl ran locally ended (`executions`)."""
     path = log_path or default_log_path()
     attach_log(path)
     register_models()
@@ -78,12 +97,13 @@ def make_app(log_path: Path | None = None) -> Any:
     changes.enforce()
     listener_actions.enforce()
     compat.patch_once(compat.parsing, "clean_json", _resolve_get_azs)
+    compat.patch_once(compat.parsing, "clean_json", _substitute_like_cloudformation, key="fn-sub-variables")
     compat.make_kinesis_shards_safe()
     compat.make_stack_registry_safe()
     enforce_protection()
     freeze_deleted_stacks()
     install_execution_role_checks()
-    return compat.wsgi_app(reporting(path))
+    return with_outcome_route(compat.wsgi_app(reporting(path)))
 
 
 class QuietHandler(WSGIRequestHandler):

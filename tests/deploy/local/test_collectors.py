@@ -129,7 +129,8 @@ def test_an_event_posted_locally_lands_in_the_local_s3_under_raw(
         landed = raw_events(session, bucket_name)
     assert sorted(e["event_id"] for e in landed) == sorted(e["event_id"] for e in events)
     assert {e["app_id"] for e in landed} == {"shop_web"} and all(e["ingest_time"] for e in landed)
-    checkpoint = json.loads((workdir / ".pipectl" / "collectors" / "shop-test.checkpoint.json").read_text())
+    stream = record["stream_name"]
+    checkpoint = json.loads((workdir / ".pipectl" / "collectors" / f"shop-test.{stream}.checkpoint.json").read_text())
     assert checkpoint and all(position for position in checkpoint.values())
 
     assert stop_collectors(workdir) == 1
