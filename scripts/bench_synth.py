@@ -67,6 +67,7 @@ def pipeline_file(index: int) -> str:
         f"  domain: {{name: c{index}.example.com, certificate_arn: '{CERT.format(index)}'}}\n"
         f"  sink: {sink}\n  auth: {auth}\n"
         f"processing: {{schedule: rate({index % 12 + 1} hours)}}\n"
+        f"environments: {{test: {{ingestion: {{domain: {{name: c{index}.test.example.com}}}}}}}}\n"
     )
 
 
