@@ -12,7 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
@@ -64,6 +64,39 @@ def _append_rules() -> list[str]:
 
 
 _RULES: tuple[str, Any] | None = None
+SHARED_FILES = frozenset({("cfnlint.data.AdditionalSpecs", "Policies.json")})
+"""Data files that several cfn-lint rules load, each its own copy, while the rules load: IAM's Policies.json
+(~10 MB decoded) is loaded by two rules, which only read it. cfn-lint is pinned."""
+SHARED_DATA_HOLDERS = (("W3037", "_service_map"), ("I3510", "service_map"))
+"""Where those two rules keep it (tests check they hold one copy)."""
+
+
+@contextlib.contextmanager
+def _one_copy_of_shared_files() -> Iterator[None]:
+    """While the rules load, each of SHARED_FILES is decoded once and the same data given to every rule that
+    asks: a copy less in the lint service and in every worker forked from it. Other files, and every load after
+    the rules are built, go to cfn-lint's own loader unchanged."""
+    from cfnlint import helpers
+
+    original = helpers.load_resource
+    loaded: dict[tuple[str, str], Any] = {}
+    loading = True
+
+    def load_resource(package: Any, filename: str = "us-east-1.json") -> Any:
+        key = (str(getattr(package, "__name__", package)), filename)
+        if not loading or key not in SHARED_FILES:
+            return original(package, filename)
+        if key not in loaded:
+            loaded[key] = original(package, filename)
+        return loaded[key]
+
+    helpers.load_resource = load_resource
+    try:
+        yield
+    finally:
+        loading = False
+        loaded.clear()
+        helpers.load_resource = original
 
 
 def _load_rules(fingerprint: str | None = None) -> Any:
@@ -74,7 +107,9 @@ def _load_rules(fingerprint: str | None = None) -> Any:
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        _RULES = (fingerprint, Runner(ConfigMixIn(cli_args=[], append_rules=_append_rules())).rules)
+        with _one_copy_of_shared_files():
+            rules = Runner(ConfigMixIn(cli_args=[], append_rules=_append_rules())).rules
+        _RULES = (fingerprint, rules)
     return _RULES[1]
 
 

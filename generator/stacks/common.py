@@ -120,6 +120,12 @@ def _jinja() -> Environment:
     )
 
 
+def compile_templates() -> None:
+    """Compile every Jinja2 template now, so that processes forked afterwards share them instead of compiling each."""
+    for path in sorted(TEMPLATES_DIR.rglob("*.j2")):
+        _jinja().get_template(path.relative_to(TEMPLATES_DIR).as_posix())
+
+
 def render(name: str, **values: Any) -> str:
     """Render a Jinja2 template from `templates/`."""
     return _jinja().get_template(name).render(**values)

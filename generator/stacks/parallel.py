@@ -38,6 +38,9 @@ def build_units(units: list[Unit], workers: int | None = None) -> list[list[Stac
     global _PENDING
     import_builders()  # import before forking, so that no worker imports them again
     from generator.stacks import console  # noqa: F401
+    from generator.stacks.common import compile_templates
+
+    compile_templates()
 
     _PENDING = units
     try:

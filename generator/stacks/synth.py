@@ -204,6 +204,9 @@ def units(installation: Installation) -> list[Unit]:
 
 def import_builders() -> dict[str, Callable[[Pipeline], Template]]:
     """The stack builders, imported on first use: a run that finds every unit cached never loads troposphere."""
+    from generator.stacks import construct
+
+    construct.install()
     from generator.stacks.ingestion import build_ingestion
     from generator.stacks.monitoring import build_monitoring
     from generator.stacks.processing import build_processing
@@ -219,7 +222,10 @@ def import_builders() -> dict[str, Callable[[Pipeline], Template]]:
 
 def build_unit(unit: Unit) -> list[StackBuild]:
     if unit.pipeline is None:
+        from generator.stacks import construct
         from generator.stacks.console import build_console
+
+        construct.install()
 
         tags = control_tags(StackKind.CONSOLE)
         template = build_console(unit.installation.console)
