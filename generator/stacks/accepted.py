@@ -51,6 +51,34 @@ UNRESERVED = Finding(
     "so a fixed reservation would throttle its sink function below what the stream needs",
 )
 
+SITE_FILES = Finding(
+    "CKV_AWS_18",
+    "the site bucket holds only the console's static app files, written by the Apply role and read by "
+    "CloudFront through origin access control; object-level access is audited by CloudTrail data events",
+)
+DEFAULT_CERTIFICATE = Finding(
+    "CKV_AWS_174",
+    "without a _console.yaml domain the distribution serves CloudFront's default *.cloudfront.net "
+    "certificate, whose protocol policy CloudFront sets and no template can change; with a domain, the "
+    "minimum is TLSv1.2_2021",
+)
+CLOUDFRONT_FIREWALL = Finding(
+    "CKV_AWS_68",
+    "a web ACL for CloudFront must be created in US East (N. Virginia), and the console stack deploys in the console's "
+    "region; the distribution serves only static files, and the API they call sits behind the console's own "
+    "regional web ACL",
+)
+CLOUDFRONT_LOGS = Finding(
+    "CKV_AWS_86",
+    "CloudFront's standard logs need a bucket with ACLs enabled, which pipectl's buckets refuse (bucket "
+    "owner enforced); the distribution serves only static files, and every API call is logged by AppSync",
+)
+CREATE_ANY_RESOURCE = Finding(
+    "CKV_AWS_111",
+    "the write actions on * are those the Service Authorization Reference lists no resource type for (a "
+    "create names no ARN before the call); every other statement names pipectl's own resources",
+)
+
 _BOUNDARY_REASON = (
     "a permissions boundary grants nothing: it caps the roles that carry it; its Allow * leaves their own "
     "policies in force and its Deny statements take away IAM, escalation and foreign roles"

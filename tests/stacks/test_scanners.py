@@ -77,6 +77,12 @@ def test_a_finding_is_accepted_only_where_its_reason_holds(templates: dict[str, 
                 assert "LoggingConfiguration" not in resource["Properties"], (name, logical_id)
             if entry["id"] == "CKV_AWS_117":  # outside a VPC: only a function without one
                 assert "VpcConfig" not in resource["Properties"], (name, logical_id)
+            if entry["id"] == "CKV_AWS_174":  # CloudFront's default certificate: only where no domain is set
+                certificate = resource["Properties"]["DistributionConfig"]["ViewerCertificate"]
+                assert certificate == {"CloudFrontDefaultCertificate": True}, (name, logical_id)
+            if entry["id"] == "CKV_AWS_111" and resource["Type"] == "AWS::IAM::ManagedPolicy":  # writes on *
+                statements = resource["Properties"]["PolicyDocument"]["Statement"]
+                assert any(s["Effect"] == "Allow" and s["Resource"] in ("*", ["*"]) for s in statements)
 
 
 def test_functions_with_configuration_encrypt_it_with_a_customer_managed_key(

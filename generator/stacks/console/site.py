@@ -55,6 +55,13 @@ from troposphere.s3 import (
 from generator.contract import CONSOLE_SITE_METADATA
 from generator.policy import console as policy
 from generator.stacks import assets
+from generator.stacks.accepted import (
+    CLOUDFRONT_FIREWALL,
+    CLOUDFRONT_LOGS,
+    DEFAULT_CERTIFICATE,
+    SITE_FILES,
+    accept,
+)
 from generator.stacks.common import add_output, keep
 from generator.stacks.console.names import SITE_BUCKET, STACK
 from generator.stacks.console.state import ControlPlane
@@ -74,7 +81,7 @@ class Site:
 def add_site(plane: ControlPlane, api: Any, sign_in_origin: Any) -> Site:
     template, console = plane.template, plane.console
     asset = assets.attach(template, assets.site_asset())
-    bucket = template.add_resource(keep(_bucket(plane), True))
+    bucket = template.add_resource(accept(keep(_bucket(plane), True), SITE_FILES))
     access = template.add_resource(
         OriginAccessControl(
             "SiteOriginAccessControl",
@@ -136,6 +143,9 @@ def add_site(plane: ControlPlane, api: Any, sign_in_origin: Any) -> Site:
             ),
         )
     )
+    accept(distribution, CLOUDFRONT_FIREWALL, CLOUDFRONT_LOGS)
+    if console.domain is None:
+        accept(distribution, DEFAULT_CERTIFICATE)
     url = f"https://{console.domain.name}" if console.domain else Sub("https://${ConsoleDistribution.DomainName}")
     add_output(template, STACK, "ConsoleUrl", url, "Where the console is served")
     add_output(template, STACK, "SiteBucketName", Ref(bucket), "Bucket the console app is published to")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from awacs.aws import Allow, PolicyDocument
 from troposphere import GetAtt, Ref
 from troposphere.iam import ManagedPolicy, Role
 
 from generator.policy import delivery as policy
 from generator.policy.execution import ANY_RESOURCE_REASON, execution_policy_documents
+from generator.stacks.accepted import CREATE_ANY_RESOURCE, accept
 from generator.stacks.common import add_output
 from generator.stacks.delivery.shared import Delivery
 from generator.stacks.delivery.spec import STACK
@@ -27,7 +29,7 @@ def add_execution_role(delivery: Delivery) -> Role:
         )
     )
     for index, document in enumerate(execution_policy_documents(hosted_zones=delivery.spec.hosted_zones), start=1):
-        template.add_resource(
+        managed = template.add_resource(
             ManagedPolicy(
                 f"ExecutionPolicy{index}",
                 Description=f"pipectl execution role, part {index}: handler permissions of the emitted types; "
@@ -36,5 +38,12 @@ def add_execution_role(delivery: Delivery) -> Role:
                 Roles=[Ref(role)],
             )
         )
+        if _allows_any_resource(document):
+            accept(managed, CREATE_ANY_RESOURCE)
     add_output(template, STACK, "ExecutionRoleArn", GetAtt(role, "Arn"), "CloudFormation execution role")
     return role
+
+
+def _allows_any_resource(document: PolicyDocument) -> bool:
+    """Whether a part grants an action on `*` (only actions with no resource type; see the accepted reason)."""
+    return any(statement.Effect == Allow and statement.Resource in ("*", ["*"]) for statement in document.Statement)
