@@ -101,7 +101,7 @@ class Timeouts:
 
     @classmethod
     def for_target(cls, target: Target) -> Timeouts:
-        # moto answers synchronously: short polls, and a stuck stack is stuck, not slow.
+        # moto answers synchronously: short polls, and a stack still in progress after two minutes is stuck.
         return cls(change_set=30.0, stack=120.0, drift=60.0, poll=0.05) if target.is_local else cls()
 
 

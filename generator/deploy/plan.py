@@ -23,7 +23,7 @@ from generator.deploy.aws import Aws, error_message
 from generator.deploy.changes import PlanAction, from_change_set
 from generator.deploy.changes import ResourceChange as ResourceChange  # re-exported: plan.json's rows
 from generator.deploy.deployed import DeployedStack, read_deployed
-from generator.deploy.errors import DeployError, PlanError
+from generator.deploy.errors import DeployError, PlanError, WaitTimeout
 from generator.deploy.graph import subgraph, topological_order, walk
 from generator.deploy.manifest import Manifest, StackSpec
 from generator.deploy.parameters import check_parameters
@@ -170,11 +170,18 @@ def _plan_stack(
     waits: list[str],
 ) -> StackPlan:
     if live is not None and live.status.endswith("_IN_PROGRESS") and live.status != "REVIEW_IN_PROGRESS":
-        if aws.target.is_local and live.status == "CREATE_IN_PROGRESS":
-            out.note(spec.name, "stuck in CREATE_IN_PROGRESS from an earlier run: apply deletes and re-creates it")
-            return _recovery(aws, manifest, spec, live, PlanAction.CREATE, Recovery.DELETE_AND_CREATE)
+        # An operation a killed run started goes on without it (in CloudFormation, and in the local
+        # server's request thread): wait for its end. Only a local create that never ends (its server
+        # thread died) is stuck: apply deletes and re-creates that one.
         out.note(spec.name, f"{live.status}: waiting for it to settle before planning")
-        live = cfn.wait_settled(aws, spec.region, live.stack_id, f"{spec.name} to leave {live.status}")
+        unsettled = live
+        try:
+            live = cfn.wait_settled(aws, spec.region, live.stack_id, f"{spec.name} to leave {live.status}")
+        except WaitTimeout:
+            if not (aws.target.is_local and unsettled.status == "CREATE_IN_PROGRESS"):
+                raise
+            out.note(spec.name, "stuck in CREATE_IN_PROGRESS from an earlier run: apply deletes and re-creates it")
+            return _recovery(aws, manifest, spec, unsettled, PlanAction.CREATE, Recovery.DELETE_AND_CREATE)
     if live is not None and live.status == "REVIEW_IN_PROGRESS":
         # Only change sets, never executed (an earlier plan, or a create that failed to start):
         # delete it so the new CREATE change set is the only one.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -184,8 +186,10 @@ def test_a_stack_left_in_create_in_progress_by_a_killed_run_is_recreated(aws: Aw
     aws.cfn().create_stack(
         StackName="pipectl-shop-test-ingestion", TemplateBody=json.dumps({"Resources": {"Q": queue()}})
     )
-    # Fault injection: the local target creates a stack within one request and never leaves it in progress;
-    # a pipectl process killed mid-create does. The in-process server's backend is given that state.
+    # Fault injection: the local target creates a stack within one request, which goes on when the pipectl
+    # process that asked is killed; only a server thread that died leaves it in progress for good. The
+    # in-process server's backend is given that state, and the wait for it to settle is cut short.
+    aws.timeouts = dataclasses.replace(aws.timeouts, stack=0.5)
     backend = compat.cfn_backend(ACCOUNT_ID, REGION)
     next(s for s in backend.stacks.values() if s.name == "pipectl-shop-test-ingestion").status = "CREATE_IN_PROGRESS"
     assert deployed_status(aws)["pipectl-shop-test-ingestion"] == "CREATE_IN_PROGRESS"
@@ -197,6 +201,29 @@ def test_a_stack_left_in_create_in_progress_by_a_killed_run_is_recreated(aws: Aw
     assert result.ok, result.stacks
     assert deployed_status(aws)["pipectl-shop-test-ingestion"] == "CREATE_COMPLETE"
     assert any("deleting the CREATE_IN_PROGRESS stack" in line for line in progress.lines)
+
+
+def test_a_create_a_killed_run_left_going_is_waited_for_not_recreated(aws: Aws, shop: Build) -> None:
+    manifest = shop.write()
+    first, _ = apply_now(aws, manifest, "one", NullProgress())
+    assert first.get("pipectl-shop-test-ingestion") is not None
+    backend = compat.cfn_backend(ACCOUNT_ID, REGION)
+    stack = next(s for s in backend.stacks.values() if s.name == "pipectl-shop-test-ingestion")
+    stack_id = stack.stack_id
+    # The create a killed run started is still going in the server's request thread: it ends while the
+    # next plan waits (state given to the in-process backend, then put back by a timer).
+    stack.status = "CREATE_IN_PROGRESS"
+    threading.Timer(0.5, lambda: setattr(stack, "status", "CREATE_COMPLETE")).start()
+    progress = NullProgress()
+
+    plan, result = apply_now(aws, manifest, "two", progress)
+
+    planned = plan.get("pipectl-shop-test-ingestion")
+    assert planned is not None and planned.recovery is None, planned
+    assert result.ok, result.stacks
+    assert any("waiting for it to settle" in line for line in progress.lines)
+    assert not any("deleting the CREATE_IN_PROGRESS stack" in line for line in progress.lines)
+    assert read_deployed(aws, (REGION,))["pipectl-shop-test-ingestion"].stack_id == stack_id
 
 
 def test_status_reports_sync_and_outputs(aws: Aws, shop: Build) -> None:
