@@ -156,7 +156,9 @@ def render(result: UpResult, out: Output) -> None:
     if result.collector_error:
         out.error(f"a collector did not start: {result.collector_error}")
     if result.console:
-        out.line(f"console at {result.console.url} (sign in as {result.console.user}; password above)")
+        # The password is shown once, by the run that set it; a later up points at how to set another.
+        where = "password above" if result.console.password else "`pipectl console --new-password` sets another"
+        out.line(f"console at {result.console.url} (sign in as {result.console.user}; {where})")
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitCode:
