@@ -8,6 +8,7 @@ EmptyOnDelete says so (the collector's is retained, so its stack never deletes i
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from generator.deploy.local.compat import backend
@@ -53,11 +54,10 @@ class PipectlEcrRepository(PipectlModel):
             tags=tag_list(properties.get("Tags")),
         )
         made = cls(resource_name, repository.arn, repository.uri, properties)
-        try:
+        with contextlib.ExitStack() as undo:
+            undo.callback(ecr.delete_repository, resource_name, force=True)  # a failed create leaves nothing
             made._apply_policies(account_id, region_name)
-        except Exception:
-            ecr.delete_repository(resource_name, force=True)  # a failed create leaves nothing behind
-            raise
+            undo.pop_all()
         return made
 
     def update(
