@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from generator.deploy.local import EmbeddedAws, LocalSession, local_session, start_embedded
 
@@ -17,7 +18,9 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[EmbeddedAws]:
+    """moto keeps one account per process: a module starts from an empty one, whatever ran before it."""
     with start_embedded() as server:
+        requests.post(f"{server.endpoint}/moto-api/reset", timeout=10)
         yield server
 
 
