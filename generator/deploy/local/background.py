@@ -5,22 +5,15 @@ Its endpoint, pid and start time live in `<workdir>/.pipectl/local.json`; its ou
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from generator.deploy.local.server import LOOPBACK, EmbeddedAws, start_embedded
+from generator.deploy.local.supervisor import answers, free_port, launch, read_record, recorded, write_record
 
+NAME = "local AWS"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -38,47 +31,21 @@ def start_background(workdir: Path, resource_delay_s: float = 0.0) -> str:
     running = background_status(workdir)
     if running is not None:
         return str(running["endpoint"])
-    port = _free_port()
+    port = free_port(LOOPBACK)
     endpoint = f"http://{LOOPBACK}:{port}"
-    state_file(workdir).parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "generator.deploy.local.serve",
         "--port", str(port), "--resource-delay", str(resource_delay_s), "--log", str(log_file(workdir).resolve()),
     ]  # fmt: skip
-    with log_file(workdir).open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=_package_root(),
-        )
-    _wait_until_answering(endpoint, process, workdir)
-    record = {
-        "endpoint": endpoint,
-        "pid": process.pid,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    state_file(workdir).write_text(json.dumps(record, indent=2) + "\n")
+    server = launch(NAME, command, log_file(workdir), answers(f"{endpoint}/moto-api/"), START_TIMEOUT_S)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    write_record(state_file(workdir), {"endpoint": endpoint, **server.fields(), "started_at": started_at})
     return endpoint
 
 
 def background_status(workdir: Path) -> dict[str, Any] | None:
     """The recorded server if its process is alive; a stale record is removed and None returned."""
-    path = state_file(workdir)
-    try:
-        record: dict[str, Any] = json.loads(path.read_text())
-        pid = int(record["pid"])
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        path.unlink(missing_ok=True)
-        return None
-    if not _alive(pid):
-        path.unlink(missing_ok=True)
-        return None
-    return record
+    return read_record(state_file(workdir), NAME, log_file(workdir))
 
 
 def stop_background(workdir: Path) -> bool:
@@ -91,13 +58,7 @@ def stop_background(workdir: Path) -> bool:
     record = background_status(workdir)
     if record is None:
         return False
-    pid = int(record["pid"])
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    recorded(NAME, record, log_file(workdir)).stop(STOP_TIMEOUT_S)
     state_file(workdir).unlink(missing_ok=True)
     return True
 
@@ -109,53 +70,3 @@ def resolve_endpoint(workdir: Path, resource_delay_s: float = 0.0) -> tuple[str,
         return str(record["endpoint"]), None
     embedded = start_embedded(resource_delay_s, log_file(workdir).resolve())
     return embedded.endpoint, embedded
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
-
-
-def _package_root() -> str:
-    """The directory holding the `generator` package, so `-m` finds it from any working directory."""
-    return str(Path(__file__).resolve().parents[3])
-
-
-def _wait_until_answering(endpoint: str, process: subprocess.Popen[bytes], workdir: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"local AWS exited with code {process.returncode}; see {log_file(workdir)}")
-        if _answers(endpoint):
-            return
-        time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError(f"local AWS did not answer within {START_TIMEOUT_S:.0f}s; see {log_file(workdir)}")
-
-
-def _answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap(pid: int) -> None:
-    """When this process started the server, collect its exit status so it stops looking alive."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)

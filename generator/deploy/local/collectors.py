@@ -13,24 +13,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.deploy.local.session import ACCOUNT_ID, local_env
+from generator.deploy.local.supervisor import (
+    LOOPBACK,
+    Supervised,
+    answers,
+    free_port,
+    launch,
+    recorded,
+    write_record,
+)
 from generator.deploy.manifest import Manifest, StackSpec
 
-LOOPBACK = "127.0.0.1"
+COLLECTOR = "the collector"
+DRIVER = "the sink driver"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 30.0  # the collector's own drain deadline is 25 s
 # An S3 sink flushes an object by size or age (INTERVAL_S, often minutes on AWS, where objects should be
@@ -172,7 +175,7 @@ def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[s
     folder = _folder(workdir)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{spec.pipeline}-{spec.env}"
-    port = _free_port()
+    port = free_port(LOOPBACK)
     env = {
         **os.environ,
         **spec.variables,
@@ -185,10 +188,9 @@ def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[s
     if spec.variables.get("SINK_TYPE") == "s3":
         env["INTERVAL_S"] = str(min(LOCAL_INTERVAL_S, float(spec.variables.get("INTERVAL_S") or LOCAL_INTERVAL_S)))
     log = folder / f"{name}.log"
-    collector = _spawn([sys.executable, "-m", "collector"], env, log)
     health = f"http://{LOOPBACK}:{port}{spec.variables.get('HEALTH_PATH', '/health')}"
-    _wait_until_answering(health, collector, log)
-    driver_pid = None
+    collector = launch(COLLECTOR, [sys.executable, "-m", "collector"], log, answers(health), START_TIMEOUT_S, env)
+    driver: dict[str, Any] = {"driver_pid": None}
     if spec.stream_name and spec.bucket:
         command = [
             sys.executable, "-m", "generator.deploy.local.sink_driver",
@@ -199,29 +201,32 @@ def start_collector(endpoint: str, spec: CollectorSpec, workdir: Path) -> dict[s
         if spec.dead_letter_queue:
             command += ["--dead-letter-queue", f"{endpoint}/{ACCOUNT_ID}/{spec.dead_letter_queue}"]
         driver_env = {**os.environ, **local_env(endpoint, spec.region)}
-        driver_pid = _spawn(command, driver_env, folder / f"{name}.sink.log").pid
+        # Nothing to wait for: the driver polls the stream, and its checkpoint keeps what it read.
+        started = launch(DRIVER, command, folder / f"{name}.sink.log", lambda: True, START_TIMEOUT_S, driver_env)
+        driver = started.fields("driver_pid")
     return {
         **asdict(spec),
         "url": f"http://{LOOPBACK}:{port}{spec.variables.get('ENDPOINT_PATH', '/collect')}",
         "health": health,
         "port": port,
-        "pid": collector.pid,
-        "driver_pid": driver_pid,
+        **collector.fields(),
+        **driver,
         "log": str(log),
     }
 
 
 def collector_status(workdir: Path) -> list[dict[str, Any]]:
-    """The recorded collectors whose process is alive (stale records are dropped from the file)."""
+    """The recorded collectors whose process is alive (stale records are dropped from the file, and the
+    sink drivers of the dead ones stopped)."""
     try:
         records: list[dict[str, Any]] = json.loads(state_file(workdir).read_text())
     except (FileNotFoundError, ValueError):
         return []
-    alive = [r for r in records if isinstance(r, dict) and _alive(int(r.get("pid", 0)))]
+    alive = [r for r in records if isinstance(r, dict) and _collector(r).running()]
     if len(alive) != len(records):
         for record in records:
-            if record not in alive and record.get("driver_pid"):
-                _terminate(int(record["driver_pid"]))
+            if record not in alive and isinstance(record, dict) and record.get("driver_pid"):
+                _driver(record).stop(STOP_TIMEOUT_S)
         _write(workdir, alive)
     return alive
 
@@ -242,71 +247,22 @@ def stop_collectors(workdir: Path) -> int:
 
 def _stop(record: dict[str, Any]) -> None:
     """The collector first, so what it drains to the stream is still read by the driver's last poll."""
-    _terminate(int(record["pid"]))
+    _collector(record).stop(STOP_TIMEOUT_S)
     if record.get("driver_pid"):
-        _terminate(int(record["driver_pid"]))
+        _driver(record).stop(STOP_TIMEOUT_S)
 
 
-def _terminate(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+def _collector(record: dict[str, Any]) -> Supervised:
+    """The record's collector; a record that names no pid names no running process."""
+    try:
+        return recorded(COLLECTOR, record, Path(str(record.get("log", ""))))
+    except (ValueError, KeyError, TypeError):
+        return Supervised(COLLECTOR, 0, Path(), None)
 
 
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=str(Path(__file__).resolve().parents[3]),
-        )
+def _driver(record: dict[str, Any]) -> Supervised:
+    return recorded(DRIVER, record, Path(str(record.get("log", ""))).with_suffix(".sink.log"), key="driver_pid")
 
 
 def _write(workdir: Path, records: list[dict[str, Any]]) -> None:
-    state_file(workdir).parent.mkdir(parents=True, exist_ok=True)
-    state_file(workdir).write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the collector exited with code {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError(f"the collector did not answer within {START_TIMEOUT_S:.0f}s; see {log}")
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    write_record(state_file(workdir), records, sort_keys=True)

@@ -6,13 +6,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,7 +16,9 @@ from typing import Any
 
 from generator.deploy.local.console.pool import CONSOLE_USER, generate_password, read_console_stack, set_console_user
 from generator.deploy.local.console.server import LOOPBACK, PASSWORD_VARIABLE
+from generator.deploy.local.supervisor import answers, free_port, launch, read_record, recorded, write_record
 
+NAME = "the console"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
@@ -53,27 +50,17 @@ def start_console(endpoint: str, region: str, workdir: Path, port: int | None = 
         return ConsoleStarted(str(running["url"]), CONSOLE_USER, None, True, str(log_file(workdir)))
     if running is not None:
         stop_console(workdir)
-    port = port or _free_port()
+    port = port or free_port(LOOPBACK)
     url = f"http://{LOOPBACK}:{port}/"
     password = generate_password()
-    state_file(workdir).parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "generator.deploy.local.console.server",
         "--endpoint", endpoint, "--region", region, "--port", str(port),
     ]  # fmt: skip
-    with log_file(workdir).open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, PASSWORD_VARIABLE: password},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=str(Path(__file__).resolve().parents[4]),
-        )
-    _wait_until_answering(f"{url}health", process, workdir)
-    record = {"url": url, "port": port, "pid": process.pid, "endpoint": endpoint, "region": region}
-    state_file(workdir).write_text(json.dumps(record, indent=2) + "\n")
+    env = {**os.environ, PASSWORD_VARIABLE: password}
+    console = launch(NAME, command, log_file(workdir), answers(f"{url}health", any_status=False), START_TIMEOUT_S, env)
+    record = {"url": url, "port": port, **console.fields(), "endpoint": endpoint, "region": region}
+    write_record(state_file(workdir), record)
     with contextlib.suppress(urllib.error.URLError, OSError):  # the user is set as soon as the pool exists
         urllib.request.urlopen(f"{url}config.json", timeout=10).close()
     return ConsoleStarted(url, CONSOLE_USER, password, False, str(log_file(workdir)))
@@ -94,18 +81,7 @@ def new_password(endpoint: str, region: str) -> str:
 
 def console_status(workdir: Path) -> dict[str, Any] | None:
     """The recorded console if its process is alive; a stale record is removed."""
-    try:
-        record: dict[str, Any] = json.loads(state_file(workdir).read_text())
-        pid = int(record["pid"])
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        state_file(workdir).unlink(missing_ok=True)
-        return None
-    if not _alive(pid):
-        state_file(workdir).unlink(missing_ok=True)
-        return None
-    return record
+    return read_record(state_file(workdir), NAME, log_file(workdir))
 
 
 def stop_console(workdir: Path) -> bool:
@@ -113,46 +89,6 @@ def stop_console(workdir: Path) -> bool:
     record = console_status(workdir)
     if record is None:
         return False
-    pid = int(record["pid"])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    recorded(NAME, record, log_file(workdir)).stop(STOP_TIMEOUT_S)
     state_file(workdir).unlink(missing_ok=True)
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes], workdir: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the console exited with code {process.returncode}; see {log_file(workdir)}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError(f"the console did not answer within {START_TIMEOUT_S:.0f}s; see {log_file(workdir)}")
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
