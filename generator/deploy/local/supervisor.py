@@ -31,6 +31,7 @@ from typing import Any
 LOOPBACK = "127.0.0.1"
 POLL_S = 0.05
 READY_POLL_S = 0.1
+KILL_WAIT_S = 5.0
 
 
 class NotReady(RuntimeError):
@@ -68,16 +69,22 @@ class Supervised:
         if not self.running():
             return False
         self._signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while self.running() and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        if self.running():
+        if not self._ended_within(grace_s):
             self._signal(signal.SIGKILL)
+            self._ended_within(KILL_WAIT_S)  # so that its port and files are free when stop returns
         return True
 
     def fields(self, key: str = "pid") -> dict[str, Any]:
         """What a record keeps of it, under `key` (a record may hold several processes)."""
         return {key: self.pid, f"{key}_start": self.start}
+
+    def _ended_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while self.running():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
 
     def _signal(self, signum: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):  # it ended between the check and the signal
@@ -86,6 +93,8 @@ class Supervised:
 
 def recorded(name: str, record: Mapping[str, Any], log: Path, key: str = "pid") -> Supervised:
     """The process a record names under `key`; ValueError, KeyError or TypeError when it names none."""
+    if not isinstance(record, Mapping):
+        raise TypeError(f"a record is an object, found {type(record).__name__}")
     start = record.get(f"{key}_start")
     return Supervised(name, int(record[key]), log, None if start is None else str(start))
 

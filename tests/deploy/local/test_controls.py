@@ -106,11 +106,3 @@ def test_background_server_start_status_stop(tmp_path: Path) -> None:
     assert background_status(tmp_path) is None
     assert not (tmp_path / ".pipectl" / "local.json").exists()
     assert stop_background(tmp_path) is False
-
-
-def test_stale_background_record_is_cleaned_up(tmp_path: Path) -> None:
-    state = tmp_path / ".pipectl" / "local.json"
-    state.parent.mkdir()
-    state.write_text('{"endpoint": "http://127.0.0.1:1", "pid": 999999999, "started_at": "x"}')
-    assert background_status(tmp_path) is None
-    assert not state.exists()
