@@ -38,6 +38,23 @@ def aws(moto_url: str) -> Aws:
     return Aws(Target.local(moto_url, REGION), policy=RetryPolicy(sleep=lambda _: None))
 
 
+@pytest.fixture
+def aws_target(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The embedded AWS reached as a real account is (`--target aws` through AWS_ENDPOINT_URL, no profile,
+    no template bucket of the caller's), from tmp_path, where `build` writes: the options to pass."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "PIPECTL_TEMPLATE_BUCKET"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return ["--target", "aws", "--region", REGION, "--build-dir", "build"]
+
+
 def new_aws(url: str) -> Aws:
     """Another session on the same account: fresh call counters."""
     return Aws(Target.local(url, REGION), policy=RetryPolicy(sleep=lambda _: None))

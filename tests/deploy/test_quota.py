@@ -71,23 +71,13 @@ def account_limit(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return limit
 
 
-@pytest.fixture
-def cli_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("PIPECTL_TEMPLATE_BUCKET", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
 def plan_cli(build: Build) -> int:
     argv = ["plan", "--no-synth", "--target", "aws", "--region", REGION, "--build-dir", str(build.root)]
     return main([*argv, "--revision", "r1", "--out", str(build.root.parent)])
 
 
 def test_reservations_beyond_the_quota_are_refused_naming_the_functions(
-    aws: Aws, build: Build, cli_env: None, account_limit: dict[str, int], capsys: pytest.CaptureFixture[str]
+    aws: Aws, build: Build, aws_target: list[str], account_limit: dict[str, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
     account_limit["unreserved"] = 110  # 10 above the floor Lambda keeps
     build.add("pipectl-a-test-processing", "processing", function_template({"SinkFunction": 6}), "a", "test")
@@ -103,7 +93,7 @@ def test_reservations_beyond_the_quota_are_refused_naming_the_functions(
 
 
 def test_reservations_within_the_quota_are_planned(
-    aws: Aws, build: Build, cli_env: None, account_limit: dict[str, int]
+    aws: Aws, build: Build, aws_target: list[str], account_limit: dict[str, int]
 ) -> None:
     account_limit["unreserved"] = 111
     build.add("pipectl-a-test-processing", "processing", function_template({"SinkFunction": 6}), "a", "test")

@@ -12,22 +12,13 @@ import pytest
 from generator.cli import main
 from generator.deploy.aws import Aws
 from tests.deploy.conftest import REGION, Build
-from tests.deploy.test_smoke import deploy
+from tests.deploy.smoke_stacks import deploy
 
 
 @pytest.fixture
-def on_aws(moto_url: str, aws: Aws, build: Build, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def on_aws(aws: Aws, build: Build, aws_target: list[str]) -> list[str]:
     deploy(aws, build)
-    monkeypatch.chdir(build.root.parent)
-    for key, value in {
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return ["--target", "aws", "--region", REGION, "--build-dir", build.root.name]
+    return aws_target
 
 
 def test_no_wait_prints_the_execution_and_its_console_link(

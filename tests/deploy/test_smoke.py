@@ -15,73 +15,9 @@ import pytest
 
 from generator.cli import main
 from generator.deploy.aws import Aws
-from generator.deploy.manifest import Manifest
 from generator.deploy.smoke import FAILED, OK, SKIPPED, SMOKE_HEADER, SmokeOptions, check_collector, smoke
-from tests.deploy.conftest import REGION, Build
-
-DEFINITION = json.dumps({"StartAt": "Enrich", "States": {"Enrich": {"Type": "Pass", "End": True}}})
-DASHBOARD = json.dumps(
-    {"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2, "properties": {"markdown": "shop"}}]}
-)
-
-
-def templates(endpoint: str) -> dict[str, dict[str, Any]]:
-    """The three stacks smoke reads, reduced to the resources and outputs it uses."""
-    role = {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        },
-    }
-    return {
-        "ingestion": {
-            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-            "Outputs": {"CollectorEndpoint": {"Value": endpoint}},
-        },
-        "processing": {
-            "Resources": {
-                "Role": role,
-                "Machine": {
-                    "Type": "AWS::StepFunctions::StateMachine",
-                    "Properties": {
-                        "StateMachineName": "pipectl-shop-test",
-                        "DefinitionString": DEFINITION,
-                        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-                    },
-                },
-            },
-            "Outputs": {"StateMachineArn": {"Value": {"Ref": "Machine"}}},
-        },
-        "monitoring": {
-            "Resources": {
-                "Dashboard": {
-                    "Type": "AWS::CloudWatch::Dashboard",
-                    "Properties": {"DashboardName": "pipectl-shop-test", "DashboardBody": DASHBOARD},
-                }
-            },
-            "Outputs": {"DashboardName": {"Value": {"Ref": "Dashboard"}}},
-        },
-    }
-
-
-def deploy(
-    aws: Aws,
-    build: Build,
-    endpoint: str = "https://collect.shop.example.com/collect",
-    env: str = "test",
-    deployed: bool = True,
-) -> Manifest:
-    for kind, template in templates(endpoint).items():
-        name = f"pipectl-shop-{env}-{kind}"
-        build.add(name, kind, template, "shop", env)
-        if deployed:
-            aws.cfn().create_stack(StackName=name, TemplateBody=json.dumps(template))
-    return build.write()
+from tests.deploy.conftest import Build
+from tests.deploy.smoke_stacks import deploy
 
 
 def by_name(checks: list[Any]) -> dict[str, Any]:
@@ -184,27 +120,16 @@ def test_a_collector_that_does_not_answer_fails() -> None:
 
 
 def test_the_command_exits_non_zero_on_a_failure(
-    moto_url: str,
     aws: Aws,
     build: Build,
     collector: str,
-    monkeypatch: pytest.MonkeyPatch,
+    aws_target: list[str],
     capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
 ) -> None:
     """--target aws pointed at moto (AWS_ENDPOINT_URL): the collector answers on loopback, but moto never
     finishes a state machine execution, so the processing check times out - a real failure path."""
     deploy(aws, build, endpoint=collector)
-    monkeypatch.chdir(build.root.parent)
-    for key, value in {
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    code = main(["smoke", "--target", "aws", "--region", REGION, "--build-dir", build.root.name, "--timeout", "0"])
+    code = main(["smoke", *aws_target, "--timeout", "0"])
     out = capsys.readouterr().out
     assert code == 1, out
     assert "ok      shop/test collector" in out

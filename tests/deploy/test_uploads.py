@@ -247,16 +247,6 @@ def test_a_manifest_with_bad_assets_is_refused(build: Build, assets: Any, messag
 # Through the CLI, against the running local AWS reached as `--target aws` with AWS_ENDPOINT_URL.
 
 
-@pytest.fixture
-def cli_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("PIPECTL_TEMPLATE_BUCKET", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
 def plan_cli(build: Build, *extra: str) -> int:
     argv = ["plan", "--no-synth", "--target", "aws", "--region", REGION, "--build-dir", str(build.root)]
     return main([*argv, "--revision", "r1", "--out", str(build.root.parent), *extra])
@@ -267,7 +257,7 @@ def nothing_deployed(aws: Aws) -> bool:
 
 
 def test_no_bootstrap_stack_ends_with_exit_3_naming_the_fix(
-    aws: Aws, build: Build, cli_env: None, capsys: pytest.CaptureFixture[str]
+    aws: Aws, build: Build, aws_target: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
     build.write()
@@ -279,7 +269,7 @@ def test_no_bootstrap_stack_ends_with_exit_3_naming_the_fix(
 
 
 def test_a_missing_template_bucket_ends_with_exit_3_naming_it(
-    aws: Aws, build: Build, cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    aws: Aws, build: Build, aws_target: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
     build.add("pipectl-small", "small", {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
@@ -292,7 +282,7 @@ def test_a_missing_template_bucket_ends_with_exit_3_naming_it(
 
 
 def test_a_bucket_that_is_not_writable_ends_with_exit_3_and_nothing_is_deployed(
-    aws: Aws, build: Build, cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    aws: Aws, build: Build, aws_target: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The local target cannot deny a write (moto allows every caller), so a botocore handler answers
     PutObject with the AccessDenied that S3 returns to a caller without s3:PutObject: fault injection."""
@@ -408,7 +398,7 @@ def test_an_asset_outside_build_assets_is_refused(aws: Aws, build: Build) -> Non
 
 
 def test_plan_says_what_it_uploaded_and_a_second_plan_uploads_nothing(
-    aws: Aws, build: Build, cli_env: None, capsys: pytest.CaptureFixture[str]
+    aws: Aws, build: Build, aws_target: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     build.add("pipectl-over-limit", "over-limit", padded(MAX_TEMPLATE_BODY + 1))
     build.write()
