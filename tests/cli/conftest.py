@@ -1,3 +1,3 @@
 """The deploy tests' fixtures (an embedded AWS, a build/ directory written as synth writes it), shared."""
 
-from tests.deploy.conftest import aws, build, moto_url  # noqa: F401
+from tests.deploy.conftest import aws, aws_target, build, moto_url  # noqa: F401

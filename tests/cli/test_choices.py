@@ -12,13 +12,10 @@ from tests.deploy.conftest import REGION, Build
 
 
 @pytest.fixture
-def tiny(aws: Aws, build: Build, moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.chdir(tmp_path)
-    build.root = tmp_path / "build"
+def tiny(aws: Aws, build: Build, aws_target: list[str]) -> list[str]:
     build.pipeline("tiny", kinds=("storage",))
     build.write()
-    return ["--target", "aws", "--region", REGION, "--build-dir", "build"]
+    return aws_target
 
 
 def test_an_unknown_environment(tiny: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from generator.cli import main
 from generator.deploy.aws import Aws
-from tests.deploy.conftest import REGION, Build
+from tests.deploy.conftest import Build
 from tests.examples import example_only_test
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,11 +36,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> A
 
 
 @pytest.fixture
-def on_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+def on_moto(aws_target: list[str]) -> list[str]:
     """The target options every deploy command here takes."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.chdir(tmp_path)
-    return ["--target", "aws", "--region", REGION, "--build-dir", "build"]
+    return aws_target
 
 
 @pytest.fixture
