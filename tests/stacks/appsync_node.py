@@ -1,6 +1,7 @@
 """The APPSYNC_JS resolvers run with node, as AppSync runs them: request, the DynamoDB call, response.
 
-Shared by the console stack's resolver tests and the parity test of the local console's Python path.
+Shared by the console stack's resolver tests and the parity test of the local console's Python path,
+with the state table both ask: `node_resolvers(directory)` and `seeded_table(properties)`.
 `@aws-appsync/utils` is stood in for by the few `util` functions the resolvers use.
 """
 
@@ -11,11 +12,16 @@ import gzip
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import boto3
+import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer
+from moto import mock_aws
 
 from generator.stacks.console import ACCESS_FUNCTION, FIELDS, QUERIES, query_code, resolver_code
 
@@ -90,6 +96,37 @@ class Resolvers:
         if self._node is not None:
             self._node.communicate(timeout=30)
             self._node = None
+
+
+@contextmanager
+def node_resolvers(directory: Path, groups_claim: str = "cognito:groups") -> Iterator[Resolvers]:
+    """The resolvers in `directory`, node stopped on the way out; the test is skipped without node."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    running = Resolvers(directory, groups_claim)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@contextmanager
+def seeded_table(table: dict[str, Any], region: str = "eu-west-1") -> Iterator[tuple[Any, str]]:
+    """A moto table with the console template's own keys and index (its StateTable `Properties`), holding
+    an item of every kind (SEED): the state both the resolvers and the local console's path are asked of."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=region)
+        client.create_table(
+            TableName=table["TableName"],
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            BillingMode=table["BillingMode"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+        )
+        resource = boto3.resource("dynamodb", region_name=region).Table(table["TableName"])
+        for item in SEED:
+            resource.put_item(Item=item)
+        yield client, table["TableName"]
 
 
 def _plain(value: Any) -> Any:

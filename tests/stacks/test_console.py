@@ -15,7 +15,6 @@ from typing import Any, cast
 import boto3
 import pytest
 from cfnlint.api import ManualArgs, lint
-from moto import mock_aws
 from moto.events.models import EventPattern
 
 from generator.spec.loader import load_directory
@@ -31,7 +30,7 @@ from generator.stacks.console import (
     query_code,
     resolver_code,
 )
-from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask, ask_field, run_function
+from tests.stacks.appsync_node import Resolvers, ask, ask_field, node_resolvers, run_function, seeded_table
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "pipelines.d"
@@ -589,30 +588,15 @@ def test_the_dashboard_watches_recorder_api_table_and_firewall(templates: dict[s
 
 @pytest.fixture(scope="module")
 def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
-    if NODE is None:
-        pytest.skip("node is not installed")
-    running = Resolvers(tmp_path_factory.mktemp("resolvers"))
-    yield running
-    running.close()
+    with node_resolvers(tmp_path_factory.mktemp("resolvers")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def state(templates: dict[str, dict[str, Any]]) -> Iterator[Any]:
     """A moto table with the template's own keys and index, holding items of every kind."""
-    table = props(templates["shipped"], "StateTable")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=table["TableName"],
-            KeySchema=table["KeySchema"],
-            AttributeDefinitions=table["AttributeDefinitions"],
-            BillingMode=table["BillingMode"],
-            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
-        )
-        resource = boto3.resource("dynamodb", region_name=REGION).Table(table["TableName"])
-        for item in SEED:
-            resource.put_item(Item=item)
-        yield client, table["TableName"]
+    with seeded_table(props(templates["shipped"], "StateTable"), REGION) as seeded:
+        yield seeded
 
 
 def test_pipelines_lists_every_pipeline_and_nothing_else(resolvers: Resolvers, state: Any) -> None:
@@ -745,14 +729,9 @@ def test_without_a_mapping_every_user_sees_everything(resolvers: Resolvers, stat
 
 def test_an_oidc_groups_claim_may_be_one_string(tmp_path: Path, mapped: Any) -> None:
     """Some providers send groups space- or comma-separated in one string claim."""
-    if NODE is None:
-        pytest.skip("node is not installed")
-    oidc = Resolvers(tmp_path, groups_claim="groups")
     claims = {"args": {}, "identity": {"claims": {"groups": "team-shop other"}}, "stash": {}}
-    try:
+    with node_resolvers(tmp_path, groups_claim="groups") as oidc:
         _, stash = run_function(oidc, mapped, ACCESS_FUNCTION, claims)
-    finally:
-        oidc.close()
     assert stash["visible"] == ["shop"]
 
 

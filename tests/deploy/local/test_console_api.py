@@ -14,13 +14,12 @@ from typing import Any
 import boto3
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
-from moto import mock_aws
 
 from generator.deploy.local.console import Identity, answer
 from generator.deploy.local.console.api import schema
 from generator.spec.loader import load_directory
 from generator.stacks.console import FIELDS, QUERIES, build_console
-from tests.stacks.appsync_node import NODE, SEED, Resolvers, ask, ask_field
+from tests.stacks.appsync_node import Resolvers, ask, ask_field, node_resolvers, seeded_table
 
 REPO = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"
@@ -29,31 +28,16 @@ ANYONE = Identity("someone", ())
 
 @pytest.fixture(scope="module")
 def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
-    if NODE is None:
-        pytest.skip("node is not installed")
-    running = Resolvers(tmp_path_factory.mktemp("resolvers"))
-    yield running
-    running.close()
+    with node_resolvers(tmp_path_factory.mktemp("resolvers")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def state() -> Iterator[tuple[Any, str]]:
     """A moto table made from the shipped console template's own table definition, seeded with every kind of item."""
     template = build_console(load_directory(REPO / "pipelines.d").console).to_dict()
-    table = template["Resources"]["StateTable"]["Properties"]
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=table["TableName"],
-            KeySchema=table["KeySchema"],
-            AttributeDefinitions=table["AttributeDefinitions"],
-            BillingMode=table["BillingMode"],
-            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
-        )
-        resource = boto3.resource("dynamodb", region_name=REGION).Table(table["TableName"])
-        for item in SEED:
-            resource.put_item(Item=item)
-        yield client, table["TableName"]
+    with seeded_table(template["Resources"]["StateTable"]["Properties"], REGION) as seeded:
+        yield seeded
 
 
 def selection(kind: GraphQLOutputType) -> str:
