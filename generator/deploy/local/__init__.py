@@ -4,6 +4,8 @@
 - `start_background(workdir)` / `background_status` / `stop_background` run it as a detached process
   recorded in `<workdir>/.pipectl/local.json` (`pipectl local start|status|stop`).
 - `resolve_endpoint(workdir)` picks the background server, else starts an in-process one to stop.
+- `supervisor` starts, checks and stops every detached process of the local target (this server, the
+  collectors, the console), and tells them from processes that later got the same pid.
 - `local_session(endpoint, region).client("cloudformation")`: clients with fixed dummy credentials.
 - `unmaterialisable(template)` names the types the local target cannot create: refuse before deploying.
 - The server enforces what CloudFormation enforces and moto alone does not (see `outcomes`, `limits`,
