@@ -1,8 +1,9 @@
-"""`pipectl console`'s mistakes: a bad port is invalid input (exit 2), no local AWS running is an
-unusable environment (exit 3); neither starts anything."""
+"""`pipectl console`'s mistakes: a bad port is invalid input (exit 2), no local AWS running or a port in
+use is an unusable environment (exit 3); none leaves a console recorded as running."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,26 @@ def test_help_names_the_port_and_the_password_reset(capsys: pytest.CaptureFixtur
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "--port" in text and "--new-password" in text
+
+
+def test_a_port_in_use_is_an_unusable_environment_naming_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console process cannot listen and exits: exit 3, its log named, nothing recorded as running."""
+    from generator.deploy.local import start_background, stop_background
+
+    monkeypatch.chdir(tmp_path)
+    start_background(tmp_path)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            assert main(["console", "--port", str(port), "--region", "eu-west-1"]) == 3
+    finally:
+        stop_background(tmp_path)
+    err = capsys.readouterr().err
+    assert "pipectl: the console did not start: the console exited with code 1; see " in err, err
+    assert err.rstrip().endswith(str(Path(".pipectl") / "console.log")) and "Traceback" not in err
+    assert "Address already in use" in (tmp_path / ".pipectl" / "console.log").read_text()
+    assert not (tmp_path / ".pipectl" / "console.json").exists()
