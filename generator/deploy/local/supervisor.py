@@ -32,6 +32,7 @@ LOOPBACK = "127.0.0.1"
 POLL_S = 0.05
 READY_POLL_S = 0.1
 KILL_WAIT_S = 5.0
+PROC_SELF = Path("/proc/self/stat")  # where it exists, /proc/<pid>/stat tells when each process started
 
 
 class NotReady(RuntimeError):
@@ -62,7 +63,9 @@ class Supervised:
         if self.start is None:
             return True
         now = process_start(self.pid)
-        return now is None or now == self.start
+        if now is None:  # gone since (Linux), or a system that does not say: the pid alone decides
+            return not PROC_SELF.exists()
+        return now == self.start
 
     def stop(self, grace_s: float) -> bool:
         """SIGTERM, then SIGKILL after `grace_s`; False when it was no longer running."""
@@ -104,7 +107,7 @@ def process_start(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return _ps_start(pid) if not Path("/proc/self/stat").exists() else None
+        return None if PROC_SELF.exists() else _ps_start(pid)
     fields = stat.rsplit(")", 1)[-1].split()  # the command name before it may hold spaces
     return fields[19] if len(fields) > 19 else None
 
