@@ -156,14 +156,18 @@ def start_collectors(endpoint: str, manifest: Manifest, workdir: Path) -> list[d
     exports: dict[str, str] = {}
     for region in regions:
         exports |= local_exports(local_session(endpoint, region))
-    records = []
-    for spec in collector_specs(manifest, exports):
-        record = running.pop((spec.pipeline, spec.env), None)
-        if record is None or record["variables"] != spec.variables:
-            if record is not None:
-                _stop(record)
-            record = start_collector(endpoint, spec, workdir)
-        records.append(record)
+    records: list[dict[str, Any]] = []
+    try:
+        for spec in collector_specs(manifest, exports):
+            record = running.pop((spec.pipeline, spec.env), None)
+            if record is None or record["variables"] != spec.variables:
+                if record is not None:
+                    _stop(record)
+                record = start_collector(endpoint, spec, workdir)
+            records.append(record)
+    except RuntimeError:
+        _write(workdir, [*records, *running.values()])  # what runs stays recorded: `local stop` stops it
+        raise
     for gone in running.values():  # pipeline environments no longer deployed
         _stop(gone)
     _write(workdir, records)

@@ -137,3 +137,28 @@ def test_an_event_posted_locally_lands_in_the_local_s3_under_raw(
     assert collector_status(workdir) == []
     with pytest.raises(requests.ConnectionError):
         requests.get(record["health"], timeout=2)
+
+
+def test_a_collector_that_fails_to_start_leaves_the_started_ones_recorded_for_stop(
+    aws: EmbeddedAws, manifest: Manifest, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mobile's collector starts; shop's exits on its empty stream name (a real ConfigError, exit 2). The
+    error names shop's log, and mobile's stays in collectors.json, so `pipectl local stop` still stops it.
+    Only which collectors to run is fixed here (the specs); both processes really start."""
+    exports = {
+        "pipectl-shop-test-storage:StreamName": "",
+        "pipectl-shop-test-storage:DataBucketName": "shop-data",
+        "pipectl-mobile-test-storage:DataBucketName": "mobile-data",
+    }
+    specs = collector_specs(manifest, exports)
+    assert [(s.pipeline, s.env) for s in specs] == [("mobile", "test"), ("shop", "test")]
+    monkeypatch.setattr("generator.deploy.local.collectors.collector_specs", lambda *_: specs)
+    log = workdir / ".pipectl" / "collectors" / "shop-test.log"
+    with pytest.raises(RuntimeError, match=rf"^the collector exited with code 2; see {log}$"):
+        start_collectors(aws.endpoint, manifest, workdir)
+    assert "STREAM_NAME: expected the Kinesis stream's name" in log.read_text()
+    [mobile] = collector_status(workdir)
+    assert mobile["pipeline"] == "mobile" and requests.get(mobile["health"], timeout=5).ok
+    assert stop_collectors(workdir) == 1
+    with pytest.raises(requests.ConnectionError):
+        requests.get(mobile["health"], timeout=2)
