@@ -33,6 +33,7 @@ from generator.manifest_model import (
     BootstrapEntry,
     StackEntry,
     entry_data,
+    entry_json,
 )
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks import cache, sources
@@ -41,9 +42,9 @@ from generator.stacks.built import BucketBuild as BucketBuild
 from generator.stacks.built import Built, EntryT
 from generator.stacks.built import StackBuild as StackBuild
 from generator.stacks.writing import MANIFEST as MANIFEST
+from generator.stacks.writing import commit, write_build
 from generator.stacks.writing import manifest_text as manifest_text
 from generator.stacks.writing import write_assets as write_assets
-from generator.stacks.writing import write_build
 
 if TYPE_CHECKING:
     from troposphere import Template
@@ -56,7 +57,7 @@ BOOTSTRAP_UNIT = "bootstrap"
 def to_record(build: Built[Any]) -> dict[str, Any]:
     """A build as the synth cache stores it: plain data, asset bytes included."""
     assets = [{"source": str(asset.source), "data": asset.data} for asset in build.assets]
-    return {"entry": entry_data(build.entry), "text": build.text, "assets": assets}
+    return {"entry": entry_data(build.entry), "text": build.text, "assets": assets, "entry_json": build.entry_json}
 
 
 def from_record(record: dict[str, Any], model: type[EntryT]) -> Built[EntryT]:
@@ -68,7 +69,10 @@ def from_record(record: dict[str, Any], model: type[EntryT]) -> Built[EntryT]:
     assets = tuple(Asset(Path(item["source"]), item["data"]) for item in record["assets"])
     if [asset.path for asset in assets] != list(getattr(entry, "assets", ())):
         raise ValueError(f"cached assets of {entry.name} differ from its manifest entry")
-    return Built(entry, record["text"], assets)
+    text = record.get("entry_json")
+    if not isinstance(text, str):
+        raise ValueError(f"cached entry of {entry.name} has no text")
+    return Built(entry, record["text"], assets, text)
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -133,7 +137,7 @@ def stack_build(
         termination_protection=kind in PROTECTED_KINDS and retain,
         stack_policy=stack_policy(stateful) if retain and stateful else None,
     )
-    return StackBuild(entry, text, assets)
+    return StackBuild(entry, text, assets, entry_json(entry))
 
 
 def control_tags(kind: StackKind) -> dict[str, str]:
@@ -285,7 +289,7 @@ def bootstrap_build(regions: list[str]) -> BucketBuild:
         tags=built.entry.tags,
         regions=tuple(regions),
     )
-    return BucketBuild(entry, built.text)
+    return BucketBuild(entry, built.text, entry_json=entry_json(entry))
 
 
 def check_dependencies(builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:
@@ -305,7 +309,7 @@ def synthesize(
     Cached units are reused when intact, the rest built (in parallel when it pays). `use_cache=False`
     ignores existing entries (and writes fresh ones); the output is the same bytes.
     """
-    from generator.stacks.parallel import build_units
+    from generator.stacks.parallel import Stage, build_and_stage
 
     report = report if report is not None else cache.CacheReport()
     todo = units(installation)
@@ -331,21 +335,26 @@ def synthesize(
                 continue
             report.reused.append(unit_id)
     missing = [unit for unit in todo if unit.id not in done]
-    for unit, built in zip(missing, build_units(missing, workers), strict=True):
-        done[unit.id] = built
+    stage = Stage(build_dir, keys)
+    built, staged = build_and_stage(missing, stage, workers)
+    for unit, unit_builds in zip(missing, built, strict=True):
+        done[unit.id] = unit_builds
         report.rebuilt.append(unit.id)
-    fresh = [unit.id for unit in missing]
-    if bootstrap is None:
-        bootstrap = bootstrap_build(regions)
-        report.rebuilt.append(BOOTSTRAP_UNIT)
-        fresh.append(BOOTSTRAP_UNIT)
     builds = [build for unit in todo for build in done[unit.id]]
-    check_dependencies(builds)
-    verified = {build.entry.template for unit_id in report.reused if unit_id in done for build in done[unit_id]}
+    try:
+        if bootstrap is None:
+            bootstrap = bootstrap_build(regions)
+            report.rebuilt.append(BOOTSTRAP_UNIT)
+        check_dependencies(builds)
+    except BaseException:
+        stage.discard()
+        raise
+    commit(staged)
+    # Templates now in place: read back and found intact (reused units), or just renamed there (built ones).
+    verified = {build.entry.template for unit_id in done for build in done[unit_id]}
     verified |= {bootstrap.entry.template} if BOOTSTRAP_UNIT in report.reused else set()
     write_build(build_dir, builds, bootstrap, verified)
-    for unit_id in fresh:
-        records = [to_record(bootstrap)] if unit_id == BOOTSTRAP_UNIT else [to_record(b) for b in done[unit_id]]
-        cache.store(build_dir, unit_id, keys[unit_id], records)
+    if BOOTSTRAP_UNIT in report.rebuilt:
+        cache.store(build_dir, BOOTSTRAP_UNIT, keys[BOOTSTRAP_UNIT], [to_record(bootstrap)])
     cache.prune(build_dir, set(keys))
     return builds
