@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from importlib.resources import files
 from pathlib import Path
@@ -30,6 +31,7 @@ from generator.deploy.local.console.tokens import TokenRejected, Verifier, disco
 from generator.deploy.local.session import local_session
 
 LOOPBACK = "127.0.0.1"
+DISCOVERY_RETRY_S = 15.0
 PASSWORD_VARIABLE = "PIPECTL_CONSOLE_PASSWORD"  # handed by the parent, never on the command line
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 CONTENT_SECURITY_POLICY = (
@@ -68,6 +70,7 @@ class ConsoleApp:
         self.hosted_ui = HostedUi(self._pool, cognito_password(lambda: self.cognito))
         self._verifiers: dict[str, Verifier] = {}
         self._discovered: dict[str, Any] = {}
+        self._retry_at = 0.0
 
     def _pool(self) -> Pool | None:
         """The pool the local hosted UI signs in to; none with OIDC (the provider has its own pages)."""
@@ -91,9 +94,17 @@ class ConsoleApp:
         return self._verifiers[found.pool_id]
 
     def discovered(self, found: OidcConsole) -> Any:
-        if found.issuer not in self._discovered:
-            self._discovered[found.issuer] = discover(found.issuer)
-        return self._discovered[found.issuer]
+        """The issuer's discovery document, kept once read; a failure is kept for a while, not retried per request."""
+        kept = self._discovered.get(found.issuer)
+        if isinstance(kept, TokenRejected) and time.monotonic() < self._retry_at:
+            raise kept
+        if kept is None or isinstance(kept, TokenRejected):
+            try:
+                kept = self._discovered[found.issuer] = discover(found.issuer)
+            except TokenRejected as exc:
+                self._discovered[found.issuer], self._retry_at = exc, time.monotonic() + DISCOVERY_RETRY_S
+                raise
+        return kept
 
     def config(self) -> dict[str, Any]:
         found = self.console.get()
