@@ -157,6 +157,23 @@ def test_an_admin_signs_in_through_discovery_sees_everything_and_signs_out(page:
     assert page.evaluate("() => sessionStorage.getItem('pipectl.session')") is None
 
 
+def test_without_an_end_session_endpoint_sign_out_ends_the_session_here(page: Any, served: Served) -> None:
+    def without_logout(route: Any) -> None:
+        document = route.fetch().json()
+        del document["end_session_endpoint"]
+        route.fulfill(json=document, headers={"Access-Control-Allow-Origin": "*"})
+
+    page.route("**/.well-known/openid-configuration", without_logout)
+    sign_in_form(page, served, SHOP)
+    page.get_by_role("button", name="Sign in").click()
+    assert pipelines_shown(page) == ["shop"]
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("main[data-view=signin]")
+    assert page.get_by_role("alert").inner_text() == "You have signed out."
+    assert page.url.startswith(served.url)
+    assert page.evaluate("() => sessionStorage.getItem('pipectl.session')") is None
+
+
 def test_a_member_of_a_mapped_group_sees_only_its_pipelines(page: Any, served: Served) -> None:
     sign_in_form(page, served, SHOP)
     page.get_by_role("button", name="Sign in").click()
