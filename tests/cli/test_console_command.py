@@ -3,11 +3,14 @@ unusable environment (exit 3); neither starts anything."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_port_outside_the_unprivileged_range_is_invalid_input(
@@ -35,3 +38,29 @@ def test_help_names_the_port_and_the_password_reset(capsys: pytest.CaptureFixtur
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "--port" in text and "--new-password" in text
+
+
+def test_with_oidc_sign_in_the_console_names_the_issuer_and_no_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A console stack signing in with OIDC has no user pool: the local console user's password is useless."""
+    from generator.cli.console import ConsoleResult, console_issuer, render
+    from generator.cli.output import Output
+
+    assert console_issuer(tmp_path / "build") is None  # nothing synthesized yet
+    shutil.copytree(REPO / "pipelines.d", tmp_path / "pipelines.d")
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth"]) == 0
+    assert console_issuer(tmp_path / "build") is None  # the shipped console signs in with Cognito
+    issuer = "https://login.example.com/tenant"
+    (tmp_path / "pipelines.d" / "_console.yaml").write_text(
+        f"auth: {{type: oidc, issuer: '{issuer}', client_id: c1}}\n"
+    )
+    assert main(["synth"]) == 0
+    assert console_issuer(tmp_path / "build") == issuer
+    capsys.readouterr()
+    url = "http://127.0.0.1:9/"
+    render(ConsoleResult(url, "console@pipectl.local", None, False, "console.log", issuer), Output())
+    out = capsys.readouterr().out
+    assert f"sign in at {issuer} (OpenID Connect; the provider must accept {url} as redirect URI)" in out
+    assert "password" not in out
