@@ -131,8 +131,6 @@ CONSOLE_SITE_METADATA: Final = "pipectl:console-site"
 """The console template's Metadata key naming the app's asset and the site bucket prefix CloudFront serves."""
 CONSOLE_SITE_BUCKET: Final = "pipectl-console-site-${AWS::AccountId}-${AWS::Region}"
 """The console app's bucket (a Sub): the console stack creates it, the deploying roles publish into it."""
-CONSOLE_LOCAL_PORT: Final = 8765
-"""The loopback port of the local console; the Cognito app client accepts sign-in callbacks there."""
 APPROVAL_SK_PREFIX: Final = "APPROVAL#"
 APPROVAL_WAITING: Final = "STARTED"
 """CodePipeline's state of a manual approval action that waits for a person."""

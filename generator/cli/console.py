@@ -4,11 +4,16 @@ its address and how to sign in (`pipectl up` starts it too; `pipectl local stop`
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.cli.errors import ExitCode, UserError
 from generator.cli.output import Output
+
+if TYPE_CHECKING:
+    from generator.deploy.manifest import Manifest
 
 
 @dataclass
@@ -20,6 +25,8 @@ class ConsoleResult:
     password: str | None
     already_running: bool
     log: str
+    issuer: str | None = None
+    """With OIDC sign-in: the provider users sign in at (there is no local console user then)."""
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -48,18 +55,46 @@ def console_region(args: argparse.Namespace) -> str:
     return str(manifest.console.region)
 
 
-def serve_console(endpoint: str, region: str, workdir: Path, port: int | None = None) -> ConsoleResult:
-    """Start (or find) the local console; what `up` and `console` both print."""
+def console_issuer(build_dir: Path) -> str | None:
+    """The OpenID Connect issuer the synthesized console stack signs in with; None with Cognito or no build."""
+    from generator.deploy.errors import ManifestError
+    from generator.deploy.manifest import load_manifest
+
+    try:
+        return issuer_of(load_manifest(build_dir))
+    except (ManifestError, OSError, ValueError):  # no readable build: the console serves all the same
+        return None
+
+
+def issuer_of(manifest: Manifest) -> str | None:
+    """The console template's `OidcIssuer` output, as synth wrote it."""
+    if manifest.console is None:
+        return None
+    outputs = json.loads(manifest.template_body(manifest.console)).get("Outputs") or {}
+    issuer = (outputs.get("OidcIssuer") or {}).get("Value")
+    return issuer if isinstance(issuer, str) else None
+
+
+def serve_console(
+    endpoint: str, region: str, workdir: Path, port: int | None = None, issuer: str | None = None
+) -> ConsoleResult:
+    """Start (or find) the local console; what `up` and `console` both print. With OIDC nobody signs
+    in with the local console user, so no password is shown."""
     from generator.deploy.local.console.process import start_console
 
     started = start_console(endpoint, region, workdir, port)
-    return ConsoleResult(started.url, started.user, started.password, started.already_running, started.log)
+    password = None if issuer else started.password
+    return ConsoleResult(started.url, started.user, password, started.already_running, started.log, issuer)
 
 
 def render(result: ConsoleResult, out: Output) -> None:
     state = "already running" if result.already_running else "running"
     out.line(f"console {state} at {result.url}")
-    if result.password:
+    if result.issuer:
+        out.line(
+            f"  sign in at {result.issuer} (OpenID Connect; the provider must accept {result.url} as redirect URI)"
+        )
+    elif result.password:
         out.line(f"  sign in as {result.user} with password {result.password} (shown once; local target only)")
     else:
         out.line(
@@ -81,7 +116,7 @@ def run(args: argparse.Namespace, out: Output) -> ExitCode:
     region = console_region(args)
     endpoint = str(running["endpoint"])
     try:
-        result = serve_console(endpoint, region, workdir, args.port)
+        result = serve_console(endpoint, region, workdir, args.port, console_issuer(Path(args.build_dir)))
         if args.new_password:
             from generator.deploy.local.console.process import new_password
 

@@ -114,12 +114,12 @@ def up(args: argparse.Namespace, out: Output) -> UpResult:
 
 def _console(endpoint: str | None, manifest: Manifest, out: Output) -> tuple[ConsoleResult | None, str | None]:
     """Served before the deployment starts, so a person can watch it happen in the browser."""
-    from generator.cli.console import serve_console
+    from generator.cli.console import issuer_of, serve_console
 
     if endpoint is None or manifest.console is None:
         return None, None
     try:
-        console = serve_console(endpoint, manifest.console.region, Path.cwd())
+        console = serve_console(endpoint, manifest.console.region, Path.cwd(), issuer=issuer_of(manifest))
     except (RuntimeError, OSError) as exc:
         out.error(f"the console did not start: {exc}")
         return None, str(exc)
@@ -157,8 +157,11 @@ def render(result: UpResult, out: Output) -> None:
         out.error(f"a collector did not start: {result.collector_error}")
     if result.console:
         # The password is shown once, by the run that set it; a later up points at how to set another.
-        where = "password above" if result.console.password else "`pipectl console --new-password` sets another"
-        out.line(f"console at {result.console.url} (sign in as {result.console.user}; {where})")
+        if result.console.issuer:
+            out.line(f"console at {result.console.url} (sign in at {result.console.issuer})")
+        else:
+            where = "password above" if result.console.password else "`pipectl console --new-password` sets another"
+            out.line(f"console at {result.console.url} (sign in as {result.console.user}; {where})")
 
 
 def run(args: argparse.Namespace, out: Output) -> ExitCode:

@@ -34,14 +34,18 @@ _CONFIG_OUTPUTS = {
     "userPoolId": "UserPoolId",
     "clientId": "UserPoolClientId",
     "signInDomain": "SignInDomain",
+    "issuer": "OidcIssuer",
     "consoleUrl": "ConsoleUrl",
 }
+_OIDC_OUTPUTS = {"clientId": "OidcClientId"}
 
 
 def app_config(console: DeployedStack) -> dict[str, Any]:
-    """What the app reads at start: the API, the region and how to sign in (Cognito; with OIDC the app
-    is built for the issuer in `_console.yaml`)."""
-    found = {key: console.outputs[output] for key, output in _CONFIG_OUTPUTS.items() if output in console.outputs}
+    """What the app reads at start: the API, the region and how to sign in: Cognito's hosted UI
+    (`signInDomain`), or an OpenID Connect provider (`issuer`, whose discovery document names the rest);
+    `clientId` and `consoleUrl` (the redirect URI) in both."""
+    outputs = {**_CONFIG_OUTPUTS, **_OIDC_OUTPUTS} if "OidcIssuer" in console.outputs else _CONFIG_OUTPUTS
+    found = {key: console.outputs[output] for key, output in outputs.items() if output in console.outputs}
     return {"region": console.region, **found}
 
 

@@ -153,7 +153,7 @@ function renderSignIn(message) {
     message ? h("p", { class: "notice", role: "alert" }, message) : null,
     h("p", {}, "The console shows every pipeline, its stacks, runs and waiting approvals."),
     state.config.signIn?.clientId
-      ? h("button", { type: "button", class: "primary", onclick: () => signIn(state.config.signIn, route().path) }, "Sign in")
+      ? h("button", { type: "button", class: "primary", onclick: () => signIn(state.config.signIn, route().path).catch((err) => renderSignIn(failed(err))) }, "Sign in")
       : h("p", { role: "alert" }, "Sign-in is not available yet: config.json names no app client (is the console stack deployed?)."),
   );
   main.dataset.view = "signin";
@@ -163,7 +163,7 @@ function renderSignIn(message) {
 function renderAccount(user) {
   show(bar,
     h("span", { class: "user" }, "Signed in as ", h("strong", {}, user)),
-    h("button", { type: "button", onclick: () => { stop(); if (!signOut(state.config.signIn)) renderSignIn("You have signed out."); } }, "Sign out"),
+    h("button", { type: "button", onclick: async () => { stop(); if (!(await signOut(state.config.signIn))) renderSignIn("You have signed out."); } }, "Sign out"),
   );
 }
 
@@ -251,14 +251,23 @@ async function refresh(fresh) {
   }
 }
 
+function failed(err) {
+  return err instanceof SignInError ? err.message : `Sign-in failed: ${err.message}`;
+}
+
 /**
- * config.json as the local console writes it (`signIn` with every endpoint), or as the console stack
- * publishes it on AWS (`signInDomain` of Cognito's hosted UI, `clientId`, `consoleUrl`).
+ * config.json as the local console writes it (`signIn` with every endpoint, or with the OIDC `issuer`),
+ * or as the console stack publishes it on AWS: `signInDomain` of Cognito's hosted UI, or the OIDC
+ * `issuer`, with `clientId` and `consoleUrl`.
  */
 function configured(config) {
-  if (config.signIn || !config.signInDomain) return config;
-  const origin = String(config.signInDomain).replace(/\/$/, "");
+  if (config.signIn || !(config.signInDomain || config.issuer)) return config;
   const home = `${String(config.consoleUrl ?? location.origin).replace(/\/$/, "")}/`;
+  if (config.issuer) {
+    const signIn = { issuer: config.issuer, clientId: config.clientId, redirectUri: home, scopes: ["openid", "email", "profile"] };
+    return { ...config, refreshSeconds: config.refreshSeconds ?? 10, signIn };
+  }
+  const origin = String(config.signInDomain).replace(/\/$/, "");
   return {
     ...config,
     refreshSeconds: config.refreshSeconds ?? 10,
@@ -284,7 +293,7 @@ async function boot() {
     const back = await completeSignIn(state.config.signIn);
     if (back) history.replaceState(null, "", `${location.pathname}#${back}`);
   } catch (err) {
-    return renderSignIn(err instanceof SignInError ? err.message : `Sign-in failed: ${err.message}`);
+    return renderSignIn(failed(err));
   }
   if (!session()) return renderSignIn();
   window.addEventListener("hashchange", () => refresh(true));

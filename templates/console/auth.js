@@ -1,6 +1,7 @@
 // Sign-in: the authorization code flow with PKCE (S256) against Cognito's hosted UI or an OIDC provider.
 // Tokens live in sessionStorage (this tab, this session) and never in the address bar: the code the
-// provider sends back is removed from the URL before anything else runs.
+// provider sends back is removed from the URL before anything else runs. An OIDC provider is named by its
+// issuer alone; its endpoints come from the issuer's discovery document.
 
 const SESSION = "pipectl.session";
 const PENDING = "pipectl.signin";
@@ -29,8 +30,37 @@ export function claims(token) {
   }
 }
 
+export class SignInError extends Error {}
+
+/**
+ * The provider's endpoints: given (Cognito, the local console), or read once from the issuer's discovery
+ * document (`{issuer}/.well-known/openid-configuration`), which must name the same issuer.
+ */
+export async function endpoints(config) {
+  if (!config.issuer || config.authorizeUrl) return config;
+  const issuer = config.issuer.replace(/\/$/, "");
+  let found;
+  try {
+    const response = await fetch(`${issuer}/.well-known/openid-configuration`, { credentials: "omit" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    found = await response.json();
+  } catch (err) {
+    throw new SignInError(`The sign-in provider ${issuer} could not be reached (${err.message}). Try again in a moment.`);
+  }
+  if (String(found.issuer ?? "").replace(/\/$/, "") !== issuer || !found.authorization_endpoint || !found.token_endpoint) {
+    throw new SignInError(`The sign-in provider's discovery document does not describe the issuer ${issuer}.`);
+  }
+  return Object.assign(config, {
+    authorizeUrl: found.authorization_endpoint,
+    tokenUrl: found.token_endpoint,
+    logoutUrl: found.end_session_endpoint ?? null,
+    logoutStyle: "oidc",
+  });
+}
+
 /** Go to the provider's sign-in page; `route` is where to come back to. */
 export async function signIn(config, route) {
+  await endpoints(config);
   const verifier = randomText();
   const state = randomText(24);
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, route }));
@@ -47,8 +77,6 @@ export async function signIn(config, route) {
   location.assign(url.toString());
 }
 
-export class SignInError extends Error {}
-
 /**
  * When the provider has just sent the browser back: take the code out of the address bar, exchange it
  * (with the PKCE verifier) for tokens, and return the route to show. Null when this is no redirect.
@@ -61,17 +89,24 @@ export async function completeSignIn(config) {
   history.replaceState(null, "", location.pathname + location.hash);
   if (params.has("error")) throw new SignInError(`Sign-in was refused: ${params.get("error_description") ?? params.get("error")}`);
   if (!pending || pending.state !== params.get("state")) throw new SignInError("This sign-in answer does not belong to this tab; sign in again.");
-  const response = await fetch(config.tokenUrl, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      client_id: config.clientId,
-      code: params.get("code"),
-      redirect_uri: config.redirectUri,
-      code_verifier: pending.verifier,
-    }),
-  });
+  await endpoints(config);
+  let response;
+  try {
+    response = await fetch(config.tokenUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: config.clientId,
+        code: params.get("code"),
+        redirect_uri: config.redirectUri,
+        code_verifier: pending.verifier,
+      }),
+      credentials: "omit",
+    });
+  } catch (err) {
+    throw new SignInError(`The sign-in provider could not be reached (${err.message}); sign in again.`);
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok || !body.id_token) throw new SignInError(`Sign-in failed: ${body.error_description ?? body.error ?? response.status}`);
   const exp = claims(body.id_token).exp;
@@ -92,12 +127,22 @@ export function forget() {
   sessionStorage.removeItem(SESSION);
 }
 
-/** Forget the tokens here, then end the provider's session too when it has a logout endpoint. */
-export function signOut(config) {
+/**
+ * Forget the tokens here, then end the provider's session too when it has a logout endpoint (Cognito's
+ * `/logout`, or OIDC's end_session_endpoint: no id_token_hint, so no token goes into the address bar).
+ * False when the browser stays here.
+ */
+export async function signOut(config) {
   forget();
+  try {
+    await endpoints(config);
+  } catch {
+    return false; // the provider is unreachable: signed out here, its own session ends when it expires
+  }
   if (!config.logoutUrl) return false;
   const url = new URL(config.logoutUrl, location.href);
-  url.search = new URLSearchParams({ client_id: config.clientId, logout_uri: config.redirectUri }).toString();
+  const back = config.logoutStyle === "oidc" ? "post_logout_redirect_uri" : "logout_uri";
+  url.search = new URLSearchParams({ client_id: config.clientId, [back]: config.redirectUri }).toString();
   location.assign(url.toString());
   return true;
 }

@@ -3,12 +3,15 @@ use is an unusable environment (exit 3); none leaves a console recorded as runni
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_port_outside_the_unprivileged_range_is_invalid_input(
@@ -59,3 +62,29 @@ def test_a_port_in_use_is_an_unusable_environment_naming_the_log(
     assert err.rstrip().endswith(str(Path(".pipectl") / "console.log")) and "Traceback" not in err
     assert "Address already in use" in (tmp_path / ".pipectl" / "console.log").read_text()
     assert not (tmp_path / ".pipectl" / "console.json").exists()
+
+
+def test_with_oidc_sign_in_the_console_names_the_issuer_and_no_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A console stack signing in with OIDC has no user pool: the local console user's password is useless."""
+    from generator.cli.console import ConsoleResult, console_issuer, render
+    from generator.cli.output import Output
+
+    assert console_issuer(tmp_path / "build") is None  # nothing synthesized yet
+    shutil.copytree(REPO / "pipelines.d", tmp_path / "pipelines.d")
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth"]) == 0
+    assert console_issuer(tmp_path / "build") is None  # the shipped console signs in with Cognito
+    issuer = "https://login.example.com/tenant"
+    (tmp_path / "pipelines.d" / "_console.yaml").write_text(
+        f"auth: {{type: oidc, issuer: '{issuer}', client_id: c1}}\n"
+    )
+    assert main(["synth"]) == 0
+    assert console_issuer(tmp_path / "build") == issuer
+    capsys.readouterr()
+    url = "http://127.0.0.1:9/"
+    render(ConsoleResult(url, "console@pipectl.local", None, False, "console.log", issuer), Output())
+    out = capsys.readouterr().out
+    assert f"sign in at {issuer} (OpenID Connect; the provider must accept {url} as redirect URI)" in out
+    assert "password" not in out

@@ -28,6 +28,7 @@ SCREENS = REPO / "build" / "console-screens"
 SHIPPED = ("backoffice", "mobile", "shop")
 BROKEN = "checkout"
 BROKEN_STACK = f"pipectl-{BROKEN}-test-ingestion"
+TEAM, TEAM_PIPELINE = "shop-team", "shop"
 TAKEN_LOG_GROUP = f"/aws/ecs/containerinsights/pipectl-{BROKEN}-test/performance"
 
 
@@ -60,6 +61,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     (workdir / "pipelines.d" / f"{BROKEN}.yaml").write_text(
         shop.replace("shop", BROKEN).replace("web shop", "checkout")
     )
+    with (workdir / "pipelines.d" / "_console.yaml").open("a") as console_file:  # admins see all, others theirs
+        console_file.write(f"access: {{groups: {{{TEAM}: [{TEAM_PIPELINE}]}}}}\n")
     try:
         _pipectl(workdir, "local", "start")
         endpoint = json.loads((workdir / ".pipectl" / "local.json").read_text())["endpoint"]

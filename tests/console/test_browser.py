@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.console import a11y
-from tests.console.conftest import BROKEN, BROKEN_STACK, CHROMIUM, SCREENS, SHIPPED, Deployed
+from tests.console.conftest import BROKEN, BROKEN_STACK, CHROMIUM, SCREENS, SHIPPED, TEAM, TEAM_PIPELINE, Deployed
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does)", allow_module_level=True)
@@ -233,3 +233,39 @@ def test_untrusted_markdown_stays_text(page: Any, deployed: Deployed) -> None:
     assert "<script>window.pwned = 1</script>" in rendered["text"]
     assert rendered["hrefs"] == []
     assert page.evaluate("() => window.pwned") is None
+
+
+def test_admins_see_every_pipeline_and_a_mapped_group_only_its_own(page: Any, deployed: Deployed) -> None:
+    """`_console.yaml` maps shop-team to shop: the stack's admins group holds the local console user and
+    the first administrator; a new member of shop-team signs in with the pool's own tokens and sees shop."""
+    from generator.deploy.local import local_session
+    from generator.deploy.local.console.pool import read_console_stack
+
+    session = local_session(deployed.endpoint, "eu-west-1")
+    cognito = session.client("cognito-idp")
+    found = read_console_stack(session.client("cloudformation"))
+    assert found is not None and found.admins_group == "admins"
+
+    def groups_of(user: str) -> set[str]:
+        listed = cognito.admin_list_groups_for_user(UserPoolId=found.pool_id, Username=user)["Groups"]
+        return {g["GroupName"] for g in listed}
+
+    assert groups_of(deployed.user) == {"admins"}
+    assert groups_of("platform@example.com") == {"admins"}  # ConsoleAdmin, through the stack's attachment
+    member, password = "shop-dev@example.com", "Shop-team-member-1!"
+    cognito.create_group(UserPoolId=found.pool_id, GroupName=TEAM)
+    cognito.admin_create_user(
+        UserPoolId=found.pool_id,
+        Username=member,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": member}, {"Name": "email_verified", "Value": "true"}],
+    )
+    cognito.admin_set_user_password(UserPoolId=found.pool_id, Username=member, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=found.pool_id, Username=member, GroupName=TEAM)
+    sign_in(page, Deployed(deployed.url, member, password, deployed.workdir, deployed.endpoint, deployed.up))
+    view(page, "pipelines")
+    assert set(page.locator("main table tbody th").all_inner_texts()) == {TEAM_PIPELINE}  # a row per environment
+    shot(page, "pipelines-team")
+    page.get_by_role("link", name="Runs").click()
+    view(page, "runs")
+    assert set(page.locator("main table tbody td:nth-child(2)").all_inner_texts()) == {TEAM_PIPELINE}

@@ -17,7 +17,7 @@ from generator.contract import CONSOLE_SITE_METADATA
 from generator.deploy import site
 from generator.deploy.apply import apply_now, apply_plan
 from generator.deploy.aws import Aws
-from generator.deploy.deployed import read_deployed
+from generator.deploy.deployed import DeployedStack, read_deployed
 from generator.deploy.errors import DeployError
 from generator.deploy.plan import make_plan
 from generator.stacks.assets import site_asset
@@ -106,3 +106,26 @@ def test_an_app_whose_digest_is_not_its_name_is_refused(aws: Aws, build: Build, 
     with pytest.raises(DeployError, match="the console app's digest is not its name"):
         apply_now(aws, manifest, "one")
     assert f"{first.sha256}/index.html" not in objects(aws)
+
+
+def _console(outputs: dict[str, str]) -> DeployedStack:
+    return DeployedStack("pipectl-console", "id", REGION, "CREATE_COMPLETE", "", {}, outputs, None, None, True)
+
+
+def test_config_tells_the_app_how_to_sign_in_with_cognito_or_oidc() -> None:
+    common = {"GraphQLUrl": "https://api.example.com/graphql", "ConsoleUrl": "https://console.example.com"}
+    cognito = site.app_config(
+        _console({**common, "UserPoolId": "p1", "UserPoolClientId": "c1", "SignInDomain": "https://x.auth.example"})
+    )
+    assert cognito["signInDomain"] == "https://x.auth.example" and cognito["clientId"] == "c1"
+    assert "issuer" not in cognito
+    oidc = site.app_config(
+        _console({**common, "OidcIssuer": "https://login.example.com/t", "OidcClientId": "app", "GroupsClaim": "g"})
+    )
+    assert oidc == {
+        "region": REGION,
+        "graphqlUrl": "https://api.example.com/graphql",
+        "consoleUrl": "https://console.example.com",
+        "issuer": "https://login.example.com/t",
+        "clientId": "app",
+    }

@@ -239,6 +239,34 @@ def test_the_admin_user_exists_only_when_an_email_is_given(templates: dict[str, 
     assert "ConsoleUserPool" in templates["cognito-365"]["Resources"]
 
 
+def test_the_admins_group_is_the_one_the_access_function_trusts(templates: dict[str, dict[str, Any]]) -> None:
+    for name in ("shipped", "cognito-365", "domain"):
+        group = props(templates[name], "ConsoleAdminsGroup")
+        assert group["GroupName"] == "admins" and group["UserPoolId"] == {"Ref": "ConsoleUserPool"}
+        assert templates[name]["Outputs"]["AdminsGroup"]["Value"] == "admins"
+        access = templates[name]["Metadata"]["pipectl:console-access"]
+        assert access["admins_group"] == group["GroupName"]
+    attached = props(templates["shipped"], "ConsoleAdminInAdminsGroup")
+    assert attached == {
+        "UserPoolId": {"Ref": "ConsoleUserPool"},
+        "Username": "platform@example.com",
+        "GroupName": {"Ref": "ConsoleAdminsGroup"},
+    }
+    assert templates["shipped"]["Resources"]["ConsoleAdminInAdminsGroup"]["DependsOn"] == ["ConsoleAdmin"]
+    assert "ConsoleAdminInAdminsGroup" not in templates["cognito-365"]["Resources"]
+
+
+def test_a_renamed_admins_group_is_created_under_its_name(tmp_path: Path) -> None:
+    directory = tmp_path / "renamed"
+    directory.mkdir()
+    shutil.copy(SHIPPED / "_defaults.yaml", directory / "_defaults.yaml")
+    shutil.copy(SHIPPED / "shop.yaml", directory / "shop.yaml")
+    (directory / "_console.yaml").write_text("access: {admins_group: platform-admins, groups: {web: [shop]}}\n")
+    template = json.loads(build_console(load_directory(directory).console).to_json())
+    assert props(template, "ConsoleAdminsGroup")["GroupName"] == "platform-admins"
+    assert template["Metadata"]["pipectl:console-access"]["admins_group"] == "platform-admins"
+
+
 def test_oidc_sign_in_has_no_user_pool(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["oidc"]
     api = props(template, "GraphQLApi")
@@ -246,6 +274,11 @@ def test_oidc_sign_in_has_no_user_pool(templates: dict[str, dict[str, Any]]) -> 
     assert api["OpenIDConnectConfig"] == {"Issuer": "https://login.example.com/tenant", "ClientId": "pipectl-console"}
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Cognito::")]
     assert "UserPoolId" not in template["Outputs"]
+    outputs = {key: out["Value"] for key, out in template["Outputs"].items()}
+    assert outputs["OidcIssuer"] == "https://login.example.com/tenant"
+    assert outputs["OidcClientId"] == "pipectl-console"
+    assert outputs["GroupsClaim"] == "groups"  # the claim the access function reads
+    assert "AdminsGroup" not in outputs
 
 
 # --- the API -------------------------------------------------------------------------------------------
@@ -838,10 +871,8 @@ def test_the_app_client_signs_in_with_the_code_grant_and_pkce(templates: dict[st
     assert client["GenerateSecret"] is False  # a public client: PKCE, no secret
     assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
     assert "openid" in client["AllowedOAuthScopes"]
-    expected = [
-        {"Fn::Sub": ["${Url}/", {"Url": {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}}]},
-        "http://localhost:8765/",
-    ]
+    # The console's own URL only: nothing serves the app on another address against this pool.
+    expected = [{"Fn::Sub": ["${Url}/", {"Url": {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}}]}]
     assert client["CallbackURLs"] == expected and client["LogoutURLs"] == expected
     domain = props(template, "ConsoleUserPoolDomain")
     assert domain == {

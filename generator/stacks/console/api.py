@@ -31,14 +31,16 @@ from troposphere.cognito import (
     UserPoolAddOns,
     UserPoolClient,
     UserPoolDomain,
+    UserPoolGroup,
     UserPoolUser,
+    UserPoolUserToGroupAttachment,
 )
 from troposphere.dynamodb import Table
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import PolicyType, Role
 from troposphere.kms import Key
 
-from generator.contract import APPROVAL_WAITING, COGNITO_GROUPS_CLAIM, CONSOLE_LOCAL_PORT
+from generator.contract import APPROVAL_WAITING, COGNITO_GROUPS_CLAIM
 from generator.policy import console as policy
 from generator.spec.models import ConsoleAuthCognito, ConsoleAuthOidc, ConsoleSpec
 from generator.stacks import common
@@ -61,6 +63,8 @@ def add_api(plane: ControlPlane) -> tuple[GraphQLApi, UserPool | None]:
     """The API (and the user pool it signs in with, for Cognito), its schema and resolvers."""
     console = plane.console
     user_pool = _user_pool(plane.template, console) if isinstance(console.auth, ConsoleAuthCognito) else None
+    if isinstance(console.auth, ConsoleAuthOidc):
+        _oidc_outputs(plane.template, console.auth)
     api = _graphql_api(plane.template, console, plane.key, user_pool)
     _schema_and_resolvers(plane.template, api, plane.table, plane.key, console.groups_claim)
     return api, user_pool
@@ -78,10 +82,17 @@ def _cognito_sign_in() -> Sub:
     return Sub(f"https://{SIGN_IN_DOMAIN}.auth.${{AWS::Region}}.amazoncognito.com")
 
 
+def _oidc_outputs(template: Template, auth: ConsoleAuthOidc) -> None:
+    """What the app (config.json) and the local console need to sign in with the provider and to read
+    the caller's groups: the issuer (its discovery document names every endpoint), the client, the claim."""
+    template.add_output(Output("OidcIssuer", Description="OpenID Connect issuer of console users", Value=auth.issuer))
+    template.add_output(Output("OidcClientId", Description="Client of the console at the issuer", Value=auth.client_id))
+    template.add_output(Output("GroupsClaim", Description="ID token claim listing the groups", Value=auth.groups_claim))
+
+
 def add_app_client(template: Template, pool: UserPool, console_url: Any) -> UserPoolClient:
     """The console's app client: the authorization code grant with PKCE and no secret (a browser keeps
-    none), back to the console's URL and to the local console on the loopback port."""
-    local = f"http://localhost:{CONSOLE_LOCAL_PORT}/"
+    none), back to the console's URL only: nothing else serves the app against this pool."""
     client = template.add_resource(
         UserPoolClient(
             "ConsoleAppClient",
@@ -93,8 +104,8 @@ def add_app_client(template: Template, pool: UserPool, console_url: Any) -> User
             AllowedOAuthFlows=["code"],
             AllowedOAuthScopes=["openid", "email", "profile"],
             SupportedIdentityProviders=["COGNITO"],
-            CallbackURLs=[Sub("${Url}/", Url=console_url), local],
-            LogoutURLs=[Sub("${Url}/", Url=console_url), local],
+            CallbackURLs=[Sub("${Url}/", Url=console_url)],
+            LogoutURLs=[Sub("${Url}/", Url=console_url)],
             PreventUserExistenceErrors="ENABLED",
             EnableTokenRevocation=True,
             AccessTokenValidity=60,
@@ -158,6 +169,18 @@ def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
             ManagedLoginVersion=1,
         )
     )
+    # The access function lets members of this group see everything; the name is `access.admins_group`.
+    admins = template.add_resource(
+        UserPoolGroup(
+            "ConsoleAdminsGroup",
+            UserPoolId=Ref(pool),
+            GroupName=console.access.admins_group,
+            Description="Console users who see every pipeline and every waiting approval",
+        )
+    )
+    template.add_output(
+        Output("AdminsGroup", Description="Members see every pipeline", Value=console.access.admins_group)
+    )
     if console.admin_email:
         template.add_resource(
             keep(
@@ -172,6 +195,15 @@ def _user_pool(template: Template, console: ConsoleSpec) -> UserPool:
                     ],
                 ),
                 True,
+            )
+        )
+        template.add_resource(
+            UserPoolUserToGroupAttachment(
+                "ConsoleAdminInAdminsGroup",
+                DependsOn=["ConsoleAdmin"],
+                UserPoolId=Ref(pool),
+                Username=console.admin_email,
+                GroupName=Ref(admins),
             )
         )
     return pool

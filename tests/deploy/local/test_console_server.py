@@ -13,13 +13,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from werkzeug.test import Client, TestResponse
 
 from generator.contract import CONSOLE_STACK, STATE_TABLE_OUTPUT
 from generator.deploy.local import EmbeddedAws, LocalSession
-from generator.deploy.local.console.pool import CONSOLE_USER
+from generator.deploy.local.console.pool import (
+    CONSOLE_USER,
+    OidcConsole,
+    read_console,
+    read_console_stack,
+    set_console_user,
+)
 from generator.deploy.local.console.server import ConsoleApp
-from generator.deploy.local.console.tokens import TokenRejected, Verifier
+from generator.deploy.local.console.tokens import TokenRejected, Verifier, discover
 from tests.deploy.local.conftest import REGION, create_stack
 
 BASE = "http://127.0.0.1:8765"
@@ -262,3 +270,105 @@ def test_logout_returns_only_to_the_registered_address(client: Client, outputs: 
     assert ok.status_code == 302 and ok.headers["Location"] == f"{BASE}/"
     bad = client.get("/logout", query_string={"client_id": outputs["UserPoolClientId"], "logout_uri": "https://x/"})
     assert bad.status_code == 400 and "Location" not in bad.headers
+
+
+def test_a_cancelled_sign_in_returns_access_denied_to_the_registered_address_only(
+    client: Client, outputs: dict[str, str]
+) -> None:
+    _, challenge = pkce()
+    form = {**authorize_params(outputs["UserPoolClientId"], challenge), "cancel": "1"}
+    answer = client.post("/oauth2/authorize", data=form)
+    location = urlsplit(answer.headers["Location"])
+    assert answer.status_code == 302 and f"{location.scheme}://{location.netloc}{location.path}" == f"{BASE}/"
+    assert parse_qs(location.query) == {
+        "error": ["access_denied"],
+        "error_description": ["the user cancelled the sign-in"],
+        "state": ["s-123"],
+    }
+    elsewhere = client.post("/oauth2/authorize", data={**form, "redirect_uri": "https://evil.example/"})
+    assert elsewhere.status_code == 400 and "Location" not in elsewhere.headers
+
+
+def test_logout_takes_the_openid_connect_parameter_too(client: Client, outputs: dict[str, str]) -> None:
+    params = {"client_id": outputs["UserPoolClientId"], "post_logout_redirect_uri": f"{BASE}/"}
+    ok = client.get("/logout", query_string=params)
+    assert ok.status_code == 302 and ok.headers["Location"] == f"{BASE}/"
+    bad = client.get("/logout", query_string={**params, "post_logout_redirect_uri": "https://x/"})
+    assert bad.status_code == 400
+
+
+def test_the_local_user_joins_the_admins_group_the_stack_names(session: LocalSession, outputs: dict[str, str]) -> None:
+    cognito = session.client("cognito-idp")
+    pool = outputs["UserPoolId"]
+    cognito.create_group(UserPoolId=pool, GroupName="platform-admins")
+    set_console_user(cognito, pool, PASSWORD, admins_group="platform-admins")
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=CONSOLE_USER)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["platform-admins"]
+    set_console_user(cognito, pool, PASSWORD, admins_group="absent")  # a pool without that group: no error
+    cognito.admin_remove_user_from_group(UserPoolId=pool, Username=CONSOLE_USER, GroupName="platform-admins")
+    cognito.delete_group(UserPoolId=pool, GroupName="platform-admins")
+
+
+def test_an_oidc_console_stack_is_read_as_such(session: LocalSession) -> None:
+    cfn = session.client("cloudformation")
+    cfn.create_stack(
+        StackName="oidc-console",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {
+                    STATE_TABLE_OUTPUT: {"Value": "table"},
+                    "OidcIssuer": {"Value": "https://login.example.com/t"},
+                    "OidcClientId": {"Value": "app"},
+                    "GroupsClaim": {"Value": "roles"},
+                },
+            }
+        ),
+    )
+
+    class Named:
+        def describe_stacks(self, StackName: str) -> Any:
+            return cfn.describe_stacks(StackName="oidc-console")
+
+    assert read_console(Named()) == OidcConsole("table", "https://login.example.com/t", "app", "roles")
+    assert read_console_stack(Named()) is None  # no pool: nobody to give a password to
+
+
+def _signed(key: Any, claims: dict[str, Any]) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "RS256", "kid": "k1"}).encode())
+    body = b64(json.dumps(claims).encode())
+    return f"{head}.{body}.{b64(key.sign(f'{head}.{body}'.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
+
+
+def test_an_oidc_verifier_checks_the_audience_and_reads_the_groups_claim() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+
+    def b64int(value: int) -> str:
+        return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    jwks = {"keys": [{"kty": "RSA", "kid": "k1", "n": b64int(numbers.n), "e": b64int(numbers.e)}]}
+    verifier = Verifier("https://idp.example", "app", "unused", lambda _: jwks, groups_claim="roles", cognito=False)
+    claims = {"iss": "https://idp.example", "sub": "u1", "exp": 2**40, "roles": "ops, shop-team"}
+    assert verifier.verify(_signed(key, {**claims, "aud": ["other", "app"]})).groups == ("ops", "shop-team")
+    assert verifier.verify(_signed(key, {**claims, "aud": "app", "roles": ["a"]})).groups == ("a",)
+    with pytest.raises(TokenRejected, match="another app client"):
+        verifier.verify(_signed(key, {**claims, "aud": "other"}))
+    with pytest.raises(TokenRejected, match="another user pool"):
+        verifier.verify(_signed(key, {**claims, "aud": "app", "iss": "https://evil.example"}))
+
+
+def test_discovery_must_name_the_issuer_it_is_served_for() -> None:
+    good = {"issuer": "https://idp.example/", "jwks_uri": "https://idp.example/keys"}
+    assert discover("https://idp.example", lambda url: good)["jwks_uri"] == "https://idp.example/keys"
+    with pytest.raises(TokenRejected, match="another issuer"):
+        discover("https://idp.example", lambda url: {**good, "issuer": "https://evil.example"})
+
+    def unreachable(url: str) -> Any:
+        raise OSError("connection refused")
+
+    with pytest.raises(TokenRejected, match="could not be read"):
+        discover("https://idp.example", unreachable)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -32,6 +33,19 @@ def template(domain: str) -> dict[str, Any]:
                     "UserPoolId": {"Ref": "UserPool"},
                     "Username": "admin",
                     "UserAttributes": [{"Name": "email", "Value": "admin@example.com"}],
+                },
+            },
+            "AdminsGroup": {
+                "Type": "AWS::Cognito::UserPoolGroup",
+                "Properties": {"UserPoolId": {"Ref": "UserPool"}, "GroupName": "admins", "Description": "see all"},
+            },
+            "AdminInAdmins": {
+                "Type": "AWS::Cognito::UserPoolUserToGroupAttachment",
+                "DependsOn": ["AdminUser"],
+                "Properties": {
+                    "UserPoolId": {"Ref": "UserPool"},
+                    "Username": "admin",
+                    "GroupName": {"Ref": "AdminsGroup"},
                 },
             },
             "GraphQLApi": {
@@ -76,6 +90,7 @@ def template(domain: str) -> dict[str, Any]:
             "ProviderName": {"Value": {"Fn::GetAtt": ["UserPool", "ProviderName"]}},
             "ClientId": {"Value": {"Ref": "UserPoolClient"}},
             "Domain": {"Value": {"Ref": "UserPoolDomain"}},
+            "AdminsGroup": {"Value": {"Ref": "AdminsGroup"}},
             "GraphQLApiArn": {"Value": {"Ref": "GraphQLApi"}},
             "GraphQLApiId": {"Value": {"Fn::GetAtt": ["GraphQLApi", "ApiId"]}},
             "GraphQLUrl": {"Value": {"Fn::GetAtt": ["GraphQLApi", "GraphQLUrl"]}},
@@ -101,6 +116,31 @@ def test_user_pool_client_domain_and_user_exist(session: LocalSession, stack: tu
     assert idp.describe_user_pool_domain(Domain=out["Domain"])["DomainDescription"]["UserPoolId"] == out["UserPoolId"]
     user = idp.admin_get_user(UserPoolId=out["UserPoolId"], Username="admin")
     assert {"Name": "email", "Value": "admin@example.com"} in user["UserAttributes"]
+
+
+def test_the_admins_group_exists_and_holds_the_admin(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:
+    _, out = stack
+    idp = session.client("cognito-idp")
+    assert out["AdminsGroup"] == "admins"  # Ref of a group is its name
+    group = idp.get_group(UserPoolId=out["UserPoolId"], GroupName="admins")["Group"]
+    assert group["Description"] == "see all"
+    members = idp.list_users_in_group(UserPoolId=out["UserPoolId"], GroupName="admins")["Users"]
+    assert [u["Username"] for u in members] == ["admin"]
+
+
+def test_an_update_changes_the_group_in_place_and_a_removed_attachment_leaves_it(session: LocalSession) -> None:
+    name = unique("console")
+    first = template(unique("pipectl-groups"))
+    out = change_set(session, first, name, "CREATE")
+    changed = json.loads(json.dumps(first))
+    changed["Resources"]["AdminsGroup"]["Properties"]["Description"] = "every pipeline"
+    del changed["Resources"]["AdminInAdmins"]
+    change_set(session, changed, name, "UPDATE")
+    idp = session.client("cognito-idp")
+    assert idp.get_group(UserPoolId=out["UserPoolId"], GroupName="admins")["Group"]["Description"] == "every pipeline"
+    assert idp.list_users_in_group(UserPoolId=out["UserPoolId"], GroupName="admins")["Users"] == []
+    groups = idp.admin_list_groups_for_user(UserPoolId=out["UserPoolId"], Username="admin")["Groups"]
+    assert groups == []
 
 
 def test_graphql_api_uses_the_pool_and_has_a_schema(session: LocalSession, stack: tuple[str, dict[str, str]]) -> None:

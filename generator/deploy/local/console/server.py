@@ -1,5 +1,7 @@
 """The local console server: the console's static app, its `config.json`, the GraphQL API over the local
-state table, and a local stand-in for Cognito's hosted UI, on a loopback port.
+state table, and a local stand-in for Cognito's hosted UI, on a loopback port. When the console stack
+signs in with an OpenID Connect provider, the app signs in there (found through the issuer's discovery
+document) and the API verifies that issuer's tokens instead.
 
 `POST /graphql` answers like AppSync: a token that does not verify against the local user pool (forged,
 expired, another client's) gets 401 and reaches no resolver; every answer carries `x-amzn-RequestId`,
@@ -9,9 +11,11 @@ which the app shows beside an error. Run as `python -m generator.deploy.local.co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from importlib.resources import files
 from pathlib import Path
@@ -21,19 +25,20 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from generator.deploy.local.console.pool import ConsoleStack, LazyConsole
-from generator.deploy.local.console.signin import HostedUi, Page, Pool
-from generator.deploy.local.console.tokens import TokenRejected, Verifier
+from generator.deploy.local.console.pool import ConsoleStack, LazyConsole, OidcConsole
+from generator.deploy.local.console.signin import HostedUi, Page, Pool, cognito_password
+from generator.deploy.local.console.tokens import TokenRejected, Verifier, discover
 from generator.deploy.local.session import local_session
 
 LOOPBACK = "127.0.0.1"
+DISCOVERY_RETRY_S = 15.0
 PASSWORD_VARIABLE = "PIPECTL_CONSOLE_PASSWORD"  # handed by the parent, never on the command line
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -62,14 +67,24 @@ class ConsoleApp:
         self.cognito = session.client("cognito-idp")
         self.ddb = session.client("dynamodb")
         self.files = static_files()
-        self.hosted_ui = HostedUi(self._pool, lambda: self.cognito)
+        self.hosted_ui = HostedUi(self._pool, cognito_password(lambda: self.cognito))
         self._verifiers: dict[str, Verifier] = {}
+        self._discovered: dict[str, Any] = {}
+        self._retry_at = 0.0
 
     def _pool(self) -> Pool | None:
+        """The pool the local hosted UI signs in to; none with OIDC (the provider has its own pages)."""
         found = self.console.get()
-        return Pool(found.pool_id, found.client_id, f"{self.base}/") if found else None
+        return Pool(found.pool_id, found.client_id, f"{self.base}/") if isinstance(found, ConsoleStack) else None
 
-    def verifier(self, found: ConsoleStack) -> Verifier:
+    def verifier(self, found: ConsoleStack | OidcConsole) -> Verifier:
+        if isinstance(found, OidcConsole):
+            if found.issuer not in self._verifiers:  # the keys' address comes from the discovery document
+                jwks = str(self.discovered(found)["jwks_uri"])
+                self._verifiers[found.issuer] = Verifier(
+                    found.issuer, found.client_id, jwks, groups_claim=found.groups_claim, cognito=False
+                )
+            return self._verifiers[found.issuer]
         if found.pool_id not in self._verifiers:
             self._verifiers[found.pool_id] = Verifier(
                 f"https://cognito-idp.{self.region}.amazonaws.com/{found.pool_id}",
@@ -78,20 +93,47 @@ class ConsoleApp:
             )
         return self._verifiers[found.pool_id]
 
+    def discovered(self, found: OidcConsole) -> Any:
+        """The issuer's discovery document, kept once read; a failure is kept for a while, not retried per request."""
+        kept = self._discovered.get(found.issuer)
+        if isinstance(kept, TokenRejected) and time.monotonic() < self._retry_at:
+            raise kept
+        if kept is None or isinstance(kept, TokenRejected):
+            try:
+                kept = self._discovered[found.issuer] = discover(found.issuer)
+            except TokenRejected as exc:
+                self._discovered[found.issuer], self._retry_at = exc, time.monotonic() + DISCOVERY_RETRY_S
+                raise
+        return kept
+
     def config(self) -> dict[str, Any]:
         found = self.console.get()
-        return {
-            "graphqlUrl": f"{self.base}/graphql",
-            "refreshSeconds": 3,
-            "signIn": {
+        sign_in: dict[str, Any]
+        if isinstance(found, OidcConsole):
+            sign_in = {"issuer": found.issuer, "clientId": found.client_id, "scopes": ["openid", "email", "profile"]}
+        else:
+            sign_in = {
                 "authorizeUrl": f"{self.base}/oauth2/authorize",
                 "tokenUrl": f"{self.base}/oauth2/token",
                 "logoutUrl": f"{self.base}/logout",
                 "clientId": found.client_id if found else None,
-                "redirectUri": f"{self.base}/",
                 "scopes": ["openid", "email"],
-            },
+            }
+        return {
+            "graphqlUrl": f"{self.base}/graphql",
+            "refreshSeconds": 3,
+            "signIn": {**sign_in, "redirectUri": f"{self.base}/"},
         }
+
+    def content_security_policy(self) -> str:
+        """The app talks to this server only, and with OIDC to the provider (discovery and token endpoint)."""
+        found = self.console.get()
+        if not isinstance(found, OidcConsole):
+            return CONTENT_SECURITY_POLICY.format("")
+        origins = {_origin(found.issuer)}
+        with contextlib.suppress(TokenRejected):  # an unreachable provider: the app says so itself
+            origins.add(_origin(str(self.discovered(found).get("token_endpoint") or found.issuer)))
+        return CONTENT_SECURITY_POLICY.format("".join(f" {o}" for o in sorted(origins)))
 
     def graphql(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -148,7 +190,13 @@ class ConsoleApp:
         except HTTPException as exc:
             response = exc.get_response(environ)
         response.headers.update(SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = self.content_security_policy()
         return response(environ, start_response)
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/')[0]}"
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -4,7 +4,9 @@
 local Cognito user pool for real (`AdminInitiateAuth` through boto3) and sends the browser back with
 a one-time code bound to the client, the redirect URI and the PKCE challenge; `POST /oauth2/token`
 gives the pool's tokens for that code only with the matching `code_verifier`. Nothing here trusts the
-browser: an unknown client or redirect URI gets an error page, never a redirect.
+browser: an unknown client or redirect URI gets an error page, never a redirect. Who checks the password
+and issues the tokens is one function (`cognito_password`, the local pool), so the same flow can stand
+for any OpenID Connect provider, whose discovery document `discovery_document` writes.
 """
 
 from __future__ import annotations
@@ -59,14 +61,71 @@ class Page:
     location: str | None = None
 
 
+class Refused(Exception):
+    """The user could not be signed in: the message the form shows."""
+
+
+Authenticate = Callable[[Pool, str, str], Mapping[str, Any]]
+"""(pool, username, password) -> the tokens to hand out (id_token, access_token, expires_in), or Refused."""
+
+
+def cognito_password(cognito: Callable[[], Any]) -> Authenticate:
+    """Check the password in the local Cognito user pool; its tokens are the pool's own."""
+
+    def authenticate(pool: Pool, username: str, password: str) -> Mapping[str, Any]:
+        try:
+            answer = cognito().admin_initiate_auth(
+                UserPoolId=pool.pool_id,
+                ClientId=pool.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
+                raise Refused(BAD_CREDENTIALS) from exc
+            raise
+        if "AuthenticationResult" not in answer:
+            challenge = answer.get("ChallengeName", "a challenge")
+            raise Refused(f"This user must answer {challenge}, which the local sign-in page does not offer.")
+        result = answer["AuthenticationResult"]
+        return {
+            "id_token": result["IdToken"],
+            "access_token": result["AccessToken"],
+            "expires_in": int(result.get("ExpiresIn", 3600)),
+            "token_type": "Bearer",
+        }
+
+    return authenticate
+
+
+def discovery_document(issuer: str, base: str, jwks_uri: str) -> dict[str, Any]:
+    """What an OpenID Connect provider publishes at `{issuer}/.well-known/openid-configuration` for
+    this flow: the endpoints of `base`, the code flow with PKCE S256, RS256 ID tokens."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{base}/oauth2/authorize",
+        "token_endpoint": f"{base}/oauth2/token",
+        "end_session_endpoint": f"{base}/logout",
+        "jwks_uri": jwks_uri,
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile"],
+        "token_endpoint_auth_methods_supported": ["none"],
+    }
+
+
 class HostedUi:
     """Codes are held in memory, used once, and expire after five minutes, as Cognito's do."""
 
     def __init__(
-        self, pool: Callable[[], Pool | None], cognito: Callable[[], Any], clock: Callable[[], float] = time.time
+        self, pool: Callable[[], Pool | None], authenticate: Authenticate, clock: Callable[[], float] = time.time
     ):
         self.pool = pool
-        self.cognito = cognito
+        self.authenticate = authenticate
         self.clock = clock
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
@@ -95,41 +154,22 @@ class HostedUi:
         pool, error = self._request_error(form)
         if error or pool is None:
             return Page(400, _page("Sign-in is not possible", f"<p role='alert'>{html.escape(error or '')}</p>"))
+        state = {"state": form["state"]} if form.get("state") else {}
+        if form.get("cancel"):  # the user declined: the app hears it as OAuth's access_denied
+            declined = {"error": "access_denied", "error_description": "the user cancelled the sign-in", **state}
+            return Page(302, location=f"{pool.redirect_uri}?{urlencode(declined)}")
         try:
-            answer = self.cognito().admin_initiate_auth(
-                UserPoolId=pool.pool_id,
-                ClientId=pool.client_id,
-                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": form.get("username", ""), "PASSWORD": form.get("password", "")},
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
-                return Page(401, _form(form, BAD_CREDENTIALS))
-            raise
-        if "AuthenticationResult" not in answer:
-            challenge = answer.get("ChallengeName", "a challenge")
-            message = f"This user must answer {challenge}, which the local sign-in page does not offer."
-            return Page(401, _form(form, message))
-        result = answer["AuthenticationResult"]
+            tokens = self.authenticate(pool, form.get("username", ""), form.get("password", ""))
+        except Refused as exc:
+            return Page(401, _form(form, str(exc)))
         code = secrets.token_urlsafe(32)
         grant = Grant(
-            pool.client_id,
-            pool.redirect_uri,
-            form["code_challenge"],
-            {
-                "id_token": result["IdToken"],
-                "access_token": result["AccessToken"],
-                "expires_in": int(result.get("ExpiresIn", 3600)),
-                "token_type": "Bearer",
-            },
-            self.clock() + CODE_LIFETIME_S,
+            pool.client_id, pool.redirect_uri, form["code_challenge"], dict(tokens), self.clock() + CODE_LIFETIME_S
         )
         with self._lock:
             self._grants = {k: g for k, g in self._grants.items() if g.expires_at > self.clock()}
             self._grants[code] = grant
-        back = {"code": code, **({"state": form["state"]} if form.get("state") else {})}
-        return Page(302, location=f"{pool.redirect_uri}?{urlencode(back)}")
+        return Page(302, location=f"{pool.redirect_uri}?{urlencode({'code': code, **state})}")
 
     def token(self, form: Mapping[str, str]) -> Page:
         """The code is spent by the first attempt, right or wrong: a guessed verifier gets one try."""
@@ -149,8 +189,10 @@ class HostedUi:
         return Page(200, json.dumps(dict(grant.tokens)), "application/json")
 
     def logout(self, params: Mapping[str, str]) -> Page:
+        """Cognito's `logout_uri`, or OpenID Connect's `post_logout_redirect_uri`: the registered address only."""
         pool = self.pool()
-        if pool is None or params.get("client_id") != pool.client_id or params.get("logout_uri") != pool.redirect_uri:
+        back = params.get("logout_uri") or params.get("post_logout_redirect_uri")
+        if pool is None or params.get("client_id") != pool.client_id or back != pool.redirect_uri:
             return Page(400, _page("Sign-out is not possible", "<p role='alert'>Unknown app client or logout URI.</p>"))
         return Page(302, location=pool.redirect_uri)
 
@@ -195,5 +237,6 @@ def _form(params: Mapping[str, str], error: str | None = None) -> str:
         "<p><label for='password'>Password</label><br>"
         "<input id='password' name='password' type='password' autocomplete='current-password' "
         f"required{described}></p>"
-        "<p><button type='submit' class='primary'>Sign in</button></p></form>",
+        "<p><button type='submit' class='primary'>Sign in</button> "
+        "<button type='submit' name='cancel' value='1' formnovalidate>Cancel</button></p></form>",
     )

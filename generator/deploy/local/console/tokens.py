@@ -1,5 +1,6 @@
-"""Verifying the console's bearer tokens as AppSync does: RS256 signature against the user pool's JWKS,
-issuer, expiry, and the app client (`aud` of an ID token, `client_id` of an access token).
+"""Verifying the console's bearer tokens as AppSync does: RS256 signature against the issuer's JWKS,
+issuer, expiry, and the client: with Cognito `aud` of an ID token or `client_id` of an access token,
+with OpenID Connect the ID token's `aud` (a string or a list).
 
 The local console server refuses any token that fails one check with 401, so a forged or expired token
 reaches no resolver.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -60,12 +62,16 @@ class Verifier:
         jwks_url: str,
         fetch: Callable[[str], Mapping[str, Any]] = fetch_jwks,
         clock: Callable[[], float] = time.time,
+        groups_claim: str = GROUPS_CLAIM,
+        cognito: bool = True,
     ) -> None:
         self.issuer = issuer
         self.client_id = client_id
         self.jwks_url = jwks_url
         self.fetch = fetch
         self.clock = clock
+        self.groups_claim = groups_claim
+        self.cognito = cognito
         self._keys: dict[str, rsa.RSAPublicKey] | None = None
 
     def keys(self) -> dict[str, rsa.RSAPublicKey]:
@@ -106,14 +112,33 @@ class Verifier:
     def _checked(self, claims: dict[str, Any]) -> Verified:
         if claims.get("iss") != self.issuer:
             raise TokenRejected("the token was issued by another user pool")
-        use = claims.get("token_use")
-        audience = claims.get("aud") if use == "id" else claims.get("client_id") if use == "access" else None
-        if audience != self.client_id:
+        if self.client_id not in self._audience(claims):
             raise TokenRejected("the token was issued to another app client")
         expires = claims.get("exp")
         if not isinstance(expires, int) or expires <= self.clock():
             raise TokenRejected("the token has expired: sign in again")
-        groups = claims.get(GROUPS_CLAIM) or []
+        claimed = claims.get(self.groups_claim) or []
+        groups = (
+            re.split(r"[\s,]+", claimed) if isinstance(claimed, str) else claimed if isinstance(claimed, list) else []
+        )
         subject = str(claims.get("sub", ""))
         username = str(claims.get("email") or claims.get("cognito:username") or claims.get("username") or subject)
         return Verified(subject, username, tuple(str(g) for g in groups), expires)
+
+    def _audience(self, claims: dict[str, Any]) -> list[Any]:
+        if not self.cognito:
+            audience = claims.get("aud")
+            return audience if isinstance(audience, list) else [audience]
+        use = claims.get("token_use")
+        return [claims.get("aud") if use == "id" else claims.get("client_id") if use == "access" else None]
+
+
+def discover(issuer: str, fetch: Callable[[str], Mapping[str, Any]] = fetch_jwks) -> Mapping[str, Any]:
+    """The issuer's OpenID Connect discovery document, checked to be the issuer's own (OIDC Discovery 4.3)."""
+    try:
+        document = fetch(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+    except (OSError, ValueError) as exc:
+        raise TokenRejected(f"the issuer's discovery document could not be read ({exc})") from exc
+    if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/") or not document.get("jwks_uri"):
+        raise TokenRejected("the issuer's discovery document names another issuer or no jwks_uri")
+    return document

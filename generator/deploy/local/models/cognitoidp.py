@@ -150,3 +150,80 @@ class PipectlUserPoolUser(PipectlModel):
     def delete(self, account_id: str, region_name: str) -> None:
         if _pool_exists(account_id, region_name, self.pool_id):
             _backend(account_id, region_name).admin_delete_user(self.pool_id, self.physical_resource_id)
+
+
+class PipectlUserPoolGroup(PipectlModel):
+    """A group (the console's admins); its name is its Ref. Description and precedence change in place,
+    a new name or pool replaces it, as on AWS."""
+
+    TYPE = "AWS::Cognito::UserPoolGroup"
+
+    def __init__(self, pool_id: str, name: str) -> None:
+        self.physical_resource_id = name
+        self.pool_id = pool_id
+        self.attributes = {}
+
+    @classmethod
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlUserPoolGroup:
+        pool_id = properties["UserPoolId"]
+        group = _backend(account_id, region_name).create_group(
+            pool_id,
+            properties.get("GroupName", resource_name),
+            properties.get("Description"),
+            properties.get("RoleArn"),
+            properties.get("Precedence"),
+        )
+        return cls(pool_id, group.group_name)
+
+    def update(
+        self, name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlUserPoolGroup | None:
+        same = properties["UserPoolId"] == self.pool_id and properties.get("GroupName", name) == name
+        if not same:
+            return None
+        _backend(account_id, region_name).update_group(
+            self.pool_id, name, properties.get("Description"), properties.get("RoleArn"), properties.get("Precedence")
+        )
+        return self
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if _pool_exists(account_id, region_name, self.pool_id):
+            backend = _backend(account_id, region_name)
+            if self.physical_resource_id in backend.user_pools[self.pool_id].groups:
+                backend.delete_group(self.pool_id, self.physical_resource_id)
+
+
+class PipectlUserPoolUserToGroupAttachment(PipectlModel):
+    """A user's membership of a group (the first administrator in admins); replaced on any change."""
+
+    TYPE = "AWS::Cognito::UserPoolUserToGroupAttachment"
+
+    def __init__(self, pool_id: str, group: str, username: str) -> None:
+        self.physical_resource_id = f"{pool_id}-{group}-{username}"
+        self.pool_id = pool_id
+        self.group = group
+        self.username = username
+        self.attributes = {}
+
+    @classmethod
+    def create(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> PipectlUserPoolUserToGroupAttachment:
+        pool_id, group, username = properties["UserPoolId"], properties["GroupName"], properties["Username"]
+        _backend(account_id, region_name).admin_add_user_to_group(pool_id, group, username)
+        return cls(pool_id, group, username)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if not _pool_exists(account_id, region_name, self.pool_id):
+            return
+        group = _backend(account_id, region_name).user_pools[self.pool_id].groups.get(self.group)
+        if group is not None:  # the user may be gone already: membership is dropped from the group's side
+            for user in [u for u in group.users if self.username in (u.username, _email(u))]:
+                group.users.discard(user)
+                user.groups.discard(group)
+
+
+def _email(user: Any) -> str | None:
+    return next((a["Value"] for a in user.attributes if a["Name"] == "email"), None)
