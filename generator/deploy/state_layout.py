@@ -65,19 +65,23 @@ def upgrade_layout(store: StateStore) -> int:
     if marker is not None and int(marker.get("version", 0)) >= LAYOUT_VERSION:
         return 0
     changed = 0
-    pages = store.ddb.get_paginator("scan").paginate(
-        TableName=store.table.name,
-        FilterExpression="begins_with(pk, :pipeline) AND attribute_not_exists(#feed)",
-        ExpressionAttributeNames={"#feed": FEED_ATTRIBUTE},
-        ExpressionAttributeValues={":pipeline": {"S": PIPELINE_PK_PREFIX}},
-        ProjectionExpression="pk, sk",
-    )
-    for page in pages:
+    start: dict[str, Any] | None = None
+    while True:
+        page = store.ddb.scan(
+            TableName=store.table.name,
+            FilterExpression="begins_with(pk, :pipeline) AND attribute_not_exists(#feed)",
+            ExpressionAttributeNames={"#feed": FEED_ATTRIBUTE},
+            ExpressionAttributeValues={":pipeline": {"S": PIPELINE_PK_PREFIX}},
+            ProjectionExpression="pk, sk",
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
         for raw in page.get("Items") or []:
-            item = {k: _deserialize(v) for k, v in raw.items()}
-            keys = feed_keys(item)
+            keys = feed_keys({k: _deserialize(v) for k, v in raw.items()})
             if keys is not None and _set_feed(store, raw, keys):
                 changed += 1
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
     store.put({"pk": CONSOLE_PK, "sk": LAYOUT_SK, "version": LAYOUT_VERSION})
     return changed
 
