@@ -139,17 +139,18 @@ APPROVAL_WAITING: Final = "STARTED"
 BY_SORT_KEY_INDEX: Final = "BySortKey"
 FEED_INDEX: Final = "ByFeed"
 """The index (partition `feed`, sort `feed_sk`) the console reads lists from in one request per page:
-every environment item (feed ENV, `<pipeline>#<env>`) and every run item of a pipeline (feed RUN,
-`<started_at>#<run_id>`). A constant partition is enough: runs and environments are written a few
-times an hour, far below one partition's thousand writes a second."""
+every pipeline item (feed PIPELINE, `<pipeline>`), environment item (feed ENV, `<pipeline>#<env>`) and
+run item of a pipeline (feed RUN, `<started_at>#<run_id>`). A constant partition per feed is enough: these
+items are written a few times an hour, far below one partition's thousand writes a second."""
 FEED_ATTRIBUTE: Final = "feed"
 FEED_SORT_ATTRIBUTE: Final = "feed_sk"
+PIPELINE_FEED: Final = "PIPELINE"
 ENV_FEED: Final = "ENV"
 RUN_FEED: Final = "RUN"
 LAYOUT_SK: Final = "LAYOUT"
 """CONSOLE / LAYOUT: the version of the table layout the items follow (the controller upgrades older items)."""
 LAYOUT_VERSION: Final = 2
-"""2: run and environment items carry the feed keys."""
+"""2: pipeline, run and environment items carry the feed keys."""
 CONSOLE_LIMITS: Final = {
     "pipelines": 1000,
     "pipelines_page_default": 50,

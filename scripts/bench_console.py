@@ -36,7 +36,7 @@ from boto3.dynamodb.types import TypeSerializer  # noqa: E402
 
 from generator.contract import ENV_SK_PREFIX, META_SK, PIPELINE_PK_PREFIX, RUN_PREFIX, STACK_SK_PREFIX  # noqa: E402
 from generator.deploy.local import local_session  # noqa: E402
-from generator.deploy.state_layout import env_feed_keys, run_feed_keys  # noqa: E402
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys  # noqa: E402
 
 REGION = "eu-west-1"
 TABLE = "pipectl-console-state"
@@ -64,7 +64,7 @@ def items(pipelines: int, runs: int) -> list[dict[str, Any]]:
     for name in names:
         out.append({"pk": f"{PIPELINE_PK_PREFIX}{name}", "sk": META_SK, "name": name, "envs": ["prod", "test"],
                     "owner": f"{name}@example.com", "region": REGION, "revision": f"{rng.getrandbits(160):040x}",
-                    "updated_at": start.isoformat()})  # fmt: skip
+                    "updated_at": start.isoformat(), **pipeline_feed_keys(name)})  # fmt: skip
         for env in ("prod", "test"):
             graph = {f"pipectl-{name}-{env}-{kind}": [] for kind in KINDS}
             out.append({"pk": f"{PIPELINE_PK_PREFIX}{name}", "sk": f"{ENV_SK_PREFIX}{env}", "env": env,

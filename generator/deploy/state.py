@@ -41,7 +41,7 @@ from generator.deploy.deployed import STABLE, DeployedStack
 from generator.deploy.errors import LockTimeout
 from generator.deploy.manifest import CONSOLE_STACK, StackSpec
 from generator.deploy.plan_archive import compressed_plan
-from generator.deploy.state_layout import env_feed_keys, run_feed_keys
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
 
 LOCK_KEY = {"pk": LOCK_PK, "sk": LOCK_SK}
 LEASE_SECONDS = 15 * 60
@@ -234,6 +234,7 @@ class StateStore:
                 "revision": revision,
                 "last_run_id": run_id,
                 "updated_at": now_iso(),
+                **pipeline_feed_keys(name),
             }
         )
 

@@ -1,7 +1,7 @@
 """The feed keys of the state table's `ByFeed` index, and the upgrade of items written before them.
 
-Run items of a pipeline and environment items carry `feed` and `feed_sk`, so the console lists the
-recent runs of every pipeline, and the environments of a page of pipelines, in one query each. Items
+Pipeline, environment and run items carry `feed` and `feed_sk`, so the console lists a page of
+pipelines, their environments, and the recent runs of every pipeline, in one query each. Items
 an older controller wrote lack them: the first apply that holds the deploy lock after an upgrade
 backfills them once (a scan of the table) and records the layout version under CONSOLE / LAYOUT, so
 the console never misses an old run or environment, whether the index exists yet or is added later
@@ -23,6 +23,8 @@ from generator.contract import (
     FEED_SORT_ATTRIBUTE,
     LAYOUT_SK,
     LAYOUT_VERSION,
+    META_SK,
+    PIPELINE_FEED,
     PIPELINE_PK_PREFIX,
     RUN_FEED,
     RUN_PREFIX,
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
     from generator.deploy.state import StateStore
 
 _deserialize = TypeDeserializer().deserialize
+
+
+def pipeline_feed_keys(pipeline: str) -> dict[str, str]:
+    """What puts a pipeline item in the console's list of pipelines (by name)."""
+    return {FEED_ATTRIBUTE: PIPELINE_FEED, FEED_SORT_ATTRIBUTE: pipeline}
 
 
 def run_feed_keys(started_at: str, run_id: str) -> dict[str, str]:
@@ -51,6 +58,8 @@ def feed_keys(item: dict[str, Any]) -> dict[str, str] | None:
     if not pk.startswith(PIPELINE_PK_PREFIX):
         return None
     pipeline = pk[len(PIPELINE_PK_PREFIX) :]
+    if sk == META_SK:
+        return pipeline_feed_keys(pipeline)
     if sk.startswith(ENV_SK_PREFIX):
         return env_feed_keys(pipeline, sk[len(ENV_SK_PREFIX) :])
     if sk.startswith(RUN_PREFIX):

@@ -92,10 +92,10 @@ def test_an_upgrade_adds_the_index_in_place_and_backfills_older_items_once(aws: 
     assert upgrade_layout(store) == 0  # the layout version is recorded: no second scan
 
 
-def test_an_item_gone_before_its_backfill_stays_gone(store: StateStore) -> None:
+def test_backfill_sets_the_keys_on_items_that_lack_them(store: StateStore) -> None:
     store.ddb.delete_item(TableName=store.table.name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "LAYOUT"}})
     _old_items(store)
-    assert upgrade_layout(store) == 2  # the run and the environment, not the META item
+    assert upgrade_layout(store) == 3  # the pipeline, its environment and its run
     assert store.get("PIPELINE#legacy", "ENV#prod") == {
         "pk": "PIPELINE#legacy",
         "sk": "ENV#prod",
@@ -112,5 +112,6 @@ def test_feed_keys_follow_the_item_keys() -> None:
         "feed_sk": "2024-01-01T00:00:00Z#r-1",
     }
     assert feed_keys({"pk": "PIPELINE#a", "sk": "ENV#prod"}) == {"feed": "ENV", "feed_sk": "a#prod"}
+    assert feed_keys({"pk": "PIPELINE#a", "sk": "META"}) == {"feed": "PIPELINE", "feed_sk": "a"}
     assert feed_keys({"pk": "PIPELINE#a", "sk": "STACK#prod#x"}) is None
     assert feed_keys({"pk": "RUN#r-1", "sk": "META"}) is None

@@ -18,7 +18,7 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from generator.deploy.local.console.dynamo import page_token, query_arguments
-from generator.deploy.state_layout import env_feed_keys, run_feed_keys
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
 from generator.stacks.console import ACCESS_FUNCTION, FIELDS, FOLLOWING, QUERIES, query_code, resolver_code
 
 NODE = shutil.which("node")
@@ -123,6 +123,7 @@ SEED = [
         "region": "eu-west-1",
         "envs": ["test", "prod"],
         "updated_at": "2024-05-01T09:00:00Z",
+        **pipeline_feed_keys("shop"),
     },
     {
         "pk": "PIPELINE#shop-eu",
@@ -132,6 +133,7 @@ SEED = [
         "region": "eu-west-1",
         "envs": ["prod"],
         "updated_at": "2024-05-01T09:00:00Z",
+        **pipeline_feed_keys("shop-eu"),
     },
     {
         "pk": "PIPELINE#shop",

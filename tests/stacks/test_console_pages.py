@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from generator.deploy.local.console import Identity, answer
-from generator.deploy.state_layout import env_feed_keys, run_feed_keys
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
 from generator.spec.loader import load_directory
 from generator.stacks.console import LIMITS, build_console
 from tests.stacks.appsync_node import NODE, Resolvers, ask
@@ -31,7 +31,8 @@ MAPPING = {"pk": "CONSOLE", "sk": "ACCESS", "admins_group": "admins", "groups": 
 def _items() -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for i, name in enumerate(PIPELINES):
-        items.append({"pk": f"PIPELINE#{name}", "sk": "META", "name": name, "envs": ["prod", "test"]})
+        meta = {"pk": f"PIPELINE#{name}", "sk": "META", "name": name, "envs": ["prod", "test"]}
+        items.append({**meta, **pipeline_feed_keys(name)})
         for env in ("prod", "test"):
             keys = env_feed_keys(name, env)
             items.append({"pk": f"PIPELINE#{name}", "sk": f"ENV#{env}", "env": env, "status": "succeeded", **keys})

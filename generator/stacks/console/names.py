@@ -31,6 +31,7 @@ KEYS = {
     "approval_prefix": contract.APPROVAL_SK_PREFIX,
     "control_pipeline": contract.CONTROL_PIPELINE,
     "feed_index": contract.FEED_INDEX,
+    "pipeline_feed": contract.PIPELINE_FEED,
     "env_feed": contract.ENV_FEED,
     "run_feed": contract.RUN_FEED,
 }

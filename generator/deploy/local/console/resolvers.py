@@ -27,6 +27,7 @@ from generator.contract import (
     FEED_INDEX,
     KEY_SEPARATOR,
     META_SK,
+    PIPELINE_FEED,
     PIPELINE_PK_PREFIX,
     RUN_FEED,
     RUN_PREFIX,
@@ -117,29 +118,27 @@ class Queries:
         visible = self._visible()
         size = _page_size(limit, CONSOLE_LIMITS["pipelines_page_default"], CONSOLE_LIMITS["pipelines_page_max"])
         after = nextToken or None
-        low, high = PIPELINE_PK_PREFIX + (after or ""), PIPELINE_PK_PREFIX[:-1] + "$"
-        most = size + (2 if after else 1)
+        values: dict[str, Any] = {":feed": PIPELINE_FEED}
+        expression, most = "feed = :feed", size + 1
         if visible is not None:
             names = _visible_after(visible, after)[:size]
             if not names:
                 return {"items": [], "nextToken": None}
-            low, high, most = PIPELINE_PK_PREFIX + names[0], PIPELINE_PK_PREFIX + names[-1], CONSOLE_LIMITS["pipelines"]
+            expression = "feed = :feed AND feed_sk BETWEEN :low AND :high"
+            values.update({":low": names[0], ":high": names[-1]})
+            most = CONSOLE_LIMITS["pipelines"]
+        elif after:
+            expression = "feed = :feed AND feed_sk > :after"
+            values[":after"] = after
         result = self._send(
             {
                 "operation": "Query",
-                "index": BY_SORT_KEY_INDEX,
-                "query": {
-                    "expression": "sk = :meta AND pk BETWEEN :low AND :high",
-                    "expressionValues": _values({":meta": META_SK, ":low": low, ":high": high}),
-                },
+                "index": FEED_INDEX,
+                "query": {"expression": expression, "expressionValues": _values(values)},
                 "limit": most,
             }
         )
-        found = [
-            shapes.to_pipeline(item)
-            for item in result["items"]
-            if shapes.pipeline_name(item) != after and may_read(visible, shapes.pipeline_name(item))
-        ]
+        found = [shapes.to_pipeline(item) for item in result["items"] if may_read(visible, shapes.pipeline_name(item))]
         items = found[:size]
         last = items[-1]["name"] if items else None
         more = len(found) > size if visible is None else last is not None and bool(_visible_after(visible, last))
