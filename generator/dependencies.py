@@ -62,15 +62,18 @@ def _names(stack: str, body: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _calls(node: Any, function: str, path: str) -> Iterable[tuple[str, Any]]:
+    """Each call of `function` under `node`, with its path. Only containers are descended into (a template
+    is mostly strings), and a path is spelled only for them."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == function:
                 yield path, value
-            else:
+            elif isinstance(value, dict | list):
                 yield from _calls(value, function, f"{path}.{key}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _calls(value, function, f"{path}[{index}]")
+            if isinstance(value, dict | list):
+                yield from _calls(value, function, f"{path}[{index}]")
 
 
 def template_imports(stack: str, body: Mapping[str, Any]) -> dict[str, str]:

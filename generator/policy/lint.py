@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -48,10 +49,13 @@ class LintJob:
 
 def _fingerprint() -> str:
     """cfn-lint's version and the project rules' source: read on every call (a few small files), so a
-    rule edited while a process runs is never answered from the old rules or the old cache entries."""
-    import cfnlint.version
+    rule edited while a process runs is never answered from the old rules or the old cache entries.
 
-    digest = hashlib.sha256(cfnlint.version.__version__.encode())
+    The version comes from the installed distribution's metadata: importing `cfnlint.version` would
+    import all of cfn-lint (its package imports its rules), half a second that validate's parent, whose
+    lint service already loads cfn-lint in another process, need not spend.
+    """
+    digest = hashlib.sha256(metadata.version("cfn-lint").encode())
     if PROJECT_RULES.is_dir():
         for path in sorted(PROJECT_RULES.rglob("*.py")):
             digest.update(path.name.encode())

@@ -55,16 +55,21 @@ def entry_path(build_dir: Path, unit: str) -> Path:
     return build_dir / CACHE_DIR / f"{unit}{SUFFIX}"
 
 
-def store(build_dir: Path, unit: str, key: str, records: list[dict[str, Any]]) -> None:
-    """Record a freshly built unit; each record is a StackBuild's fields, `entry` and `text` among them."""
+def entry_text(unit: str, key: str, records: list[dict[str, Any]]) -> str:
+    """The entry recording a freshly built unit; each record is a StackBuild's fields, `entry` and `text` among them."""
     builds = []
     for record in records:
         fields = {name: _encode(value) for name, value in record.items() if name != "text"}
         builds.append({"fields": fields, "text_sha256": hashlib.sha256(record["text"].encode()).hexdigest()})
     body = json.dumps({"unit": unit, "key": key, "builds": builds}, sort_keys=True, separators=(",", ":"))
+    return f"{FORMAT} {hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+
+
+def store(build_dir: Path, unit: str, key: str, records: list[dict[str, Any]]) -> None:
+    """Record a freshly built unit (see `entry_text`)."""
     path = entry_path(build_dir, unit)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{FORMAT} {hashlib.sha256(body.encode()).hexdigest()}\n{body}")
+    path.write_text(entry_text(unit, key, records))
 
 
 def load(build_dir: Path, unit: str, key: str, report: CacheReport) -> list[dict[str, Any]] | None:
@@ -107,13 +112,16 @@ def _discard(path: Path, note: str, report: CacheReport) -> None:
 
 
 def prune(build_dir: Path, units: set[str]) -> None:
-    """Drop entries of units that no longer exist (a removed pipeline file or environment)."""
+    """Drop entries of units that no longer exist (a removed pipeline file or environment), and entries
+    a killed run wrote but never renamed into place."""
     root = build_dir / CACHE_DIR
     if not root.is_dir():
         return
     for path in root.rglob(f"*{SUFFIX}"):
         if path.relative_to(root).as_posix().removesuffix(SUFFIX) not in units:
             path.unlink()
+    for path in root.rglob(".*.partial"):  # staged by a run killed before it renamed them into place
+        path.unlink()
     for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(folder.iterdir()):
             folder.rmdir()

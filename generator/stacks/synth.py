@@ -41,9 +41,9 @@ from generator.stacks.built import BucketBuild as BucketBuild
 from generator.stacks.built import Built, EntryT
 from generator.stacks.built import StackBuild as StackBuild
 from generator.stacks.writing import MANIFEST as MANIFEST
+from generator.stacks.writing import commit, write_build
 from generator.stacks.writing import manifest_text as manifest_text
 from generator.stacks.writing import write_assets as write_assets
-from generator.stacks.writing import write_build
 
 if TYPE_CHECKING:
     from troposphere import Template
@@ -305,7 +305,7 @@ def synthesize(
     Cached units are reused when intact, the rest built (in parallel when it pays). `use_cache=False`
     ignores existing entries (and writes fresh ones); the output is the same bytes.
     """
-    from generator.stacks.parallel import build_units
+    from generator.stacks.parallel import Stage, build_and_stage
 
     report = report if report is not None else cache.CacheReport()
     todo = units(installation)
@@ -331,21 +331,26 @@ def synthesize(
                 continue
             report.reused.append(unit_id)
     missing = [unit for unit in todo if unit.id not in done]
-    for unit, built in zip(missing, build_units(missing, workers), strict=True):
-        done[unit.id] = built
+    stage = Stage(build_dir, keys)
+    built, staged = build_and_stage(missing, stage, workers)
+    for unit, unit_builds in zip(missing, built, strict=True):
+        done[unit.id] = unit_builds
         report.rebuilt.append(unit.id)
-    fresh = [unit.id for unit in missing]
-    if bootstrap is None:
-        bootstrap = bootstrap_build(regions)
-        report.rebuilt.append(BOOTSTRAP_UNIT)
-        fresh.append(BOOTSTRAP_UNIT)
     builds = [build for unit in todo for build in done[unit.id]]
-    check_dependencies(builds)
-    verified = {build.entry.template for unit_id in report.reused if unit_id in done for build in done[unit_id]}
+    try:
+        if bootstrap is None:
+            bootstrap = bootstrap_build(regions)
+            report.rebuilt.append(BOOTSTRAP_UNIT)
+        check_dependencies(builds)
+    except BaseException:
+        stage.discard()
+        raise
+    commit(staged)
+    # Templates now in place: read back and found intact (reused units), or just renamed there (built ones).
+    verified = {build.entry.template for unit_id in done for build in done[unit_id]}
     verified |= {bootstrap.entry.template} if BOOTSTRAP_UNIT in report.reused else set()
     write_build(build_dir, builds, bootstrap, verified)
-    for unit_id in fresh:
-        records = [to_record(bootstrap)] if unit_id == BOOTSTRAP_UNIT else [to_record(b) for b in done[unit_id]]
-        cache.store(build_dir, unit_id, keys[unit_id], records)
+    if BOOTSTRAP_UNIT in report.rebuilt:
+        cache.store(build_dir, BOOTSTRAP_UNIT, keys[BOOTSTRAP_UNIT], [to_record(bootstrap)])
     cache.prune(build_dir, set(keys))
     return builds

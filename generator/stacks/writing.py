@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 from generator.contract import ASSETS_DIR
 from generator.manifest_model import MANIFEST_FILE, ManifestFile, manifest_json
@@ -18,6 +19,52 @@ SCAN_VENV_DIR = ".scan-venv"
 """Where scripts/scan keeps checkov's virtualenv, whose package data holds JSON files synth must not touch."""
 KEPT = {MANIFEST, ".lint-cache", cache.CACHE_DIR, "pipeline.schema.json", "bootstrap", ASSETS_DIR, SCAN_VENV_DIR}
 """Entries of build/ that are not templates of this synth and stay (plan files, caches, other outputs)."""
+
+
+STAGED_SUFFIX = ".partial"
+"""Ends the name of a file written beside its final path and not yet renamed into place."""
+
+
+class Move(NamedTuple):
+    """A file written beside its final path (`staged`), renamed to `final` once the whole synth succeeded."""
+
+    staged: Path
+    final: Path
+
+
+def stage_file(path: Path, text: str, token: str) -> Move | None:
+    """Write `text` beside `path`, or nothing when `path` already holds exactly it.
+
+    Units are built (and their files written) in worker processes; a unit that fails after others were
+    built must leave build/ as it was, so nothing takes a final name before every unit is built.
+    """
+    try:
+        if path.read_text() == text:
+            return None
+    except (OSError, UnicodeDecodeError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{token}{STAGED_SUFFIX}")
+    staged.write_text(text)
+    return Move(staged, path)
+
+
+def commit(moves: list[Move]) -> None:
+    for move in moves:
+        move.staged.replace(move.final)
+
+
+def discard(build_dir: Path, token: str, keep_root: bool) -> None:
+    """Drop every file staged under `build_dir` by the run named `token` (a failed synth), and the
+    folders left empty (`build_dir` itself too, unless `keep_root`: it existed before the run)."""
+    if not build_dir.is_dir():
+        return
+    for staged in build_dir.rglob(f".*.{token}{STAGED_SUFFIX}"):
+        staged.unlink(missing_ok=True)
+    for folder in sorted((p for p in build_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not keep_root and not any(build_dir.iterdir()):
+        build_dir.rmdir()
 
 
 def manifest_text(builds: list[StackBuild], bootstrap: BucketBuild | None = None) -> str:
@@ -59,7 +106,9 @@ def write_build(
 ) -> list[Path]:
     """Write templates, assets and the manifest; drop templates and assets of stacks that no longer exist.
 
-    `verified` names templates (relative paths) just read back and found identical: not read again.
+    `verified` names templates (relative paths) already in place: just read back and found identical, or
+    just built and renamed into place (see `stage_file`); they are not read again. Files staged by a run
+    that was killed before it renamed them are dropped.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
     write_assets(build_dir, builds)
@@ -80,12 +129,14 @@ def write_build(
             for stale in child.rglob("*.json"):
                 if stale not in wanted:
                     stale.unlink()
+            for stale in child.rglob(f".*{STAGED_SUFFIX}"):
+                stale.unlink()
             for folder in sorted((p for p in child.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
                 if not any(folder.iterdir()):
                     folder.rmdir()
             if not any(child.iterdir()):
                 shutil.rmtree(child)
-        elif child.suffix == ".json" and child not in wanted:
+        elif (child.suffix == ".json" and child not in wanted) or child.name.endswith(STAGED_SUFFIX):
             child.unlink()
     manifest = build_dir / MANIFEST
     text = manifest_text(builds, bootstrap)

@@ -113,3 +113,18 @@ def test_validate_notes_a_damaged_lint_entry_and_no_cache_skips_the_caches(
     assert main(args) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("pipectl: note: ") and "hash mismatch" in err[0], err
+
+
+def test_the_cache_key_names_cfn_lints_version_without_importing_cfn_lint() -> None:
+    """Validate's parent process reads the version for the key; cfn-lint itself loads in the lint service."""
+    import subprocess
+    import sys
+
+    import cfnlint.version
+
+    code = (
+        "import sys, json; from importlib import metadata; from generator.policy.lint import _fingerprint; "
+        "_fingerprint(); print(json.dumps([metadata.version('cfn-lint'), 'cfnlint' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f'["{cfnlint.version.__version__}", false]'

@@ -230,6 +230,56 @@ def test_parallel_synth_raises_the_error_a_single_process_raises(
     )
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_unit_failing_after_others_were_built_leaves_build_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Fault injection, as above: workers write what they built beside its place; one unit failing means
+    none of it is renamed into place, and no staged file stays behind, in a pool as in one process."""
+    from generator.stacks import processing
+
+    folder = copy_examples(tmp_path, copies=3)
+    out = tmp_path / "build"
+    synth(folder, out)
+    shop = folder / "shop.yaml"
+    shop.write_text(shop.read_text().replace("retention_days: 365", "retention_days: 400"))
+    for copy in ("backoffice-1", "mobile-2"):  # a unit that builds and one that fails, in either order
+        path = folder / f"{copy}.yaml"
+        path.write_text(path.read_text().replace("description: ", "description: Edited ", 1))
+    before = tree(out)
+    real = processing.build_processing
+
+    def failing(pipeline):  # type: ignore[no-untyped-def]
+        if pipeline.name == "mobile-2":
+            raise SpecErrors([SpecError(Location("pipelines.d/mobile-2.yaml", 3, 1), "processing", "expected x")])
+        return real(pipeline)
+
+    monkeypatch.setattr(processing, "build_processing", failing)
+    installation = load_directory(folder, "pipelines.d")
+    with pytest.raises(SpecErrors) as caught:
+        # without the cache every unit is rebuilt: enough of them for a pool
+        synthesize(installation, out, use_cache=workers == 1, workers=workers, report=CacheReport())
+    assert [e.path for e in caught.value.errors] == ["processing"]
+    assert tree(out) == before
+
+
+def test_files_a_killed_synth_staged_are_dropped_by_the_next(tmp_path: Path) -> None:
+    folder = copy_examples(tmp_path)
+    out = tmp_path / "build"
+    synth(folder, out)
+    left = [
+        out / ".console.json.123-dead.partial",
+        out / "shop" / "prod" / ".storage.json.123-dead.partial",
+        out / CACHE_DIR / "shop" / ".prod.entry.123-dead.partial",
+    ]
+    for path in left:
+        path.write_text("half a template")
+    report, _ = synth(folder, out)
+    assert not report.rebuilt and not report.notes
+    assert not [path for path in left if path.exists()]
+    assert tree(out) == cold(folder, tmp_path)[0]
+
+
 # --- assets and the bootstrap template ---------------------------------------------------------------
 
 
