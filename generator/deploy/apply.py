@@ -108,7 +108,10 @@ def _apply_plan(
     if lock.took_over:
         out.note(None, f"took over the deploy lock of run {lock.took_over}, whose process on this machine is gone")
     with lock:
-        upgrade_layout(store)  # items of older versions join the console's lists before this run adds its own
+        if (
+            upgrade_layout(store.ddb, store.table.name) is None
+        ):  # items of older versions join the console's lists first
+            out.note(None, "the console lists older runs once an apply may scan the state table (dynamodb:Scan)")
         deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
         return _run_all(aws, manifest, plan, run, results, deployed, store, opts, out)
 

@@ -10,7 +10,7 @@ the console never misses an old run or environment, whether the index exists yet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
@@ -31,10 +31,8 @@ from generator.contract import (
 )
 from generator.deploy.aws import error_code
 
-if TYPE_CHECKING:
-    from generator.deploy.state import StateStore
-
 _deserialize = TypeDeserializer().deserialize
+SCAN_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 
 
 def pipeline_feed_keys(pipeline: str) -> dict[str, str]:
@@ -68,38 +66,46 @@ def feed_keys(item: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def upgrade_layout(store: StateStore) -> int:
-    """Backfill the feed keys on items written without them, once per table; how many items changed."""
-    marker = store.get(CONSOLE_PK, LAYOUT_SK)
-    if marker is not None and int(marker.get("version", 0)) >= LAYOUT_VERSION:
+def upgrade_layout(ddb: Any, table_name: str) -> int | None:
+    """Backfill the feed keys on items written without them, once per table; how many items changed, or
+    None when the caller may not scan the table yet: an Apply role of the delivery stack before this
+    release gains dynamodb:Scan only when that stack is updated, and the upgrade must not stop that run."""
+    layout = {"pk": {"S": CONSOLE_PK}, "sk": {"S": LAYOUT_SK}}
+    marker = ddb.get_item(TableName=table_name, Key=layout, ConsistentRead=True).get("Item") or {}
+    if int(_deserialize(marker.get("version", {"N": "0"}))) >= LAYOUT_VERSION:
         return 0
     changed = 0
     start: dict[str, Any] | None = None
     while True:
-        page = store.ddb.scan(
-            TableName=store.table.name,
-            FilterExpression="begins_with(pk, :pipeline) AND attribute_not_exists(#feed)",
-            ExpressionAttributeNames={"#feed": FEED_ATTRIBUTE},
-            ExpressionAttributeValues={":pipeline": {"S": PIPELINE_PK_PREFIX}},
-            ProjectionExpression="pk, sk",
-            **({"ExclusiveStartKey": start} if start else {}),
-        )
+        try:
+            page = ddb.scan(
+                TableName=table_name,
+                FilterExpression="begins_with(pk, :pipeline) AND attribute_not_exists(#feed)",
+                ExpressionAttributeNames={"#feed": FEED_ATTRIBUTE},
+                ExpressionAttributeValues={":pipeline": {"S": PIPELINE_PK_PREFIX}},
+                ProjectionExpression="pk, sk",
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+        except ClientError as exc:
+            if error_code(exc) in SCAN_DENIED:
+                return None
+            raise
         for raw in page.get("Items") or []:
             keys = feed_keys({k: _deserialize(v) for k, v in raw.items()})
-            if keys is not None and _set_feed(store, raw, keys):
+            if keys is not None and _set_feed(ddb, table_name, raw, keys):
                 changed += 1
         start = page.get("LastEvaluatedKey")
         if not start:
             break
-    store.put({"pk": CONSOLE_PK, "sk": LAYOUT_SK, "version": LAYOUT_VERSION})
+    ddb.put_item(TableName=table_name, Item={**layout, "version": {"N": str(LAYOUT_VERSION)}})
     return changed
 
 
-def _set_feed(store: StateStore, key: dict[str, Any], keys: dict[str, str]) -> bool:
+def _set_feed(ddb: Any, table_name: str, key: dict[str, Any], keys: dict[str, str]) -> bool:
     """Only on an item that still exists: a run or environment removed meanwhile stays removed."""
     try:
-        store.ddb.update_item(
-            TableName=store.table.name,
+        ddb.update_item(
+            TableName=table_name,
             Key={"pk": key["pk"], "sk": key["sk"]},
             UpdateExpression="SET #feed = :feed, #feed_sk = :feed_sk",
             ConditionExpression="attribute_exists(pk)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from generator.deploy.apply import apply_now
 from generator.deploy.aws import Aws
@@ -89,13 +90,13 @@ def test_an_upgrade_adds_the_index_in_place_and_backfills_older_items_once(aws: 
     assert {"runId": "old-run", "pipeline": "legacy"} in after
     pipelines = answer(PAGE, None, ADMIN, store.ddb, store.table.name)["data"]["pipelinesPage"]["items"]
     assert {"name": "legacy", "environments": [{"env": "prod", "status": "succeeded"}]} in pipelines
-    assert upgrade_layout(store) == 0  # the layout version is recorded: no second scan
+    assert upgrade_layout(store.ddb, store.table.name) == 0  # the layout version is recorded: no second scan
 
 
 def test_backfill_sets_the_keys_on_items_that_lack_them(store: StateStore) -> None:
     store.ddb.delete_item(TableName=store.table.name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "LAYOUT"}})
     _old_items(store)
-    assert upgrade_layout(store) == 3  # the pipeline, its environment and its run
+    assert upgrade_layout(store.ddb, store.table.name) == 3  # the pipeline, its environment and its run
     assert store.get("PIPELINE#legacy", "ENV#prod") == {
         "pk": "PIPELINE#legacy",
         "sk": "ENV#prod",
@@ -115,3 +116,30 @@ def test_feed_keys_follow_the_item_keys() -> None:
     assert feed_keys({"pk": "PIPELINE#a", "sk": "META"}) == {"feed": "PIPELINE", "feed_sk": "a"}
     assert feed_keys({"pk": "PIPELINE#a", "sk": "STACK#prod#x"}) is None
     assert feed_keys({"pk": "RUN#r-1", "sk": "META"}) is None
+
+
+class _ScanDenied:
+    """The state table's client as an Apply role from before this release sees it: no dynamodb:Scan. A
+    fault-injecting wrapper, since the moto server behind these tests does not evaluate the build roles' IAM."""
+
+    def __init__(self, ddb: Any) -> None:
+        self.ddb = ddb
+
+    def scan(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "Scan")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ddb, name)
+
+
+def test_a_role_that_may_not_scan_yet_leaves_the_backfill_for_a_later_apply(store: StateStore) -> None:
+    store.ddb.delete_item(TableName=store.table.name, Key={"pk": {"S": "CONSOLE"}, "sk": {"S": "LAYOUT"}})
+    _old_items(store)
+    real = store.ddb
+    store.ddb = _ScanDenied(real)
+    try:
+        assert upgrade_layout(store.ddb, store.table.name) is None
+    finally:
+        store.ddb = real
+    assert store.get("CONSOLE", "LAYOUT") is None  # not marked done: the next apply tries again
+    assert upgrade_layout(store.ddb, store.table.name) == 3
