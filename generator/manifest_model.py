@@ -112,3 +112,22 @@ def entry_data(entry: _Entry) -> dict[str, Any]:
 def manifest_json(manifest: ManifestFile) -> str:
     """The canonical text of a manifest: sorted keys, two-space indent, one trailing newline."""
     return json.dumps(entry_data(manifest), indent=2, sort_keys=True) + "\n"
+
+
+def entry_json(entry: StackEntry | BootstrapEntry) -> str:
+    """An entry's canonical text on its own, for `manifest_from_entries`."""
+    return json.dumps(entry_data(entry), indent=2, sort_keys=True)
+
+
+def manifest_from_entries(stacks: list[str], bootstrap: str | None) -> str:
+    """`manifest_json` of a manifest whose entries have these texts (`entry_json`), without encoding them again.
+
+    Synth encodes each entry where it builds it, in a worker process, and keeps the text in the synth
+    cache, so writing the manifest is joining texts. The bytes are `manifest_json`'s: JSON strings hold
+    no raw newline, so nesting a text one level deeper is indenting each of its lines (a test compares both).
+    """
+    nested = ",\n".join("    " + text.replace("\n", "\n    ") for text in stacks)
+    stacks_text = f"[\n{nested}\n  ]" if stacks else "[]"
+    bootstrap_text = bootstrap.replace("\n", "\n  ") if bootstrap is not None else "null"
+    body = f'"bootstrap": {bootstrap_text},\n  "stacks": {stacks_text},\n  "version": {MANIFEST_VERSION}'
+    return "{\n  " + body + "\n}\n"

@@ -21,6 +21,8 @@ class Built(Generic[EntryT]):
     entry: EntryT
     text: str
     assets: tuple[Asset, ...] = field(default=())
+    entry_json: str = ""
+    """The entry's canonical text (`manifest_model.entry_json`), made where the stack was built."""
 
 
 StackBuild = Built[StackEntry]

@@ -33,6 +33,7 @@ from generator.manifest_model import (
     BootstrapEntry,
     StackEntry,
     entry_data,
+    entry_json,
 )
 from generator.spec.loader import Installation, Pipeline
 from generator.stacks import cache, sources
@@ -56,7 +57,7 @@ BOOTSTRAP_UNIT = "bootstrap"
 def to_record(build: Built[Any]) -> dict[str, Any]:
     """A build as the synth cache stores it: plain data, asset bytes included."""
     assets = [{"source": str(asset.source), "data": asset.data} for asset in build.assets]
-    return {"entry": entry_data(build.entry), "text": build.text, "assets": assets}
+    return {"entry": entry_data(build.entry), "text": build.text, "assets": assets, "entry_json": build.entry_json}
 
 
 def from_record(record: dict[str, Any], model: type[EntryT]) -> Built[EntryT]:
@@ -68,7 +69,10 @@ def from_record(record: dict[str, Any], model: type[EntryT]) -> Built[EntryT]:
     assets = tuple(Asset(Path(item["source"]), item["data"]) for item in record["assets"])
     if [asset.path for asset in assets] != list(getattr(entry, "assets", ())):
         raise ValueError(f"cached assets of {entry.name} differ from its manifest entry")
-    return Built(entry, record["text"], assets)
+    text = record.get("entry_json")
+    if not isinstance(text, str):
+        raise ValueError(f"cached entry of {entry.name} has no text")
+    return Built(entry, record["text"], assets, text)
 
 
 def serialize(body: dict[str, Any]) -> str:
@@ -133,7 +137,7 @@ def stack_build(
         termination_protection=kind in PROTECTED_KINDS and retain,
         stack_policy=stack_policy(stateful) if retain and stateful else None,
     )
-    return StackBuild(entry, text, assets)
+    return StackBuild(entry, text, assets, entry_json(entry))
 
 
 def control_tags(kind: StackKind) -> dict[str, str]:
@@ -285,7 +289,7 @@ def bootstrap_build(regions: list[str]) -> BucketBuild:
         tags=built.entry.tags,
         regions=tuple(regions),
     )
-    return BucketBuild(entry, built.text)
+    return BucketBuild(entry, built.text, entry_json=entry_json(entry))
 
 
 def check_dependencies(builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from generator.contract import ASSETS_DIR
-from generator.manifest_model import MANIFEST_FILE, ManifestFile, manifest_json
+from generator.manifest_model import MANIFEST_FILE, entry_json, manifest_from_entries
 from generator.stacks import cache
 from generator.stacks.built import BucketBuild, StackBuild
 
@@ -68,8 +68,11 @@ def discard(build_dir: Path, token: str, keep_root: bool) -> None:
 
 
 def manifest_text(builds: list[StackBuild], bootstrap: BucketBuild | None = None) -> str:
-    manifest = ManifestFile(stacks=tuple(b.entry for b in builds), bootstrap=bootstrap.entry if bootstrap else None)
-    return manifest_json(manifest)
+    """`manifest_json` of these builds, from each entry's text where its build carries it."""
+    stacks = [build.entry_json or entry_json(build.entry) for build in builds]
+    if bootstrap is None:
+        return manifest_from_entries(stacks, None)
+    return manifest_from_entries(stacks, bootstrap.entry_json or entry_json(bootstrap.entry))
 
 
 def write_assets(directory: Path, builds: list[StackBuild] | tuple[StackBuild, ...]) -> None:

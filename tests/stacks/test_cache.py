@@ -280,6 +280,29 @@ def test_files_a_killed_synth_staged_are_dropped_by_the_next(tmp_path: Path) -> 
     assert tree(out) == cold(folder, tmp_path)[0]
 
 
+def test_the_manifest_joined_from_entry_texts_is_the_canonical_encoding(tmp_path: Path) -> None:
+    """Synth writes the manifest from each entry's own text; it must be `manifest_json`'s bytes, whether the
+    entries were built now or read from the cache, with or without a bootstrap section, and with no stacks."""
+    from generator.manifest_model import ManifestFile, manifest_from_entries, manifest_json
+    from generator.stacks.synth import bootstrap_build
+
+    folder = copy_examples(tmp_path)
+    out = tmp_path / "build"
+    for _ in ("built", "cached"):
+        builds = synthesize(load_directory(folder, "pipelines.d"), out, report=CacheReport())
+        assert all(build.entry_json for build in builds)
+        expected = manifest_json(ManifestFile(stacks=tuple(b.entry for b in builds), bootstrap=None))
+        assert manifest_text(builds) == expected
+    written = (out / "manifest.json").read_text()
+    parsed = ManifestFile.model_validate_json(written)
+    assert parsed.bootstrap is not None and parsed.stacks == tuple(b.entry for b in builds)
+    assert written == manifest_json(parsed)
+    bootstrap = bootstrap_build(["eu-west-1", "us-east-1"])
+    assert manifest_from_entries([], bootstrap.entry_json) == manifest_json(ManifestFile(bootstrap=bootstrap.entry))
+    assert manifest_from_entries([], None) == manifest_json(ManifestFile())
+    assert set(ManifestFile.model_fields) == {"version", "stacks", "bootstrap"}  # the keys it spells
+
+
 # --- assets and the bootstrap template ---------------------------------------------------------------
 
 

@@ -354,3 +354,59 @@ def test_stack_policy_refuses_replacing_a_retained_bucket(session: LocalSession)
     assert replacement == {"DataBucket": "False"}
     cfn(session).execute_change_set(ChangeSetName=change_set_id, StackName=name)
     assert status(session, name) == "UPDATE_COMPLETE"
+
+
+def kms_template(alias: str, keys: tuple[str, ...] = ("Key",), target: str = "Key") -> dict[str, Any]:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}},
+                       "Action": "kms:*", "Resource": "*"}],
+    }  # fmt: skip
+    resources: dict[str, Any] = {key: {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}} for key in keys}
+    resources["Alias"] = {"Type": "AWS::KMS::Alias", "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": target}}}
+    return {"Resources": resources}
+
+
+def test_a_kms_alias_another_stack_holds_fails_the_second_stack_as_kms_would(session: LocalSession) -> None:
+    alias = f"alias/{unique('taken')}"
+    first, second = unique("alias-a"), unique("alias-b")
+    cfn(session).create_stack(StackName=first, TemplateBody=json.dumps(kms_template(alias)))
+    cfn(session).create_stack(StackName=second, TemplateBody=json.dumps(kms_template(alias)))
+    assert status(session, first) == "CREATE_COMPLETE"
+    assert status(session, second) == "ROLLBACK_COMPLETE"
+    [failed] = reasons(session, second, "CREATE_FAILED")
+    assert failed.startswith("Alias AWS::KMS::Alias") and f"{alias} already exists" in failed
+    kms = session.client("kms")
+    [held] = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == alias]
+    first_key = cfn(session).describe_stack_resource(StackName=first, LogicalResourceId="Key")
+    assert held["TargetKeyId"] == first_key["StackResourceDetail"]["PhysicalResourceId"]  # untouched by the second
+
+
+@pytest.mark.parametrize(
+    ("alias", "said"),
+    [
+        ("alias/aws/s3", "reserved alias/aws/ space"),
+        ("pipectl-key", "expected alias/"),
+        ("alias/a b", "expected alias/"),
+    ],
+)
+def test_a_kms_alias_name_kms_refuses_fails_the_stack(session: LocalSession, alias: str, said: str) -> None:
+    name = unique("alias-bad")
+    cfn(session).create_stack(StackName=name, TemplateBody=json.dumps(kms_template(alias)))
+    assert status(session, name) == "ROLLBACK_COMPLETE"
+    [failed] = reasons(session, name, "CREATE_FAILED")
+    assert said in failed
+
+
+def test_a_kms_alias_moves_to_another_key_in_place_and_goes_with_its_stack(session: LocalSession) -> None:
+    alias, name = f"alias/{unique('moving')}", unique("alias-move")
+    cfn(session).create_stack(StackName=name, TemplateBody=json.dumps(kms_template(alias, ("Key", "Other"))))
+    moved = kms_template(alias, ("Key", "Other"), target="Other")
+    cfn(session).update_stack(StackName=name, TemplateBody=json.dumps(moved))
+    assert status(session, name) == "UPDATE_COMPLETE"
+    other = cfn(session).describe_stack_resource(StackName=name, LogicalResourceId="Other")
+    kms = session.client("kms")
+    [held] = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == alias]
+    assert held["TargetKeyId"] == other["StackResourceDetail"]["PhysicalResourceId"]
+    cfn(session).delete_stack(StackName=name)
+    assert alias not in {a["AliasName"] for a in kms.list_aliases()["Aliases"]}

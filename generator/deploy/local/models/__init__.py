@@ -29,6 +29,7 @@ SERVICE_MODULES = (
     "elbv2",
     "firehose",
     "iam",
+    "kms",
     "logs",
     "s3",
     "scheduler",
