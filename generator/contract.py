@@ -135,13 +135,31 @@ APPROVAL_SK_PREFIX: Final = "APPROVAL#"
 APPROVAL_WAITING: Final = "STARTED"
 """CodePipeline's state of a manual approval action that waits for a person."""
 BY_SORT_KEY_INDEX: Final = "BySortKey"
+FEED_INDEX: Final = "ByFeed"
+"""The index (partition `feed`, sort `feed_sk`) the console reads lists from in one request per page:
+every pipeline item (feed PIPELINE, `<pipeline>`), environment item (feed ENV, `<pipeline>#<env>`) and
+run item of a pipeline (feed RUN, `<started_at>#<run_id>`). A constant partition per feed is enough: these
+items are written a few times an hour, far below one partition's thousand writes a second."""
+FEED_ATTRIBUTE: Final = "feed"
+FEED_SORT_ATTRIBUTE: Final = "feed_sk"
+PIPELINE_FEED: Final = "PIPELINE"
+ENV_FEED: Final = "ENV"
+RUN_FEED: Final = "RUN"
+LAYOUT_SK: Final = "LAYOUT"
+"""CONSOLE / LAYOUT: the version of the table layout the items follow (the controller upgrades older items)."""
+LAYOUT_VERSION: Final = 2
+"""2: pipeline, run and environment items carry the feed keys."""
 CONSOLE_LIMITS: Final = {
     "pipelines": 1000,
+    "pipelines_page_default": 50,
+    "pipelines_page_max": 100,
+    "page_environments": 1000,
     "runs_default": 20,
     "runs_max": 100,
     "stacks": 500,
     "environments": 50,
     "approvals": 100,
+    "filter_pipelines_max": 100,
 }
 """Items the console API returns at most per query: the AppSync resolvers and the local console both apply them."""
 RUN_CHANGED_RESULTS: Final = ("done", "create", "update", "create-after", "update-after", "delete")

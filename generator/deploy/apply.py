@@ -27,6 +27,7 @@ from generator.deploy.report import render_plan
 from generator.deploy.results import ApplyOutcome, ApplyResult, Plan, Recovery, StackPlan, StackResult
 from generator.deploy.safety import lift_policy_for, protect, refuse_data_loss
 from generator.deploy.state import Lock, RunRecord, StateStore, find_state_table, new_run_id, now_iso
+from generator.deploy.state_layout import upgrade_layout
 
 DONE_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 
@@ -107,6 +108,10 @@ def _apply_plan(
     if lock.took_over:
         out.note(None, f"took over the deploy lock of run {lock.took_over}, whose process on this machine is gone")
     with lock:
+        if (
+            upgrade_layout(store.ddb, store.table.name) is None
+        ):  # items of older versions join the console's lists first
+            out.note(None, "the console lists older runs once an apply may scan the state table (dynamodb:Scan)")
         deployed = read_deployed(aws, tuple(sorted({*manifest.regions, aws.target.region})))
         return _run_all(aws, manifest, plan, run, results, deployed, store, opts, out)
 

@@ -41,6 +41,7 @@ from generator.deploy.deployed import STABLE, DeployedStack
 from generator.deploy.errors import LockTimeout
 from generator.deploy.manifest import CONSOLE_STACK, StackSpec
 from generator.deploy.plan_archive import compressed_plan
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
 
 LOCK_KEY = {"pk": LOCK_PK, "sk": LOCK_SK}
 LEASE_SECONDS = 15 * 60
@@ -163,7 +164,7 @@ class StateStore:
         for owner in owners:
             mine = {s: r for s, r in run.stacks.items() if run.pipelines.get(s) == owner}
             key = {"pk": f"{PIPELINE_PK_PREFIX}{owner}", "sk": f"{RUN_PREFIX}{run.started_at}#{run.run_id}"}
-            self.put({**key, **body, "stacks": mine})
+            self.put({**key, **body, **run_feed_keys(run.started_at, run.run_id), "stacks": mine})
         index = {"pk": f"{RUN_PREFIX}{run.run_id}", "sk": META_SK}
         plan: dict[str, Any] = {}
         if run.plan_markdown is not None:
@@ -210,12 +211,14 @@ class StateStore:
             "collector_url": env.collector_url,
             "dashboard_url": env.dashboard_url,
             "updated_at": now_iso(),
+            **env_feed_keys(env.pipeline, env.env),
         }
         self._set(key, {k: v for k, v in values.items() if v is not None})
 
     def record_drift(self, pipeline: str, env: str, drift: str, drifted: list[str]) -> None:
         key = {"pk": f"{PIPELINE_PK_PREFIX}{pipeline}", "sk": f"{ENV_SK_PREFIX}{env}"}
-        self._set(key, {"env": env, "drift": drift, "drifted_stacks": sorted(drifted), "drift_checked_at": now_iso()})
+        drifted_at = {"drift": drift, "drifted_stacks": sorted(drifted), "drift_checked_at": now_iso()}
+        self._set(key, {"env": env, **drifted_at, **env_feed_keys(pipeline, env)})
 
     def record_access(self, access: Mapping[str, Any]) -> None:
         """The console's group mapping (`_console.yaml` access), read by the API on every request."""
@@ -231,6 +234,7 @@ class StateStore:
                 "revision": revision,
                 "last_run_id": run_id,
                 "updated_at": now_iso(),
+                **pipeline_feed_keys(name),
             }
         )
 

@@ -64,14 +64,15 @@ def _stacks() -> Any:
 
 
 def _state_table(table_arn: Any) -> list[Statement]:
-    """The controller's run records and deploy lock live in the console's state table (KMS-encrypted)."""
+    """The controller's run records and deploy lock live in the console's state table (KMS-encrypted); it
+    scans it once after an upgrade, to give older items the keys of a newer index (deploy/state_layout.py)."""
     return [
         Statement(
             Sid="RecordRunsAndHoldTheLock",
             Effect=Allow,
             Action=[
                 Action("dynamodb", name)
-                for name in ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem")
+                for name in ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
             ],
             Resource=[table_arn, Sub("${T}/index/*", T=table_arn)],
         ),

@@ -8,7 +8,9 @@ import * as views from "./views.js";
 const main = document.getElementById("main");
 const bar = document.getElementById("account");
 const HEAVY = ["planMarkdownGzip"]; // only the run view asks for the plan
-const BATCH = 10; // pipelines per request when a view asks per pipeline; the requests run side by side
+const BATCH = 10; // pipelines per request when an older API has no pages; the requests run side by side
+const PAGE = 100; // pipelines per page (the API's most)
+const RUNS_PAGE = 50; // runs per page
 
 function batches(names) {
   const out = [];
@@ -37,10 +39,26 @@ async function unpack(packed) {
 
 const state = { config: null, shape: null, timer: null, delay: 0, last: null, generation: 0 };
 
+/** The hash route: `#/runs?pipeline=shop&after=…` gives parts ["runs"] and params {pipeline, after}. */
 function route() {
   const path = decodeURI(location.hash.replace(/^#/, "")) || "/pipelines";
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const [where, search = ""] = path.split("?");
+  const parts = where.split("/").filter(Boolean).map(decodeURIComponent);
+  parts.params = Object.fromEntries(new URLSearchParams(search));
   return { path, parts };
+}
+
+/** A link to the same view with other params (a page token, a filter), or none when `params` say nothing. */
+function pageLink(view, params, text) {
+  const search = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+  return link(search ? `/${view}?${search}` : `/${view}`, text, { rel: params.after ? "next" : null });
+}
+
+/** The links under a paged list: the first page (when not on it) and the next one (when there is one). */
+function pager(view, params, nextToken) {
+  const first = params.after ? pageLink(view, { ...params, after: null }, "First page") : null;
+  const next = nextToken ? pageLink(view, { ...params, after: nextToken }, "Next page") : null;
+  return first || next ? h("nav", { class: "pager", "aria-label": "Pages" }, first, first && next ? " · " : null, next) : null;
 }
 
 function token() {
@@ -59,9 +77,19 @@ const ROUTES = [
     name: "pipelines",
     match: (p) => p.length === 0 || (p[0] === "pipelines" && p.length === 1),
     title: () => "Pipelines",
-    async load(_, paint) {
-      // The list first (one query), then each pipeline's environments (a query per pipeline), in batches side by side.
+    async load(p, paint) {
       const s = state.shape;
+      if (s.has("pipelinesPage", "limit", "nextToken")) {
+        // One request per page: the page of pipelines with every environment of them.
+        const page = s.rootType("pipelinesPage");
+        const data = await ask(
+          `query Pipelines($limit: Int, $nextToken: String) { pipelinesPage(limit: $limit, nextToken: $nextToken) {
+            items { ${s.select(s.rootType("pipelines") ?? "Pipeline", [], 2)} } nextToken } }`,
+          { limit: PAGE, nextToken: p.params.after ?? null },
+        );
+        return [views.pipelines(data.pipelinesPage.items), pager("pipelines", p.params, s.fields(page).has("nextToken") ? data.pipelinesPage.nextToken : null)];
+      }
+      // An older API: the list first (one query), then each pipeline's environments (a query per pipeline), in batches side by side.
       const data = await ask(`query Pipelines { pipelines { ${s.select("Pipeline", ["environments"])} } }`);
       if (!s.fields("Pipeline").has("environments")) return [views.pipelines(data.pipelines)];
       paint?.([views.pipelines(data.pipelines, true)]);
@@ -93,6 +121,7 @@ const ROUTES = [
         h("h2", {}, "Stack graph"), views.graph(p[1], data.stacks, data.pipeline.environments),
         h("h2", {}, "Stacks"), views.stacks(data.stacks),
         h("h2", {}, "Runs"), views.runs(data.runs),
+        s.has("recentRuns", "pipeline") ? h("p", {}, pageLink("runs", { pipeline: p[1] }, `Every run of ${p[1]}`)) : null,
       ];
     },
   },
@@ -115,9 +144,19 @@ const ROUTES = [
   {
     name: "runs",
     match: (p) => p[0] === "runs" && p.length === 1,
-    title: () => "Runs",
-    async load() {
+    title: (p) => (p.params.pipeline ? `Runs of ${p.params.pipeline}` : "Runs"),
+    async load(p) {
       const s = state.shape;
+      if (s.has("recentRuns", "pipeline", "limit", "nextToken")) {
+        // One request per page: the newest runs of every pipeline the caller may see (or of one).
+        const data = await ask(
+          `query Runs($pipeline: String, $limit: Int, $nextToken: String) { recentRuns(pipeline: $pipeline, limit: $limit, nextToken: $nextToken) {
+            items { ${s.select(s.rootType("runs") ?? "Run", HEAVY)} } nextToken } }`,
+          { pipeline: p.params.pipeline ?? null, limit: RUNS_PAGE, nextToken: p.params.after ?? null },
+        );
+        const filter = p.params.pipeline ? h("p", {}, `Only ${p.params.pipeline}. `, pageLink("runs", {}, "Show every pipeline")) : null;
+        return [filter, views.runs(data.recentRuns.items, true), pager("runs", p.params, data.recentRuns.nextToken)];
+      }
       const names = (await ask("query Names { pipelines { name } }")).pipelines.map((x) => x.name);
       if (!names.length) return [views.runs([], true)];
       const fields = s.select(s.rootType("runs"), HEAVY);

@@ -143,6 +143,30 @@ def test_runs_and_approvals_views(page: Any, deployed: Deployed) -> None:
     accessible(page)
 
 
+def test_each_list_view_asks_one_request_per_page(page: Any, deployed: Deployed) -> None:
+    """The pipelines with every environment, and the runs of every pipeline, each come in one GraphQL request."""
+    sign_in(page, deployed)
+    view(page, "pipelines")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.post_data or "") if r.url.endswith("/graphql") else None)
+    shown = "(t) => document.querySelector('main h1')?.textContent === t && document.querySelector('#content')?.getAttribute('aria-busy') === 'false'"
+    for hash_, title in (("#/runs", "Runs"), ("#/pipelines", "Pipelines"), ("#/runs?pipeline=shop", "Runs of shop")):
+        asked.clear()
+        page.evaluate(f"() => {{ location.hash = '{hash_}'; }}")
+        page.wait_for_function(shown, arg=title)
+        assert len(asked) == 1, asked
+    owners = set(page.locator("main table tbody td:nth-child(2)").all_inner_texts())
+    assert owners == {"shop"}
+    assert page.locator("h1").inner_text() == "Runs of shop"
+    page.get_by_role("link", name="Show every pipeline").click()
+    view(page, "runs")
+    assert set(SHIPPED) <= set(page.locator("main table tbody td:nth-child(2)").all_inner_texts())
+    page.get_by_role("link", name="Pipelines").click()
+    view(page, "pipelines")
+    rows = page.locator("main table tbody tr", has_text="shop").all_inner_texts()
+    assert any("succeeded" in row or "done" in row for row in rows), rows
+
+
 def test_sign_out_returns_to_sign_in(page: Any, deployed: Deployed) -> None:
     sign_in(page, deployed)
     view(page, "pipelines")
@@ -194,7 +218,7 @@ def test_a_graphql_error_shows_its_message_and_request_id(page: Any, deployed: D
     def misspell(route: Any) -> None:
         body = route.request.post_data or ""
         if "query Pipelines" in body:
-            route.continue_(post_data=body.replace("pipelines {", "pipelinez {", 1))
+            route.continue_(post_data=body.replace("pipelinesPage(", "pipelinez(", 1))
         else:
             route.continue_()
 

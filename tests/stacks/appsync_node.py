@@ -23,7 +23,9 @@ import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer
 from moto import mock_aws
 
-from generator.stacks.console import ACCESS_FUNCTION, FIELDS, QUERIES, query_code, resolver_code
+from generator.deploy.local.console.dynamo import page_token, query_arguments
+from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
+from generator.stacks.console import ACCESS_FUNCTION, FIELDS, FOLLOWING, QUERIES, query_code, resolver_code
 
 NODE = shutil.which("node")
 UTILS = """
@@ -35,6 +37,12 @@ function toAttr(v) {
   if (Array.isArray(v)) return { L: v.map(toAttr) };
   return { M: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAttr(x)])) };
 }
+export class EarlyReturn {
+  constructor(value) { this.value = value; }
+}
+export const runtime = {
+  earlyReturn(value) { throw new EarlyReturn(value === undefined ? null : value); },
+};
 export const util = {
   error(message, type) { const e = new Error(message); e.type = type; throw e; },
   dynamodb: { toMapValues(o) { return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, toAttr(v)])); } },
@@ -43,6 +51,7 @@ export const util = {
 HARNESS = """
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
+import { EarlyReturn } from '@aws-appsync/utils';
 const modules = {};
 for await (const line of createInterface({ input: process.stdin })) {
   const { file, phase, ctx } = JSON.parse(line);
@@ -51,6 +60,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     const value = modules[file][phase](ctx) ?? null;
     console.log(JSON.stringify({ value: value, stash: ctx.stash ?? null }));
   } catch (e) {
+    if (e instanceof EarlyReturn) {
+      console.log(JSON.stringify({ early: true, value: e.value, stash: ctx.stash ?? null }));
+      continue;
+    }
     console.log(JSON.stringify({ error: e.message, type: e.type ?? null }));
   }
 }
@@ -73,7 +86,8 @@ class Resolvers:
         )
         (utils / "index.js").write_text(UTILS)
         (directory / "harness.mjs").write_text(HARNESS)
-        for name in [*QUERIES, ACCESS_FUNCTION, *(field for _, field in FIELDS)]:
+        following = [name for functions in FOLLOWING.values() for name in functions]
+        for name in [*QUERIES, ACCESS_FUNCTION, *(field for _, field in FIELDS), *following]:
             (directory / f"{name}.mjs").write_text(resolver_code(name, groups_claim))
         for field in QUERIES:
             (directory / f"query-{field}.mjs").write_text(query_code(field))
@@ -146,6 +160,7 @@ SEED = [
         "region": "eu-west-1",
         "envs": ["test", "prod"],
         "updated_at": "2024-05-01T09:00:00Z",
+        **pipeline_feed_keys("shop"),
     },
     {
         "pk": "PIPELINE#shop-eu",
@@ -155,6 +170,7 @@ SEED = [
         "region": "eu-west-1",
         "envs": ["prod"],
         "updated_at": "2024-05-01T09:00:00Z",
+        **pipeline_feed_keys("shop-eu"),
     },
     {
         "pk": "PIPELINE#shop",
@@ -167,6 +183,31 @@ SEED = [
         "ended_at": "2024-05-01T10:09:00Z",
         "result": "failed",
         "stacks": {"pipectl-shop-prod-storage": "ok", "pipectl-shop-prod-ingestion": "failed"},
+        **run_feed_keys("2024-05-01T10:00:00Z", "r1"),
+    },
+    {
+        "pk": "PIPELINE#shop-eu",
+        "sk": "RUN#2024-05-01T10:00:00Z#r1",
+        "run_id": "r1",
+        "kind": "apply",
+        "revision": "abc1234",
+        "actor": "ci",
+        "started_at": "2024-05-01T10:00:00Z",
+        "result": "failed",
+        "stacks": {"pipectl-shop-eu-prod-storage": "unchanged"},
+        **run_feed_keys("2024-05-01T10:00:00Z", "r1"),
+    },
+    {
+        "pk": "PIPELINE#shop-eu",
+        "sk": "RUN#2024-05-03T08:00:00Z#r3",
+        "run_id": "r3",
+        "kind": "apply",
+        "revision": "0ff1ce0",
+        "actor": "eu",
+        "started_at": "2024-05-03T08:00:00Z",
+        "result": "succeeded",
+        "stacks": {"pipectl-shop-eu-prod-storage": "done"},
+        **run_feed_keys("2024-05-03T08:00:00Z", "r3"),
     },
     {
         "pk": "PIPELINE#shop",
@@ -178,6 +219,7 @@ SEED = [
         "started_at": "2024-05-02T10:00:00Z",
         "result": "ok",
         "stacks": {},
+        **run_feed_keys("2024-05-02T10:00:00Z", "r2"),
     },
     {"pk": "RUN#r2", "sk": "META", "run_id": "r2", "kind": "plan", "pipelines": ["_control", "shop"]},
     {
@@ -218,8 +260,26 @@ SEED = [
             "pipectl-shop-prod-storage": [],
             "pipectl-shop-prod-ingestion": ["pipectl-shop-prod-storage"],
         },
+        **env_feed_keys("shop", "prod"),
     },
-    {"pk": "PIPELINE#shop", "sk": "ENV#test", "env": "test", "status": "succeeded", "revision": "def5678", "graph": {}},
+    {
+        "pk": "PIPELINE#shop",
+        "sk": "ENV#test",
+        "env": "test",
+        "status": "succeeded",
+        "revision": "def5678",
+        "graph": {},
+        **env_feed_keys("shop", "test"),
+    },
+    {
+        "pk": "PIPELINE#shop-eu",
+        "sk": "ENV#prod",
+        "env": "prod",
+        "status": "succeeded",
+        "revision": "0ff1ce0",
+        "graph": {"pipectl-shop-eu-prod-storage": []},
+        **env_feed_keys("shop-eu", "prod"),
+    },
     {
         "pk": "DELIVERY",
         "sk": "APPROVAL#e-1#Approve#Review",
@@ -276,30 +336,26 @@ SEED = [
 
 
 def _data_source(state: Any, request: dict[str, Any]) -> Any:
-    """AppSync's DynamoDB data source: a GetItem or one Query page, as `ctx.result`."""
+    """AppSync's DynamoDB data source: a GetItem or one Query page, as `ctx.result`. The page token is
+    opaque on AppSync; the stand-in encodes the page's last key as the local console does."""
     client, table_name = state
     plain = TypeDeserializer()
     if request["operation"] == "GetItem":
         item = client.get_item(TableName=table_name, Key=request["key"]).get("Item")
         return {k: plain.deserialize(v) for k, v in item.items()} if item else None
     assert request["operation"] == "Query"
-    query: dict[str, Any] = {
-        "TableName": table_name,
-        "KeyConditionExpression": request["query"]["expression"],
-        "ExpressionAttributeValues": request["query"]["expressionValues"],
-        "ScanIndexForward": request.get("scanIndexForward", True),
-        "Limit": request["limit"],
-    }
-    if "index" in request:
-        query["IndexName"] = request["index"]
-    items = client.query(**query)["Items"]
-    return {"items": [{k: plain.deserialize(v) for k, v in item.items()} for item in items]}
+    assert "limit" in request, "every resolver bounds its read"
+    page = client.query(**query_arguments(table_name, request))
+    items = [{k: plain.deserialize(v) for k, v in item.items()} for item in page["Items"]]
+    return {"items": items, "nextToken": page_token(page.get("LastEvaluatedKey"))}
 
 
 def run_function(resolvers: Resolvers, state: Any, name: str, ctx: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """One function or unit resolver: request, the data source, response; its value and the stash after it."""
     request = resolvers.run(name, "request", ctx)
     assert "error" not in request, request
+    if request.get("early"):
+        return request["value"], request["stash"]
     result = _data_source(state, request["value"])
     answer = resolvers.run(name, "response", {**ctx, "stash": request["stash"], "result": result})
     assert "error" not in answer, answer
@@ -308,13 +364,15 @@ def run_function(resolvers: Resolvers, state: Any, name: str, ctx: dict[str, Any
 
 def ask(resolvers: Resolvers, state: Any, field: str, args: dict[str, Any], groups: list[str] | None = None) -> Any:
     """What AppSync does for a query: the pipeline resolver's request, the access function, the field's own
-    function, the pipeline resolver's response. `groups` go into the identity's groups claim."""
+    function and those following it, the pipeline resolver's response. `groups` go into the identity's groups claim."""
     claims = {resolvers.groups_claim: groups} if groups is not None else {}
     ctx: dict[str, Any] = {"args": args, "identity": {"sub": "someone", "claims": claims}, "stash": {}}
     before = resolvers.run(f"query-{field}", "request", ctx)
     assert before["value"] == {}, before
     _, stash = run_function(resolvers, state, ACCESS_FUNCTION, ctx)
     value, stash = run_function(resolvers, state, field, {**ctx, "stash": stash})
+    for name in FOLLOWING.get(field, {}):
+        value, stash = run_function(resolvers, state, name, {**ctx, "stash": stash, "prev": {"result": value}})
     after = resolvers.run(f"query-{field}", "response", {**ctx, "stash": stash, "prev": {"result": value}})
     return after["value"]
 

@@ -25,6 +25,7 @@ from generator.stacks.console import (
     ACCESS_FUNCTION,
     ACCESS_METADATA,
     FIELDS,
+    FOLLOWING,
     QUERIES,
     build_console,
     query_code,
@@ -177,7 +178,18 @@ def test_the_state_table_layout_and_protection(templates: dict[str, dict[str, An
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {"pk": "S", "sk": "S"}
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {
+        "pk": "S",
+        "sk": "S",
+        "feed": "S",
+        "feed_sk": "S",
+    }
+    assert [
+        (i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in table["GlobalSecondaryIndexes"]
+    ] == [
+        ("BySortKey", ["sk", "pk"]),
+        ("ByFeed", ["feed", "feed_sk"]),
+    ]
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {
         "SSEEnabled": True,
@@ -307,16 +319,29 @@ def test_every_query_is_a_pipeline_of_the_access_function_and_its_own(templates:
     resolvers = resources(template, "AWS::AppSync::Resolver")
     functions = resources(template, "AWS::AppSync::FunctionConfiguration")
     queries = {r["Properties"]["FieldName"]: r for r in resolvers.values() if r["Properties"]["TypeName"] == "Query"}
-    assert set(queries) == schema_queries() == {"pipelines", "pipeline", "runs", "run", "stacks", "approvals"}
+    assert set(queries) == schema_queries()
+    assert set(queries) == {
+        "pipelines",
+        "pipelinesPage",
+        "pipeline",
+        "runs",
+        "recentRuns",
+        "run",
+        "stacks",
+        "approvals",
+    }
     by_id = {name: f["Properties"] for name, f in functions.items()}
-    assert {f["Name"] for f in by_id.values()} == {*QUERIES, ACCESS_FUNCTION}
+    following = {name for functions in FOLLOWING.values() for name in functions}
+    assert following == {"pageEnvironments"}
+    assert {f["Name"] for f in by_id.values()} == {*QUERIES, ACCESS_FUNCTION, *following}
     for field, resolver in queries.items():
         p = resolver["Properties"]
         assert p["Kind"] == "PIPELINE"
         assert p["Runtime"] == {"Name": "APPSYNC_JS", "RuntimeVersion": "1.0.0"}
         assert resolver["DependsOn"] == ["GraphQLSchema"]
-        first, own = (ref["Fn::GetAtt"] for ref in p["PipelineConfig"]["Functions"])
+        first, own, *then = (ref["Fn::GetAtt"] for ref in p["PipelineConfig"]["Functions"])
         assert by_id[first[0]]["Name"] == ACCESS_FUNCTION and by_id[own[0]]["Name"] == field
+        assert [by_id[f[0]]["Name"] for f in then] == list(FOLLOWING.get(field, {}))
         assert p["Code"] == query_code(field)
     for function in by_id.values():
         assert function["DataSourceName"] == {"Fn::GetAtt": ["StateTableDataSource", "Name"]}
@@ -689,7 +714,8 @@ def test_stacks_of_a_pipeline_and_of_one_environment(resolvers: Resolvers, state
 
 
 def test_data_source_errors_reach_the_caller(resolvers: Resolvers) -> None:
-    for field in [*QUERIES, ACCESS_FUNCTION, *(f for _, f in FIELDS)]:
+    following = [name for functions in FOLLOWING.values() for name in functions]
+    for field in [*QUERIES, ACCESS_FUNCTION, *(f for _, f in FIELDS), *following]:
         answer = resolvers.run(field, "response", {"args": {}, "error": {"message": "throttled", "type": "X"}})
         assert answer == {"error": "throttled", "type": "X"}
 
@@ -704,7 +730,8 @@ def test_a_pipeline_lists_its_environments_with_their_graph(resolvers: Resolvers
         {"stack": "pipectl-shop-prod-ingestion", "dependsOn": ["pipectl-shop-prod-storage"]},
         {"stack": "pipectl-shop-prod-storage", "dependsOn": []},
     ]
-    assert ask_field(resolvers, state, "environments", {"name": "shop-eu"}) == []
+    assert [e["env"] for e in ask_field(resolvers, state, "environments", {"name": "shop-eu"})] == ["prod"]
+    assert ask_field(resolvers, state, "environments", {"name": "nope"}) == []
 
 
 def test_a_run_carries_its_plan_and_what_changed_and_failed(resolvers: Resolvers, state: Any) -> None:

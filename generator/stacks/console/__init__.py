@@ -15,6 +15,7 @@ State table layout (the controller and the recorder both follow it; times are IS
 |                    |                    |                                      | destroy, prune), revision, actor, |
 |                    |                    |                                      | started_at, ended_at, result,     |
 |                    |                    |                                      | stacks (map stack -> result)      |
+|                    |                    |                                      | feed RUN, feed_sk <started>#<id>  |
 | run index          | RUN#<run_id>       | META                                 | the run's attributes, pipelines   |
 | lock               | LOCK               | deploy                               | owner, run_id, acquired_at,       |
 |                    |                    |                                      | expires_at (epoch seconds, TTL)   |
@@ -27,7 +28,9 @@ pipeline `_control` in the environment `_control` (kinds `console` and `delivery
 clash with a pipeline or an environment of a pipeline file. CodePipeline events carry no start time, so
 the recorder keeps one `EXECID#` item per execution holding the time of the first event it saw, and
 keys the execution item by it. The index `BySortKey` (partition sk, sort pk) lists all pipelines
-(sk = META, pk begins with PIPELINE#) without a scan.
+(sk = META, pk begins with PIPELINE#) without a scan. The index `ByFeed` (partition feed, sort feed_sk)
+lists every pipeline's runs newest first (feed RUN) and the environments of a range of pipelines (feed
+ENV, feed_sk `<pipeline>#<env>`, on the PIPELINE#<name> / ENV#<env> items the controller writes).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from generator.stacks.console.names import (
     API_NAME,
     DASHBOARD_NAME,
     FIELDS,
+    FOLLOWING,
     KEYS,
     LIMITS,
     QUERIES,
@@ -63,6 +67,7 @@ __all__ = [
     "API_NAME",
     "DASHBOARD_NAME",
     "FIELDS",
+    "FOLLOWING",
     "KEYS",
     "LIMITS",
     "QUERIES",

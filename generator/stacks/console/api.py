@@ -49,6 +49,7 @@ from generator.stacks.console.names import (
     ACCESS_FUNCTION,
     API_NAME,
     FIELDS,
+    FOLLOWING,
     KEYS,
     LIMITS,
     QUERIES,
@@ -266,8 +267,8 @@ def _graphql_api(template: Template, console: ConsoleSpec, key: Key, user_pool: 
 
 
 def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key: Key, groups_claim: str) -> None:
-    """The schema; every query a pipeline of the access function and its own APPSYNC_JS function, so no
-    query answers before the caller's groups are known; unit resolvers for the fields below a query."""
+    """The schema; every query a pipeline of the access function, its own APPSYNC_JS function and any that
+    follow it, so no query answers before the caller's groups are known; unit resolvers for the fields below."""
     schema = template.add_resource(
         GraphQLSchema(
             "GraphQLSchema",
@@ -316,6 +317,7 @@ def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key
     access = function(ACCESS_FUNCTION, "AccessFunction")
     for field, logical_id in QUERIES.items():
         own = function(field, logical_id.replace("Resolver", "Function"))
+        following = [function(name, id_) for name, id_ in FOLLOWING.get(field, {}).items()]
         template.add_resource(
             Resolver(
                 logical_id,
@@ -324,7 +326,9 @@ def _schema_and_resolvers(template: Template, api: GraphQLApi, table: Table, key
                 TypeName="Query",
                 FieldName=field,
                 Kind="PIPELINE",
-                PipelineConfig=PipelineConfig(Functions=[GetAtt(access, "FunctionId"), GetAtt(own, "FunctionId")]),
+                PipelineConfig=PipelineConfig(
+                    Functions=[GetAtt(f, "FunctionId") for f in (access, own, *following)],
+                ),
                 Runtime=runtime,
                 Code=query_code(field),
             )

@@ -30,6 +30,10 @@ KEYS = {
     "delivery_pk": contract.DELIVERY_PK,
     "approval_prefix": contract.APPROVAL_SK_PREFIX,
     "control_pipeline": contract.CONTROL_PIPELINE,
+    "feed_index": contract.FEED_INDEX,
+    "pipeline_feed": contract.PIPELINE_FEED,
+    "env_feed": contract.ENV_FEED,
+    "run_feed": contract.RUN_FEED,
 }
 RESULTS = {"changed": contract.RUN_CHANGED_RESULTS, "failed": contract.RUN_FAILED_RESULTS}
 LIMITS = contract.CONSOLE_LIMITS
@@ -42,7 +46,12 @@ QUERIES = {
     "run": "RunResolver",
     "stacks": "StacksResolver",
     "approvals": "ApprovalsResolver",
+    "pipelinesPage": "PipelinesPageResolver",
+    "recentRuns": "RecentRunsResolver",
 }
+# Query field -> the functions that follow its own in its pipeline (name -> logical id): a page of
+# pipelines reads the environments of the whole page in one more request.
+FOLLOWING = {"pipelinesPage": {"pageEnvironments": "PageEnvironmentsFunction"}}
 ACCESS_FUNCTION = "access"
 ACCESS_METADATA = contract.CONSOLE_ACCESS_METADATA
 # (type, field) -> logical id of a unit resolver below a query (its code: resolvers/<field>.js.j2).

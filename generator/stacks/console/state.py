@@ -17,7 +17,7 @@ from troposphere.dynamodb import (
 )
 from troposphere.kms import Alias, Key
 
-from generator.contract import STATE_TABLE_OUTPUT
+from generator.contract import FEED_ATTRIBUTE, FEED_INDEX, FEED_SORT_ATTRIBUTE, STATE_TABLE_OUTPUT
 from generator.policy import console as policy
 from generator.spec.models import ConsoleSpec
 from generator.stacks.common import add_output, keep
@@ -76,6 +76,8 @@ def _state_table(template: Template, key: Key) -> Table:
                 AttributeDefinitions=[
                     AttributeDefinition(AttributeName="pk", AttributeType="S"),
                     AttributeDefinition(AttributeName="sk", AttributeType="S"),
+                    AttributeDefinition(AttributeName=FEED_ATTRIBUTE, AttributeType="S"),
+                    AttributeDefinition(AttributeName=FEED_SORT_ATTRIBUTE, AttributeType="S"),
                 ],
                 KeySchema=[
                     KeySchema(AttributeName="pk", KeyType="HASH"),
@@ -91,7 +93,17 @@ def _state_table(template: Template, key: Key) -> Table:
                         Projection=Projection(
                             ProjectionType="INCLUDE", NonKeyAttributes=["name", "owner", "region", "envs", "updated_at"]
                         ),
-                    )
+                    ),
+                    # Added to a deployed table in place: CloudFormation adds one index per update, so a
+                    # later index waits for a later release.
+                    GlobalSecondaryIndex(
+                        IndexName=FEED_INDEX,
+                        KeySchema=[
+                            KeySchema(AttributeName=FEED_ATTRIBUTE, KeyType="HASH"),
+                            KeySchema(AttributeName=FEED_SORT_ATTRIBUTE, KeyType="RANGE"),
+                        ],
+                        Projection=Projection(ProjectionType="ALL"),
+                    ),
                 ],
                 PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
                 SSESpecification=SSESpecification(SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=GetAtt(key, "Arn")),

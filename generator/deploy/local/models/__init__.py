@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "codepipeline",
     "codestarnotifications",
     "cognitoidp",
+    "dynamodb",
     "ec2",
     "ecr",
     "ecs",
