@@ -21,9 +21,20 @@ import pytest
 import requests
 from boto3.dynamodb.types import TypeSerializer
 
-from generator.contract import ACCESS_SK, CONSOLE_PK, CONSOLE_STACK, META_SK, PIPELINE_PK_PREFIX, STATE_TABLE_OUTPUT
+from generator.contract import (
+    ACCESS_SK,
+    CONSOLE_PK,
+    CONSOLE_STACK,
+    FEED_ATTRIBUTE,
+    FEED_INDEX,
+    FEED_SORT_ATTRIBUTE,
+    META_SK,
+    PIPELINE_PK_PREFIX,
+    STATE_TABLE_OUTPUT,
+)
 from generator.deploy.local import local_session, start_embedded
 from generator.deploy.local.console.server import ConsoleApp
+from generator.deploy.state_layout import pipeline_feed_keys
 from tests.console.conftest import CHROMIUM, SCREENS
 from tests.console.oidc import Provider, User, serving
 
@@ -57,17 +68,22 @@ def _console_template(issuer: str) -> dict[str, Any]:
     """What the local console reads of an OIDC console stack: the state table and the sign-in outputs."""
     keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
     by_sort_key = [{"AttributeName": "sk", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}]
+    by_feed = [
+        {"AttributeName": FEED_ATTRIBUTE, "KeyType": "HASH"},
+        {"AttributeName": FEED_SORT_ATTRIBUTE, "KeyType": "RANGE"},
+    ]
     table = {
         "Type": "AWS::DynamoDB::Table",
         "Properties": {
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": keys,
             "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("pk", "sk", FEED_ATTRIBUTE, FEED_SORT_ATTRIBUTE)
             ],
             "GlobalSecondaryIndexes": [
-                {"IndexName": "BySortKey", "KeySchema": by_sort_key, "Projection": {"ProjectionType": "ALL"}}
+                {"IndexName": "BySortKey", "KeySchema": by_sort_key, "Projection": {"ProjectionType": "ALL"}},
+                {"IndexName": FEED_INDEX, "KeySchema": by_feed, "Projection": {"ProjectionType": "ALL"}},
             ],
         },
     }
@@ -102,7 +118,8 @@ def served() -> Iterator[Served]:
         table = next(o["OutputValue"] for o in outputs if o["OutputKey"] == STATE_TABLE_OUTPUT)
         ddb = session.client("dynamodb")
         for name in PIPELINES:
-            _put(ddb, table, {"pk": f"{PIPELINE_PK_PREFIX}{name}", "sk": META_SK, "name": name, "envs": ["test"]})
+            item = {"pk": f"{PIPELINE_PK_PREFIX}{name}", "sk": META_SK, "name": name, "envs": ["test"]}
+            _put(ddb, table, {**item, **pipeline_feed_keys(name)})  # as the controller writes it
         _put(
             ddb, table, {"pk": CONSOLE_PK, "sk": ACCESS_SK, "admins_group": "admins", "groups": {"shop-team": ["shop"]}}
         )
