@@ -3,7 +3,8 @@
 The local target reaches into moto in three ways, all of them here:
 - backends: `backend("cognito-idp", account, region)` instead of each model importing
   `moto.<service>.models.<service>_backends`; BACKEND_METHODS lists the methods pipectl's models
-  call, with the parameter names they pass (tests/deploy/local/test_compat.py checks the table);
+  call, with the parameter names they pass (the table lives in `moto_surface`; tests/deploy/local/
+  test_compat.py checks it);
 - the CloudFormation engine: its module `parsing`, backend, response and model classes, and the
   exceptions and result types pipectl raises or returns through them, patched with `patch_once`;
 - moto model classes pipectl extends (`moto_class("elbv2", "FakeLoadBalancer")`).
@@ -30,6 +31,8 @@ from moto.cloudformation.utils import generate_stack_id
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult, EmptyResult
 from moto.utilities.utils import get_partition
+
+from generator.deploy.local.moto_surface import BACKEND_METHODS, MOTO_CLASSES
 
 __all__ = [
     "BACKEND_METHODS",
@@ -65,156 +68,6 @@ __all__ = [
 
 # Services whose backends moto keys by partition rather than by region.
 _PARTITION_KEYED = frozenset({"iam", "s3"})
-
-BACKEND_METHODS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (
-        "applicationautoscaling",
-        "register_scalable_target",
-        ("namespace", "r_id", "dimension", "min_capacity", "max_capacity"),
-    ),
-    ("applicationautoscaling", "deregister_scalable_target", ("namespace", "r_id", "dimension")),
-    ("applicationautoscaling", "put_scaling_policy", ("policy_name", "service_namespace", "resource_id")),
-    ("applicationautoscaling", "delete_scaling_policy", ("policy_name", "service_namespace", "resource_id")),
-    ("appsync", "create_graphql_api", ("name", "log_config", "xray_enabled", "tags")),
-    ("appsync", "update_graphql_api", ("api_id", "name")),
-    ("appsync", "delete_graphql_api", ("api_id",)),
-    ("appsync", "start_schema_creation", ("api_id", "definition")),
-    ("cloudwatch", "put_metric_alarm", ("name", "namespace", "metric_name", "dimensions", "metric_data_queries")),
-    ("cloudwatch", "delete_alarms", ("alarm_names",)),
-    ("codebuild", "create_project", ("project_name", "project_source", "artifacts", "environment")),
-    ("codebuild", "delete_project", ("project_name",)),
-    ("codecommit", "create_repository", ("repository_name", "repository_description")),
-    ("codecommit", "delete_repository", ("repository_name",)),
-    ("codepipeline", "create_pipeline", ("pipeline", "tags")),
-    ("codepipeline", "update_pipeline", ("pipeline",)),
-    ("codepipeline", "delete_pipeline", ("name",)),
-    ("cognito-idp", "create_user_pool", ("name", "extended_config")),
-    ("cognito-idp", "update_user_pool", ("user_pool_id", "extended_config")),
-    ("cognito-idp", "delete_user_pool", ("user_pool_id",)),
-    ("cognito-idp", "create_user_pool_client", ("user_pool_id", "generate_secret", "extended_config")),
-    ("cognito-idp", "update_user_pool_client", ("user_pool_id", "client_id", "extended_config")),
-    ("cognito-idp", "delete_user_pool_client", ("user_pool_id", "client_id")),
-    ("cognito-idp", "create_user_pool_domain", ("user_pool_id", "domain")),
-    ("cognito-idp", "delete_user_pool_domain", ("domain",)),
-    ("cognito-idp", "admin_create_user", ("user_pool_id", "username", "message_action", "temporary_password")),
-    ("cognito-idp", "admin_delete_user", ("user_pool_id", "username")),
-    (
-        "ec2",
-        "authorize_security_group_egress",
-        ("group_name_or_id", "ip_protocol", "from_port", "to_port", "ip_ranges"),
-    ),
-    (
-        "ec2",
-        "revoke_security_group_egress",
-        ("group_name_or_id", "ip_protocol", "from_port", "to_port", "security_rule_ids"),
-    ),
-    ("ec2", "delete_nat_gateway", ("nat_gateway_id",)),
-    ("ec2", "disassociate_address", ("address",)),
-    ("ec2", "delete_network_interface", ("eni_id",)),
-    ("ec2", "detach_internet_gateway", ("internet_gateway_id", "vpc_id")),
-    ("ec2", "delete_route_table", ("route_table_id",)),
-    ("ec2", "delete_route", ("route_table_id", "destination_cidr_block", "destination_ipv6_cidr_block")),
-    ("ec2", "disassociate_route_table", ("association_id",)),
-    ("ec2", "release_address", ("address", "allocation_id")),
-    ("ec2", "delete_internet_gateway", ("internet_gateway_id",)),
-    ("ec2", "delete_flow_logs", ("flow_log_ids",)),
-    (
-        "dynamodb",
-        "update_table",
-        (
-            "name",
-            "attr_definitions",
-            "global_index",
-            "throughput",
-            "billing_mode",
-            "stream_spec",
-            "deletion_protection_enabled",
-            "warm_throughput",
-        ),
-    ),
-    ("ecs", "create_capacity_provider", ("name", "asg_details", "tags")),
-    ("ecs", "update_capacity_provider", ("name_or_arn", "asg_provider")),
-    ("ecs", "delete_capacity_provider", ("name_or_arn",)),
-    (
-        "ecs",
-        "put_cluster_capacity_providers",
-        ("cluster_name", "capacity_providers", "default_capacity_provider_strategy"),
-    ),
-    (
-        "firehose",
-        "create_delivery_stream",
-        (
-            "region",
-            "delivery_stream_name",
-            "delivery_stream_type",
-            "kinesis_stream_source_configuration",
-            "delivery_stream_encryption_configuration_input",
-            "s3_destination_configuration",
-            "extended_s3_destination_configuration",
-            "tags",
-        ),
-    ),
-    ("firehose", "delete_delivery_stream", ("delivery_stream_name",)),
-    ("iam", "get_role_by_arn", ("arn",)),
-    ("iam", "put_role_policy", ("role_name", "policy_name", "policy_json")),
-    ("iam", "delete_role_policy", ("role_name", "policy_name")),
-    ("kms", "create_alias", ("target_key_id", "alias_name")),
-    ("kms", "update_alias", ("target_key_id", "alias_name")),
-    ("kms", "delete_alias", ("alias_name",)),
-    ("kms", "describe_key", ("key_id",)),
-    ("kms", "get_key_id", ("key_id",)),
-    ("kms", "get_key_id_from_alias", ("alias_name",)),
-    ("logs", "create_log_stream", ("log_group_name", "log_stream_name")),
-    ("logs", "delete_log_stream", ("log_group_name", "log_stream_name")),
-    ("s3", "get_bucket", ("bucket_name",)),
-    ("s3", "put_bucket_policy", ("bucket_name", "policy")),
-    ("s3", "delete_bucket_policy", ("bucket_name",)),
-    ("s3", "get_object", ("bucket_name", "key_name")),
-    ("scheduler", "create_schedule", ("flexible_time_window", "group_name", "name", "schedule_expression", "target")),
-    ("scheduler", "update_schedule", ("group_name", "name", "schedule_expression", "target")),
-    ("scheduler", "delete_schedule", ("group_name", "name")),
-    ("sns", "subscribe", ("topic_arn", "endpoint", "protocol")),
-    ("sns", "unsubscribe", ("subscription_arn",)),
-    ("sns", "set_subscription_attributes", ("arn", "name", "value")),
-    ("sns", "set_topic_attribute", ("topic_arn", "attribute_name", "attribute_value")),
-    ("sqs", "set_queue_attributes", ("queue_name", "attributes")),
-    (
-        "wafv2",
-        "create_web_acl",
-        ("name", "visibility_config", "default_action", "scope", "description", "tags", "rules"),
-    ),
-    ("wafv2", "update_web_acl", ("name", "_id", "default_action", "rules", "description", "visibility_config")),
-    ("wafv2", "delete_web_acl", ("name", "_id")),
-    ("wafv2", "get_web_acl", ("name", "_id")),
-    ("wafv2", "associate_web_acl", ("web_acl_arn", "resource_arn")),
-    ("wafv2", "disassociate_web_acl", ("resource_arn",)),
-)
-"""(service, method, parameter names pipectl passes): the backend methods pipectl's models call."""
-
-MOTO_CLASSES: dict[tuple[str, str], str] = {
-    ("cloudwatch", "Dimension"): "moto.cloudwatch.models",
-    ("cloudwatch", "Metric"): "moto.cloudwatch.models",
-    ("cloudwatch", "MetricDataQuery"): "moto.cloudwatch.models",
-    ("cloudwatch", "MetricStat"): "moto.cloudwatch.models",
-    ("dynamodb", "Table"): "moto.dynamodb.models.table",
-    ("ec2", "ElasticAddress"): "moto.ec2.models.elastic_ip_addresses",
-    ("ec2", "FlowLogs"): "moto.ec2.models.flow_logs",
-    ("ec2", "InternetGateway"): "moto.ec2.models.internet_gateways",
-    ("ec2", "NatGateway"): "moto.ec2.models.nat_gateways",
-    ("ec2", "Route"): "moto.ec2.models.route_tables",
-    ("ec2", "RouteTable"): "moto.ec2.models.route_tables",
-    ("ec2", "SubnetRouteTableAssociation"): "moto.ec2.models.subnets",
-    ("ec2", "VPCGatewayAttachment"): "moto.ec2.models.vpn_gateway",
-    ("elbv2", "FakeLoadBalancer"): "moto.elbv2.models",
-    ("elbv2", "FakeTargetGroup"): "moto.elbv2.models",
-    ("iam", "NotFoundException"): "moto.iam.exceptions",
-    ("iam", "LimitExceededException"): "moto.iam.exceptions",
-    ("iam", "IAMBackend"): "moto.iam.models",
-    ("iam", "IAMPolicy"): "moto.iam.access_control",
-    ("iam", "PermissionResult"): "moto.iam.access_control",
-    ("s3", "FakeBucket"): "moto.s3.models",
-}
-"""moto classes pipectl builds, raises, catches or extends, and the module each lives in."""
 
 _lock = threading.Lock()
 _patched: set[str] = set()
