@@ -125,9 +125,12 @@ def node_resolvers(directory: Path, groups_claim: str = "cognito:groups") -> Ite
 
 
 @contextmanager
-def seeded_table(table: dict[str, Any], region: str = "eu-west-1") -> Iterator[tuple[Any, str]]:
+def seeded_table(
+    table: dict[str, Any], region: str = "eu-west-1", items: list[dict[str, Any]] | None = None
+) -> Iterator[tuple[Any, str]]:
     """A moto table with the console template's own keys and index (its StateTable `Properties`), holding
-    an item of every kind (SEED): the state both the resolvers and the local console's path are asked of."""
+    `items` (default: an item of every kind, SEED): the state both the resolvers and the local console's
+    path are asked of."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name=region)
         client.create_table(
@@ -138,7 +141,7 @@ def seeded_table(table: dict[str, Any], region: str = "eu-west-1") -> Iterator[t
             GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         )
         resource = boto3.resource("dynamodb", region_name=region).Table(table["TableName"])
-        for item in SEED:
+        for item in SEED if items is None else items:
             resource.put_item(Item=item)
         yield client, table["TableName"]
 

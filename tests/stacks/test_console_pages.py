@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from generator.deploy.local.console import Identity, answer
 from generator.deploy.state_layout import env_feed_keys, pipeline_feed_keys, run_feed_keys
 from generator.spec.loader import load_directory
 from generator.stacks.console import LIMITS, build_console
-from tests.stacks.appsync_node import NODE, Resolvers, ask
+from tests.stacks.appsync_node import NODE, Resolvers, ask, seeded_table
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -64,20 +62,8 @@ def resolvers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolvers]:
 @pytest.fixture(scope="module")
 def state() -> Iterator[tuple[Any, str]]:
     table = build_console(load_directory(REPO / "pipelines.d").console).to_dict()["Resources"]["StateTable"]
-    properties = table["Properties"]
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=properties["TableName"],
-            KeySchema=properties["KeySchema"],
-            AttributeDefinitions=properties["AttributeDefinitions"],
-            BillingMode=properties["BillingMode"],
-            GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
-        )
-        resource = boto3.resource("dynamodb", region_name=REGION).Table(properties["TableName"])
-        for item in [*_items(), MAPPING]:
-            resource.put_item(Item=item)
-        yield client, properties["TableName"]
+    with seeded_table(table["Properties"], REGION, [*_items(), MAPPING]) as seeded:
+        yield seeded
 
 
 RUNS = "query($pipeline: String, $limit: Int, $nextToken: String) { recentRuns(pipeline: $pipeline, limit: $limit, nextToken: $nextToken) { items { runId pipeline startedAt } nextToken } }"
